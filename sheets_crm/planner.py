@@ -84,17 +84,26 @@ def plan_crm(leads: pd.DataFrame, plan: pd.DataFrame, today: dt.date, template: 
 
     keys = leads["key"]
     out = pd.DataFrame(index=leads.index)
-    out["last_contact"] = keys.map(last["date"])
-    out["last_result"] = keys.map(last["result"]).fillna("")
-    out["next_contact"] = keys.map(nxt["date"])
-    out["next_topic"] = keys.map(nxt["topic"]).fillna("")
+    out["last_contact"] = _lookup(last["date"], keys).astype("datetime64[ns]")
+    out["last_result"] = _lookup(last["result"], keys).fillna("")
+    out["next_contact"] = _lookup(nxt["date"], keys).astype("datetime64[ns]")
+    out["next_topic"] = _lookup(nxt["topic"], keys).fillna("")
     days = (today64 - out["last_contact"]).dt.days
     out["days_since_contact"] = days.astype("Int64")
-    out["touches"] = keys.map(touches).fillna(0).astype("int64")
+    out["touches"] = _lookup(touches, keys).fillna(0).astype("int64")
     out["fill"] = freshness_colors(days, leads["stage"], template)
 
     calls = _calls(open_rows, leads, out, today64, settings.upcoming_days)
     return Plan(out, calls, issues)
+
+
+def _lookup(values: pd.Series, keys: pd.Series) -> pd.Series:
+    """values[key] for each key, aligned to ``keys`` (NaN/NaT where absent).
+
+    ``reindex`` keeps the dtype even when nothing matches, where ``map``
+    would fall back to float and break date arithmetic.
+    """
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
 
 
 def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> pd.Series:
@@ -130,13 +139,12 @@ def _calls(open_rows: pd.DataFrame, leads: pd.DataFrame, lead_out: pd.DataFrame,
 
     # Lead details come from the first row of each project in Leads.
     info = leads.assign(last_result=lead_out["last_result"]).drop_duplicates("key").set_index("key")
-    due["contact"] = due["key"].map(info["contact"]).fillna("")
-    due["phone"] = due["key"].map(info["phone"]).fillna("")
-    due["last_result"] = due["key"].map(info["last_result"]).fillna("")
-    lead_owner = due["key"].map(info["owner"]).fillna("")
+    for name in ("contact", "phone", "last_result"):
+        due[name] = _lookup(info[name], due["key"]).fillna("")
+    lead_owner = _lookup(info["owner"], due["key"]).fillna("")
     due["owner"] = due["owner"].where(due["owner"] != "", lead_owner)
     # Show the lead's own spelling of the project name where there is one.
-    due["project"] = due["key"].map(info["project"]).fillna(due["project"])
+    due["project"] = _lookup(info["project"], due["key"]).fillna(due["project"])
 
     due = due.sort_values(["order", "date", "row"], kind="mergesort")
     result = due[list(CALL_FIELDS)].copy()

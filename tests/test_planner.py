@@ -1,0 +1,99 @@
+"""The pure core against golden cases (tests/golden/planner/*.json).
+
+Each file gives Leads and Contact Plan rows, "today" (or an instant and the
+sheet's zone), and the expected tool columns, calls and warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_snapshot
+from sheets_crm.planner import freshness_colors, plan_crm
+from sheets_crm.reading import read_tables
+from sheets_crm.sync import compute, resolve_today
+
+GOLDEN = sorted((Path(__file__).parent / "golden" / "planner").glob("*.json"))
+ROW_FIELDS = ("project", "contact", "phone", "email", "stage", "owner")
+
+
+def _lead_rows(case, template):
+    if "leads_header" in case:
+        return case["leads"]
+    return [row + [""] * (8 - len(row)) for row in case["leads"]]
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
+def test_golden(path, template):
+    case = json.loads(path.read_text(encoding="utf-8"))
+    snapshot = make_snapshot(template, _lead_rows(case, template), case["plan"], lang=case.get("lang", "en"),
+                             leads_header=case.get("leads_header"), plan_header=case.get("plan_header"),
+                             locale=case.get("locale"), time_zone=case.get("time_zone"))
+    if "now" in case:
+        today = resolve_today(snapshot, None, None, dt.datetime.fromisoformat(case["now"]))
+    else:
+        today = dt.date.fromisoformat(case["today"])
+    tables = read_tables(snapshot, template)
+    plan = plan_crm(tables.leads, tables.plan, today, template)
+
+    got = {}
+    for i, name in enumerate(tables.leads["project"]):
+        rec = plan.leads.iloc[i]
+        got[name] = {
+            "last_contact": None if pd.isna(rec["last_contact"]) else rec["last_contact"].date().isoformat(),
+            "last_result": rec["last_result"],
+            "next_contact": None if pd.isna(rec["next_contact"]) else rec["next_contact"].date().isoformat(),
+            "next_topic": rec["next_topic"],
+            "days_since_contact": None if pd.isna(rec["days_since_contact"]) else int(rec["days_since_contact"]),
+            "touches": int(rec["touches"]),
+            "fill": rec["fill"],
+        }
+    for name, expected in case["expect_leads"].items():
+        assert got[name] == expected, name
+    assert [c.as_json() for c in plan.call_list()] == case["expect_calls"]
+
+    outcome = compute(snapshot, today, template)
+    # Added tool columns are reported too; tests/test_local_backend.py covers them.
+    warnings = sorted((i.tab, i.row, i.column, i.code) for i in outcome.issues if i.code != "added-column")
+    assert warnings == sorted(tuple(w) for w in case["expect_warnings"])
+    for issue in outcome.issues:  # every warning names where and what
+        assert issue.tab and issue.row and issue.column and issue.message
+
+
+def test_staler_is_never_darker(template):
+    days = pd.Series(np.arange(-3, 45), dtype="Int64")
+    fills = freshness_colors(days, pd.Series(["New"] * len(days)), template)
+    def lightness(code):
+        return 765 if code is None else sum(int(code[i:i + 2], 16) for i in (0, 2, 4))
+    values = [lightness(c) for c in fills]
+    assert values == sorted(values)
+    assert fills.iloc[3] == template.settings.freshness_color  # day 0: full colour
+    assert fills.iloc[-1] is None
+
+
+def test_planner_scales_without_python_loops(template):
+    """A smoke check that 200k plan rows plan (speed itself is in bench/)."""
+    rng = np.random.default_rng(1)
+    n_leads, n_plan = 20_000, 200_000
+    keys = np.array([f"lead {i}" for i in range(n_leads)], dtype=object)
+    leads = pd.DataFrame({"row": np.arange(2, n_leads + 2), "project": keys, "key": keys,
+                          "contact": "", "phone": "", "stage": "New", "owner": "Anna"})
+    plan = pd.DataFrame({
+        "row": np.arange(2, n_plan + 2),
+        "project": keys[rng.integers(0, n_leads, n_plan)],
+        "date": pd.Timestamp("2026-11-22") + pd.to_timedelta(rng.integers(-60, 14, n_plan), unit="D"),
+        "status": rng.choice(np.array(["open", "done", "cancelled"], dtype=object), n_plan),
+        "topic": "t", "result": "r", "owner": "",
+    })
+    plan["key"] = plan["project"]
+    out = plan_crm(leads, plan, dt.date(2026, 11, 22), template)
+    assert len(out.leads) == n_leads
+    assert out.leads["touches"].sum() == (plan["status"] == "done").sum()
+    open_in_window = (plan["status"] == "open") & (plan["date"] <= pd.Timestamp("2026-11-29"))
+    assert len(out.calls) == open_in_window.sum()
