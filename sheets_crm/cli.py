@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 
 from . import render
@@ -49,7 +50,7 @@ def handled() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("Interrupted; the workbook was left as it was before this run.", markup=False)
         raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort, SystemExit):
+    except (typer.Exit, typer.Abort, SystemExit, TyperException):
         raise
     except Exception as exc:  # a bug of ours: still no traceback, but say what
         err.print(f"Internal error ({type(exc).__name__}: {exc}). The workbook was not changed by this run; "

@@ -132,7 +132,7 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
         )
     added: dict[str, int] = {}
     if append:
-        next_col = max(len(header), max(columns.values(), default=-1) + 1)
+        next_col = _first_free_column(data) if any(c.id not in columns for c in tab.tool_columns) else 0
         for column in tab.tool_columns:
             if column.id not in columns:
                 columns[column.id] = added[column.id] = next_col
@@ -142,6 +142,17 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
                                     "added-column"))
                 next_col += 1
     return TabMap(tab, data, columns, headers, added)
+
+
+def _first_free_column(data: TabData) -> int:
+    """The first column right of everything: header text or any cell's data."""
+    last = -1
+    for row in data.values:
+        for col in range(len(row) - 1, last, -1):
+            if cell_text(row[col]):
+                last = col
+                break
+    return last + 1
 
 
 def _column_has_data(data: TabData, col: int) -> bool:

@@ -68,6 +68,9 @@ def make_workbook(tmp_path: Path, template: Template) -> Callable[..., Path]:
                     ws.cell(1, col).value = text
             for row in rows:
                 ws.append(row)
+                for cell in ws[ws.max_row]:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"  # typed as text, like a person pasting it
         save_atomically(book, path)
         return path
 

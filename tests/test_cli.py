@@ -1,0 +1,145 @@
+"""The CLI through typer's CliRunner, with exact expected output."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from sheets_crm.cli import app
+
+LEADS = [
+    ["Acme", "Bob", "+7 916 000-00-01", "", "Proposal", "Anna", "", ""],
+    ["Beta", "Eve", "", "", "New", "Ivan", "", ""],
+]
+PLAN = [
+    ["Acme", "2026-11-20", "Proposal", "Done", "Liked it", ""],
+    ["Acme", "2026-11-21", "Follow up", "Planned", "", "Petr"],
+    ["Beta", "2026-11-22", "Intro", "", "", ""],
+    ["Beta", "2026-11-25", "Demo", "Planned", "", ""],
+    ["Acme", "31.02.2026", "Oops", "Planned", "", ""],
+]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+
+
+@pytest.fixture
+def crm(make_workbook):
+    return make_workbook(LEADS, PLAN)
+
+
+def test_sync_summary(runner, crm):
+    result = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Synced {crm} for 2026-11-22: 33 cells updated.\n"
+        "Calls: 1 overdue, 1 today, 1 upcoming.\n"
+        "Warnings (1):\n"
+        "  Contact Plan, row 6, column 'Date': '31.02.2026' — not a date; row ignored\n"
+    )
+    again = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
+    assert again.stdout.splitlines()[0] == f"Synced {crm} for 2026-11-22: already up to date, nothing written."
+
+
+def test_sync_dry_run_writes_nothing(runner, crm):
+    before = crm.read_bytes()
+    result = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22", "--dry-run"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == (
+        f"Checked {crm} for 2026-11-22: 33 cells would change (dry run, nothing written).")
+    assert crm.read_bytes() == before
+
+
+def test_today_json(runner, crm):
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {"section": "overdue", "date": "2026-11-21", "days_overdue": 1, "project": "Acme", "contact": "Bob",
+         "phone": "+7 916 000-00-01", "topic": "Follow up", "last_result": "Liked it", "owner": "Petr"},
+        {"section": "today", "date": "2026-11-22", "days_overdue": 0, "project": "Beta", "contact": "Eve",
+         "phone": "", "topic": "Intro", "last_result": "", "owner": "Ivan"},
+        {"section": "upcoming", "date": "2026-11-25", "days_overdue": None, "project": "Beta", "contact": "Eve",
+         "phone": "", "topic": "Demo", "last_result": "", "owner": "Ivan"},
+    ]
+
+
+def test_today_table_for_one_owner(runner, crm):
+    before = crm.read_bytes()
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--owner", " ivan"])
+    assert result.exit_code == 0, result.output
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[:4] == [
+        "Calls for  ivan on 2026-11-22: 0 overdue, 1 today, 1 upcoming.",
+        "When      Date        Days overdue  Project  Contact  Phone  Topic  Last result  Owner",
+        "Today     2026-11-22  0             Beta     Eve             Intro               Ivan",
+        "Upcoming  2026-11-25                Beta     Eve             Demo                Ivan",
+    ]
+    assert crm.read_bytes() == before  # today never writes
+
+
+def test_init_then_sync_empty(runner, tmp_path):
+    path = tmp_path / "new.xlsx"
+    result = runner.invoke(app, ["init", str(path), "--lang", "ru"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Created {path} with tabs: Лиды, План контактов, Звонки на сегодня.\n"
+        f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {path}\n"
+    )
+    assert openpyxl.load_workbook(path).sheetnames == ["Лиды", "План контактов", "Звонки на сегодня"]
+    synced = runner.invoke(app, ["sync", str(path), "--today", "2026-11-22"])
+    assert synced.stdout == (f"Synced {path} for 2026-11-22: already up to date, nothing written.\n"
+                             "Calls: 0 overdue, 0 today, 0 upcoming.\n")
+    again = runner.invoke(app, ["init", str(path)])
+    assert again.exit_code == 1
+    assert again.stderr == f"Error: {path} already exists; pick another name (or pass --force to replace it)\n"
+
+
+def test_missing_file_exit_1(runner, tmp_path):
+    result = runner.invoke(app, ["sync", str(tmp_path / "nope.xlsx")])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {tmp_path / 'nope.xlsx'}: no such workbook "
+                             f"(create one with `sheets-crm init {tmp_path / 'nope.xlsx'}`)\n")
+
+
+def test_missing_tab_exit_1(runner, crm):
+    book = openpyxl.load_workbook(crm)
+    del book["Calls Today"]
+    book.save(crm)
+    result = runner.invoke(app, ["sync", str(crm)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: missing tab 'Calls Today' / 'Звонки на сегодня'")
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["sync", "x.xlsx", "--today", "22.11.2026"],
+    ["sync"],
+    ["frobnicate"],
+    ["init", "x.xlsx", "--lang", "de"],
+])
+def test_usage_errors_exit_2(runner, args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["init", "sync", "today", "demo"])
+def test_every_command_has_help(runner, command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_demo(runner, tmp_path):
+    path = tmp_path / "demo.xlsx"
+    result = runner.invoke(app, ["demo", "--path", str(path), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith(f"Synced {path} for 2026-11-22: ")
+    assert "Warnings (4):" in out
+    assert out.rstrip().endswith(f"Open {path.resolve()} in Excel or LibreOffice to see the colours.")
+    assert path.exists()
