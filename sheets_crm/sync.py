@@ -17,9 +17,10 @@ from .dates import resolve_zone, today_in
 from .errors import ConcurrentEditError
 from .model import Call, ChangeSet, Issue, Snapshot
 from .planner import SECTIONS, plan_crm
-from .reading import find_tabs, read_tables
+from .reading import read_tables
 from .diff import diff
 from .template import Template, default_template
+from .text import TitleSet
 
 __all__ = ["Outcome", "SyncResult", "compute", "sync", "run_sync", "resolve_today"]
 
@@ -77,20 +78,17 @@ def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
     return Outcome(today, tables.lang, changes, plan.call_list(), tables.issues + plan.issues)
 
 
-def _fill_tabs(snapshot_titles: dict[str, object], template: Template) -> list[str]:
-    return [t for t in snapshot_titles if template.leads.matches(t) or template.calls.matches(t)]
-
-
 def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = None,
          template: Template | None = None, dry_run: bool = False,
          now: Callable[[], dt.datetime] | None = None) -> SyncResult:
     """Sync one workbook. Raises :class:`~sheets_crm.errors.CrmError` subclasses."""
     template = template or default_template()
-    fill_tabs = [name for tab in (template.leads, template.calls) for name in tab.names.values()]
+    # Fills are read only where the tool owns colours: Leads and Calls Today.
+    fill_tabs = TitleSet(name for tab in (template.leads, template.calls) for name in tab.names.values())
     attempt = 0
     while True:
         attempt += 1
-        snapshot = workbook.read(fills_for=_titles_like(workbook, fill_tabs))
+        snapshot = workbook.read(fills_for=fill_tabs)
         day = resolve_today(snapshot, today, tz, now() if now else None)
         outcome = compute(snapshot, day, template)
         written = False
@@ -108,19 +106,6 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
             changed_cells=len(outcome.changes), written=written, lang=outcome.lang,
             attempts=attempt, stats=workbook.stats(),
         )
-
-
-class _AnyTitle(list):
-    """``fills_for`` that matches tab titles case/space-insensitively."""
-
-    def __contains__(self, title: object) -> bool:  # type: ignore[override]
-        from .text import normalise
-
-        return normalise(title) in {normalise(t) for t in self}
-
-
-def _titles_like(_: Workbook, names: list[str]) -> _AnyTitle:
-    return _AnyTitle(names)
 
 
 def run_sync(target: str, *, today: dt.date | None = None, tz: str | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalise", "KEY_SPACES"]
+__all__ = ["normalise", "KEY_SPACES", "TitleSet"]
 
 KEY_SPACES = re.compile(r"\s+")
 
@@ -18,3 +18,17 @@ def normalise(value: object) -> str:
         return ""
     text = str(value).replace("\u00a0", " ").replace("ё", "е").replace("Ё", "Е")
     return KEY_SPACES.sub(" ", text).strip().casefold()
+
+
+class TitleSet(frozenset):
+    """A set of tab titles whose ``in`` ignores case, spaces and ё/е.
+
+    Backends are told which tabs to read fills for before anyone has seen
+    how the person spelled the tab names.
+    """
+
+    def __new__(cls, titles=()):  # type: ignore[no-untyped-def]
+        return super().__new__(cls, (normalise(t) for t in titles))
+
+    def __contains__(self, title: object) -> bool:
+        return super().__contains__(normalise(title))
