@@ -1,0 +1,412 @@
+"""Cell values: what USER_ENTERED input becomes, and how values render back.
+
+Google turns typed text into numbers, booleans, formulas and dates (stored as
+day serials since 1899-12-30 with a DATE number format), and renders cells
+three ways (FORMATTED_VALUE / UNFORMATTED_VALUE / FORMULA). The project's date
+handling depends on exactly this, so the rules live here, small and explicit.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import math
+import operator
+import re
+from typing import Any
+
+EPOCH = dt.date(1899, 12, 30)
+
+# Locales whose short dates put the month first (1/2/2020 = January 2nd).
+MONTH_FIRST_LOCALES = {"en_US", "en_PH", "es_US", "en_CA", "fil_PH"}
+DECIMAL_COMMA_LOCALES_PREFIXES = ("ru", "de", "fr", "es", "it", "pt", "nl", "pl", "uk", "cs", "sv", "fi", "da", "nb", "tr")
+
+MONTHS_EN = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]
+MONTHS_RU = [
+    "января", "февраля", "марта", "апреля", "мая", "июня",
+    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+]
+DAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+DATE_TYPES = {"DATE", "TIME", "DATE_TIME"}
+
+
+def uses_decimal_comma(locale: str) -> bool:
+    return locale.split("_")[0] in DECIMAL_COMMA_LOCALES_PREFIXES
+
+
+def default_pattern(kind: str, locale: str) -> str:
+    """Locale's default pattern for a DATE / TIME / DATE_TIME number format."""
+    if locale in MONTH_FIRST_LOCALES:
+        date = "M/d/yyyy"
+    elif locale.startswith(("ru", "de", "uk", "pl", "cs", "fi", "nb", "tr")):
+        date = "dd.MM.yyyy"
+    elif locale.startswith(("en", "fr", "es", "it", "pt")):
+        date = "dd/MM/yyyy"
+    else:
+        date = "yyyy-MM-dd"
+    time = "H:mm:ss"
+    if kind == "DATE":
+        return date
+    if kind == "TIME":
+        return time
+    return f"{date} {time}"
+
+
+# -- serial numbers ---------------------------------------------------------------
+
+
+def date_to_serial(value: dt.date | dt.datetime) -> float | int:
+    """Python date/datetime -> Sheets serial (days since 1899-12-30)."""
+    if isinstance(value, dt.datetime):
+        delta = value.replace(tzinfo=None) - dt.datetime(1899, 12, 30)
+        return delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
+    return (value - EPOCH).days
+
+
+def serial_to_datetime(serial: float) -> dt.datetime:
+    days = math.floor(serial)
+    seconds = round((serial - days) * 86400)
+    return dt.datetime(1899, 12, 30) + dt.timedelta(days=days, seconds=seconds)
+
+
+# -- USER_ENTERED parsing ------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_SLASH_ISO = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_LOCAL_DATE = re.compile(r"^(\d{1,2})([./])(\d{1,2})\2(\d{2}|\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def parse_date_text(text: str, locale: str) -> tuple[float | int, str, str] | None:
+    """Recognise a typed date; return (serial, number-format type, pattern)."""
+    s = text.strip()
+    m = _ISO_DATE.match(s)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        hh = m.group(4)
+        try:
+            if hh is None:
+                return date_to_serial(dt.date(y, mo, d)), "DATE", "yyyy-mm-dd"
+            value = dt.datetime(y, mo, d, int(hh), int(m.group(5)), int(m.group(6) or 0))
+        except ValueError:
+            return None
+        return date_to_serial(value), "DATE_TIME", "yyyy-mm-dd h:mm:ss"
+    m = _SLASH_ISO.match(s)
+    if m:
+        try:
+            return date_to_serial(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))), "DATE", "yyyy/mm/dd"
+        except ValueError:
+            return None
+    m = _LOCAL_DATE.match(s)
+    if m:
+        a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        if len(m.group(4)) == 2:
+            year += 2000 if year < 30 else 1900
+        month, day = (a, b) if locale in MONTH_FIRST_LOCALES else (b, a)
+        try:
+            if m.group(5) is None:
+                return date_to_serial(dt.date(year, month, day)), "DATE", default_pattern("DATE", locale)
+            value = dt.datetime(year, month, day, int(m.group(5)), int(m.group(6)), int(m.group(7) or 0))
+        except ValueError:
+            return None
+        return date_to_serial(value), "DATE_TIME", default_pattern("DATE_TIME", locale)
+    m = _TIME.match(s)
+    if m:
+        h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if h < 24 and mi < 60 and se < 60:
+            return (h * 3600 + mi * 60 + se) / 86400, "TIME", "h:mm:ss" if m.group(3) else "h:mm"
+    return None
+
+
+def parse_number_text(text: str, locale: str) -> tuple[float | int, dict[str, str] | None] | None:
+    """Recognise a typed number (``42``, ``0042``, ``1,234.5``, ``12%``, ``3,5`` in ru)."""
+    s = text.strip().replace("\u00a0", " ")
+    if not s:
+        return None
+    percent = s.endswith("%")
+    if percent:
+        s = s[:-1].strip()
+    if uses_decimal_comma(locale):
+        if re.fullmatch(r"[+-]?\d{1,3}( \d{3})+(,\d+)?", s):
+            s = s.replace(" ", "")
+        if re.fullmatch(r"[+-]?\d+,\d+", s):
+            s = s.replace(",", ".")
+    elif re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", s):
+        s = s.replace(",", "")
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
+        return None
+    value = float(s)
+    if percent:
+        value /= 100
+        decimals = len(s.split(".")[1]) if "." in s else 0
+        return tidy_number(value), {"type": "PERCENT", "pattern": "0" + ("." + "0" * decimals if decimals else "") + "%"}
+    return tidy_number(value), None
+
+
+def tidy_number(value: float | int) -> float | int:
+    """Integral floats become ints so JSON shows ``43831`` rather than ``43831.0``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def user_entered(value: Any, locale: str, current_format: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """USER_ENTERED input -> (ExtendedValue, number format to apply or None)."""
+    if isinstance(value, bool):
+        return {"boolValue": value}, None
+    if isinstance(value, (int, float)):
+        return {"numberValue": tidy_number(value)}, None
+    text = str(value)
+    number_format = (current_format or {}).get("numberFormat") or {}
+    if number_format.get("type") == "TEXT":
+        return {"stringValue": text}, None
+    if text.startswith("=") and len(text) > 1:
+        return {"formulaValue": text}, None
+    if text.startswith("'"):
+        return {"stringValue": text[1:]}, None
+    if text.upper() in {"TRUE", "FALSE"}:
+        return {"boolValue": text.upper() == "TRUE"}, None
+    number = parse_number_text(text, locale)
+    if number is not None:
+        return {"numberValue": number[0]}, number[1]
+    date = parse_date_text(text, locale)
+    if date is not None:
+        serial, kind, pattern = date
+        keep = number_format.get("type") in DATE_TYPES
+        return {"numberValue": tidy_number(serial)}, None if keep else {"type": kind, "pattern": pattern}
+    return {"stringValue": text}, None
+
+
+def raw_entered(value: Any) -> dict[str, Any]:
+    """RAW input: strings stay strings verbatim (never formulas or dates)."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, (int, float)):
+        return {"numberValue": tidy_number(value)}
+    return {"stringValue": str(value)}
+
+
+# -- formulas ------------------------------------------------------------------------
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
+
+
+def evaluate_formula(formula: str) -> dict[str, Any]:
+    """Effective value of a formula.
+
+    Only plain arithmetic (``=4/2``, ``=1+1``) is computed; anything else is
+    reported as ``#NAME?`` — the fake is not a spreadsheet engine, and code
+    under test should not depend on formula results.
+    """
+    expr = formula[1:].strip().replace("^", "**")
+    try:
+        tree = ast.parse(expr, mode="eval")
+        return {"numberValue": tidy_number(_eval_node(tree.body))}
+    except ZeroDivisionError:
+        return {"errorValue": {"type": "DIVIDE_BY_ZERO", "message": "Function DIVIDE parameter 2 cannot be zero."}}
+    except Exception:
+        return {"errorValue": {"type": "NAME", "message": "Unknown function or name in formula."}}
+
+
+def _eval_node(node: ast.AST) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        return _BINOPS[type(node.op)](_eval_node(node.left), _eval_node(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = _eval_node(node.operand)
+        return -v if isinstance(node.op, ast.USub) else v
+    raise ValueError("unsupported formula")
+
+
+ERROR_TEXT = {
+    "NAME": "#NAME?",
+    "DIVIDE_BY_ZERO": "#DIV/0!",
+    "VALUE": "#VALUE!",
+    "REF": "#REF!",
+    "NUM": "#NUM!",
+    "N_A": "#N/A",
+    "NULL_VALUE": "#NULL!",
+    "ERROR": "#ERROR!",
+    "LOADING": "Loading...",
+}
+
+
+def effective_value(user_value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not user_value:
+        return None
+    if "formulaValue" in user_value:
+        return evaluate_formula(user_value["formulaValue"])
+    return dict(user_value)
+
+
+# -- formatting ----------------------------------------------------------------------
+
+_DATE_TOKEN = re.compile(
+    r'"[^"]*"|\\.|yyyy|yy|y|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss\.0+|ss|s|am/pm|a/p',
+    re.IGNORECASE,
+)
+
+
+def format_date(serial: float, pattern: str, locale: str) -> str:
+    """Render a serial with a Sheets date pattern (yyyy, mm, dd, h, mm, ss, am/pm)."""
+    moment = serial_to_datetime(serial)
+    tokens = list(_DATE_TOKEN.finditer(pattern))
+    has_ampm = any(t.group(0).lower() in {"am/pm", "a/p"} for t in tokens)
+    out: list[str] = []
+    pos = 0
+    for i, tok in enumerate(tokens):
+        out.append(pattern[pos : tok.start()])
+        pos = tok.end()
+        t = tok.group(0)
+        lo = t.lower()
+        if t.startswith('"'):
+            out.append(t[1:-1])
+        elif t.startswith("\\"):
+            out.append(t[1:])
+        elif lo.startswith("y"):
+            out.append(str(moment.year) if len(lo) != 2 else f"{moment.year % 100:02d}")
+        elif lo.startswith("m"):
+            prev = tokens[i - 1].group(0).lower() if i else ""
+            nxt = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
+            if len(lo) <= 2 and (prev.startswith("h") or nxt.startswith("s")):
+                out.append(f"{moment.minute:02d}" if len(lo) == 2 else str(moment.minute))
+            elif len(lo) == 1:
+                out.append(str(moment.month))
+            elif len(lo) == 2:
+                out.append(f"{moment.month:02d}")
+            else:
+                names = MONTHS_RU if locale.startswith("ru") else MONTHS_EN
+                name = names[moment.month - 1]
+                out.append(name[:3] if len(lo) == 3 else name[0] if len(lo) == 5 else name)
+        elif lo.startswith("d"):
+            if len(lo) == 1:
+                out.append(str(moment.day))
+            elif len(lo) == 2:
+                out.append(f"{moment.day:02d}")
+            else:
+                name = DAYS_EN[moment.weekday()]
+                out.append(name[:3] if len(lo) == 3 else name)
+        elif lo.startswith("h"):
+            hour = moment.hour
+            if has_ampm:
+                hour = hour % 12 or 12
+            out.append(f"{hour:02d}" if len(lo) == 2 else str(hour))
+        elif lo.startswith("s"):
+            out.append(f"{moment.second:02d}" if len(lo) >= 2 else str(moment.second))
+        elif lo == "am/pm":
+            out.append("AM" if moment.hour < 12 else "PM")
+        elif lo == "a/p":
+            out.append("a" if moment.hour < 12 else "p")
+    out.append(pattern[pos:])
+    return "".join(out)
+
+
+def format_general(value: float | int, locale: str) -> str:
+    """Google's automatic number format: up to 10 decimals, no grouping."""
+    if isinstance(value, float) and not value.is_integer():
+        if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-10):
+            text = f"{value:.5E}".replace("E+0", "E+").replace("E-0", "E-")
+        else:
+            text = f"{value:.10f}".rstrip("0").rstrip(".")
+    else:
+        iv = int(value)
+        text = str(iv) if abs(iv) < 10**15 else f"{float(iv):.2E}".replace("E+", "E+")
+    if uses_decimal_comma(locale):
+        text = text.replace(".", ",")
+    return text
+
+
+_NUMBER_CORE = re.compile(r"[#0?][#0?,]*(\.[#0?]*)?|\.[#0?]+")
+
+
+def format_number_pattern(value: float, kind: str, pattern: str, locale: str) -> str:
+    """Approximate Sheets NUMBER / PERCENT / CURRENCY patterns (``#,##0.00``, ``0%``)."""
+    if kind == "SCIENTIFIC":
+        decimals = len(pattern.split(".")[1].split("E")[0]) if "." in pattern else 2
+        return f"{value:.{decimals}E}"
+    text_pattern = pattern.split(";")[0]
+    m = _NUMBER_CORE.search(text_pattern)
+    if not m:
+        return format_general(value, locale)
+    core = m.group(0)
+    prefix, suffix = text_pattern[: m.start()], text_pattern[m.end() :]
+    if "%" in text_pattern:
+        value *= 100
+    decimals_part = core.split(".")[1] if "." in core else ""
+    decimals = len(decimals_part)
+    min_decimals = decimals_part.count("0")
+    grouping = "," in core.split(".")[0]
+    text = f"{abs(value):,.{decimals}f}" if grouping else f"{abs(value):.{decimals}f}"
+    if decimals > min_decimals and "." in text:
+        whole, frac = text.split(".")
+        frac = frac.rstrip("0")
+        frac = frac + "0" * max(0, min_decimals - len(frac))
+        text = whole + ("." + frac if frac else "")
+    if uses_decimal_comma(locale):
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    sign = "-" if value < 0 and float(text.replace(",", ".").replace("\u00a0", "") or 0) != 0 else ""
+
+    def clean(part: str) -> str:
+        part = re.sub(r"\[\$([^\]-]*)[^\]]*\]", r"\1", part)
+        part = re.sub(r'"([^"]*)"', r"\1", part)
+        return part.replace("\\", "")
+
+    return sign + clean(prefix) + text + clean(suffix)
+
+
+def format_value(effective: dict[str, Any] | None, number_format: dict[str, Any] | None, locale: str) -> str | None:
+    """The ``formattedValue`` Google shows for a cell (None for an empty cell)."""
+    if not effective:
+        return None
+    if "stringValue" in effective:
+        return effective["stringValue"]
+    if "boolValue" in effective:
+        return "TRUE" if effective["boolValue"] else "FALSE"
+    if "errorValue" in effective:
+        return ERROR_TEXT.get(effective["errorValue"].get("type", "ERROR"), "#ERROR!")
+    value = effective.get("numberValue", 0)
+    nf = number_format or {}
+    kind = nf.get("type")
+    pattern = nf.get("pattern") or ""
+    if kind in DATE_TYPES:
+        return format_date(value, pattern or default_pattern(kind, locale), locale)
+    if kind in {"NUMBER", "PERCENT", "CURRENCY", "SCIENTIFIC"} and pattern:
+        return format_number_pattern(float(value), kind, pattern, locale)
+    if kind == "PERCENT":
+        return format_number_pattern(float(value), kind, "0.00%", locale)
+    return format_general(value, locale)
+
+
+def render(
+    cell: dict[str, Any] | None,
+    value_render: str,
+    date_render: str,
+    locale: str,
+) -> Any:
+    """One cell as a values-API item, or None when it has no value."""
+    if not cell or "userEnteredValue" not in cell:
+        return None
+    user = cell["userEnteredValue"]
+    fmt = (cell.get("userEnteredFormat") or {}).get("numberFormat")
+    if value_render == "FORMULA" and "formulaValue" in user:
+        return user["formulaValue"]
+    effective = effective_value(user)
+    if value_render == "FORMATTED_VALUE":
+        return format_value(effective, fmt, locale)
+    assert effective is not None
+    if "errorValue" in effective:
+        return format_value(effective, fmt, locale)
+    if "numberValue" in effective:
+        if fmt and fmt.get("type") in DATE_TYPES and date_render == "FORMATTED_STRING":
+            return format_value(effective, fmt, locale)
+        return tidy_number(effective["numberValue"])
+    if "boolValue" in effective:
+        return effective["boolValue"]
+    return effective.get("stringValue", "")

@@ -1,0 +1,160 @@
+"""Spreadsheet resources as ``spreadsheets.get`` returns them.
+
+Shapes follow the recorded exchanges: default members Google leaves out
+(``sheetId`` 0 inside a GridRange, ``false`` flags, zero frozen counts) are left
+out here too, and grid data omits trailing empty rows and cells.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import cellvalues as cv
+from .model import Cell, Sheet, Spreadsheet
+
+DEFAULT_ROW_PX = 21
+DEFAULT_COL_PX = 100
+
+
+def merge_dicts(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_dicts(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def cell_json(cell: Cell | None, locale: str, default_format: dict[str, Any]) -> dict[str, Any]:
+    """A stored cell as Google's CellData (adds effective/formatted values)."""
+    if not cell:
+        return {}
+    out: dict[str, Any] = {}
+    user = cell.get("userEnteredValue")
+    fmt = cell.get("userEnteredFormat")
+    if user:
+        out["userEnteredValue"] = copy.deepcopy(user)
+        eff = cv.effective_value(user)
+        if eff is not None:
+            out["effectiveValue"] = eff
+            text = cv.format_value(eff, (fmt or {}).get("numberFormat"), locale)
+            if text is not None:
+                out["formattedValue"] = text
+    if fmt:
+        out["userEnteredFormat"] = copy.deepcopy(fmt)
+    if user or fmt:
+        out["effectiveFormat"] = merge_dicts(default_format, fmt or {})
+    for key, value in cell.items():
+        if key not in out and key not in {"userEnteredValue", "userEnteredFormat"}:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def grid_data(ss: Spreadsheet, sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> dict[str, Any]:
+    """GridData for a box: startRow/startColumn, rowData, row/column metadata."""
+    default = ss.properties.get("defaultFormat", {})
+    data: dict[str, Any] = {}
+    if r0:
+        data["startRow"] = r0
+    if c0:
+        data["startColumn"] = c0
+    row_data: list[dict[str, Any]] = []
+    for r in range(r0, min(r1, len(sheet.rows))):
+        row = sheet.rows[r]
+        cells = [cell_json(row[c], ss.locale, default) for c in range(c0, min(c1, len(row)))]
+        while cells and not cells[-1]:
+            cells.pop()
+        row_data.append({"values": cells} if cells else {})
+    while row_data and not row_data[-1]:
+        row_data.pop()
+    if row_data:
+        data["rowData"] = row_data
+    data["rowMetadata"] = [
+        {"pixelSize": DEFAULT_ROW_PX, **sheet.row_meta.get(r, {})} for r in range(r0, r1)
+    ]
+    data["columnMetadata"] = [
+        {"pixelSize": DEFAULT_COL_PX, **sheet.col_meta.get(c, {})} for c in range(c0, c1)
+    ]
+    return data
+
+
+def grid_range_json(rng: dict[str, Any]) -> dict[str, Any]:
+    """GridRange as echoed by Google: ``sheetId`` 0 is a default and left out."""
+    out = {k: v for k, v in rng.items() if v is not None}
+    if out.get("sheetId") == 0:
+        del out["sheetId"]
+    return out
+
+
+def sheet_properties_json(sheet: Sheet) -> dict[str, Any]:
+    props = copy.deepcopy(sheet.properties)
+    grid = props.get("gridProperties", {})
+    for key in ("frozenRowCount", "frozenColumnCount"):
+        if not grid.get(key):
+            grid.pop(key, None)
+    for key in ("hideGridlines", "rowGroupControlAfter", "columnGroupControlAfter"):
+        if grid.get(key) is False:
+            grid.pop(key)
+    for key in ("hidden", "rightToLeft"):
+        if props.get(key) is False:
+            props.pop(key)
+    return props
+
+
+def protected_range_json(pr: dict[str, Any]) -> dict[str, Any]:
+    out = {k: copy.deepcopy(v) for k, v in pr.items() if v not in (None, False)}
+    if "range" in out:
+        out["range"] = grid_range_json(out["range"])
+    return out
+
+
+def sheet_json(ss: Spreadsheet, sheet: Sheet, data: list[dict[str, Any]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"properties": sheet_properties_json(sheet)}
+    if data is not None:
+        out["data"] = data
+    if sheet.merges:
+        out["merges"] = [grid_range_json({"sheetId": sheet.sheet_id, **m}) for m in sheet.merges]
+    if sheet.conditional_formats:
+        out["conditionalFormats"] = [
+            {**copy.deepcopy(rule), "ranges": [grid_range_json({"sheetId": sheet.sheet_id, **r}) for r in rule.get("ranges", [])]}
+            for rule in sheet.conditional_formats
+        ]
+    if sheet.protected_ranges:
+        out["protectedRanges"] = [protected_range_json(pr) for pr in sheet.protected_ranges]
+    if sheet.basic_filter:
+        bf = copy.deepcopy(sheet.basic_filter)
+        if "range" in bf:
+            bf["range"] = grid_range_json({"sheetId": sheet.sheet_id, **bf["range"]})
+        out["basicFilter"] = bf
+    return out
+
+
+def spreadsheet_json(
+    ss: Spreadsheet,
+    *,
+    data_boxes: dict[int, list[tuple[int, int, int, int]]] | None = None,
+    only_sheets: set[int] | None = None,
+) -> dict[str, Any]:
+    """The Spreadsheet resource; ``data_boxes`` maps sheetId -> boxes of grid data to include."""
+    sheets = []
+    for sheet in ss.sheets:
+        if only_sheets is not None and sheet.sheet_id not in only_sheets:
+            continue
+        data = None
+        if data_boxes is not None:
+            boxes = data_boxes.get(sheet.sheet_id, [])
+            data = [grid_data(ss, sheet, *box) for box in boxes]
+        sheets.append(sheet_json(ss, sheet, data))
+    out: dict[str, Any] = {
+        "spreadsheetId": ss.id,
+        "properties": copy.deepcopy(ss.properties),
+        "sheets": sheets,
+    }
+    if ss.named_ranges:
+        out["namedRanges"] = [
+            {**copy.deepcopy(nr), "range": grid_range_json(nr.get("range", {}))} for nr in ss.named_ranges
+        ]
+    out["spreadsheetUrl"] = f"https://docs.google.com/spreadsheets/d/{ss.id}/edit"
+    return out

@@ -1,0 +1,285 @@
+"""batchUpdate request kinds that change cells: values, formats, validation, sorting, merges."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import fieldmask
+from .batch_update import BatchCtx, Invalid
+from .grid_ops import check_box_protection, clear_values, sort_rows
+from .model import Cell, Sheet
+
+STORED_CELL_KEYS = {
+    "userEnteredValue", "userEnteredFormat", "note", "dataValidation", "hyperlink",
+    "textFormatRuns", "pivotTable", "dataSourceTable", "chipRuns",
+}
+
+# (plain colour path, style path) pairs Google keeps in sync inside a CellFormat.
+COLOR_PAIRS = [
+    (("backgroundColor",), ("backgroundColorStyle",)),
+    (("textFormat", "foregroundColor"), ("textFormat", "foregroundColorStyle")),
+]
+
+
+def tidy_color(color: Any) -> Any:
+    """Google drops zero channels: {"red": 0, "green": 1} comes back as {"green": 1}."""
+    if not isinstance(color, dict):
+        return color
+    return {k: v for k, v in color.items() if not (k in {"red", "green", "blue"} and not v)}
+
+
+def _get(d: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _set(d: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        d = d.setdefault(key, {})
+    if value is None:
+        d.pop(path[-1], None)
+    else:
+        d[path[-1]] = value
+
+
+def normalise_format(fmt: dict[str, Any], source: dict[str, Any], touched: list[tuple[str, ...]]) -> dict[str, Any]:
+    """Keep ``backgroundColor`` and ``backgroundColorStyle`` (etc.) consistent, as Google does."""
+
+    def hit(path: tuple[str, ...]) -> bool:
+        return any(t[: len(path)] == path or path[: len(t)] == t for t in touched)
+
+    for plain, style in COLOR_PAIRS:
+        if not (hit(plain) or hit(style)):
+            continue
+        src_style, src_plain = _get(source, style), _get(source, plain)
+        if hit(style) and isinstance(src_style, dict) and src_style:
+            rgb = src_style.get("rgbColor")
+            _set(fmt, style, {**src_style, **({"rgbColor": tidy_color(rgb)} if rgb is not None else {})})
+            _set(fmt, plain, tidy_color(rgb) if rgb is not None else None)
+        elif hit(plain) and src_plain is not None:
+            _set(fmt, plain, tidy_color(src_plain))
+            _set(fmt, style, {"rgbColor": tidy_color(src_plain)})
+        else:
+            _set(fmt, plain, None)
+            _set(fmt, style, None)
+    borders = fmt.get("borders")
+    if isinstance(borders, dict):
+        for side, border in list(borders.items()):
+            if isinstance(border, dict) and "color" in border and "colorStyle" not in border:
+                border["color"] = tidy_color(border["color"])
+                border["colorStyle"] = {"rgbColor": border["color"]}
+    if isinstance(fmt.get("textFormat"), dict) and not fmt["textFormat"]:
+        del fmt["textFormat"]
+    return fmt
+
+
+def update_cell(old: Cell | None, source: dict[str, Any], mask: list[tuple[str, ...]]) -> Cell | None:
+    """Apply one CellData with a field mask to a stored cell; returns the new cell."""
+    src = {k: v for k, v in source.items() if k in STORED_CELL_KEYS}
+    new = fieldmask.apply_update(old or {}, src, mask)
+    new = {k: v for k, v in new.items() if k in STORED_CELL_KEYS}
+    fmt_paths = [p[1:] for p in mask if p[0] == "userEnteredFormat" and len(p) > 1]
+    if any(p in {("*",), ("userEnteredFormat",)} for p in mask):
+        fmt_paths = [("backgroundColor",), ("backgroundColorStyle",), ("textFormat",)]
+    if fmt_paths and isinstance(new.get("userEnteredFormat"), dict):
+        new["userEnteredFormat"] = normalise_format(new["userEnteredFormat"], src.get("userEnteredFormat", {}), fmt_paths)
+        if not new["userEnteredFormat"]:
+            del new["userEnteredFormat"]
+    if "userEnteredValue" in new and not new["userEnteredValue"]:
+        del new["userEnteredValue"]
+    return new or None
+
+
+def update_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    mask = ctx.mask(p.get("fields"), "CellData")
+    rows = p.get("rows", [])
+    if "range" in p:
+        sheet, r0, c0, r1, c1 = ctx.box(p["range"])
+        check_box_protection(ctx.ss, sheet, r0, c0, r1, c1, ctx.identity)
+        for r in range(r0, r1):
+            values = rows[r - r0].get("values", []) if r - r0 < len(rows) else []
+            for c in range(c0, c1):
+                source = values[c - c0] if c - c0 < len(values) else {}
+                sheet.put(r, c, update_cell(sheet.get(r, c), source, mask))
+        return None
+    if "start" not in p:
+        raise Invalid("Either range or start must be set.")
+    start = p["start"]
+    sheet = ctx.sheet(start.get("sheetId", 0))
+    r0, c0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
+    if r0 >= sheet.row_count:
+        raise Invalid(f"GridCoordinate.rowIndex[{r0}] is after last row in grid[{sheet.row_count - 1}]")
+    if c0 >= sheet.column_count:
+        raise Invalid(f"GridCoordinate.columnIndex[{c0}] is after last column in grid[{sheet.column_count - 1}]")
+    height = len(rows)
+    width = max((len(r.get("values", [])) for r in rows), default=0)
+    ctx.box({"sheetId": sheet.sheet_id, "startRowIndex": r0, "endRowIndex": r0 + max(height, 1),
+             "startColumnIndex": c0, "endColumnIndex": c0 + max(width, 1)})
+    check_box_protection(ctx.ss, sheet, r0, c0, r0 + height, c0 + width, ctx.identity)
+    for i, row in enumerate(rows):
+        for j, source in enumerate(row.get("values", [])):
+            sheet.put(r0 + i, c0 + j, update_cell(sheet.get(r0 + i, c0 + j), source, mask))
+    return None
+
+
+def repeat_cell(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    mask = ctx.mask(p.get("fields"), "CellData")
+    sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
+    check_box_protection(ctx.ss, sheet, r0, c0, r1, c1, ctx.identity)
+    source = p.get("cell", {})
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            sheet.put(r, c, update_cell(sheet.get(r, c), source, mask))
+    return None
+
+
+def append_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    sheet = ctx.sheet(p.get("sheetId", 0))
+    mask = ctx.mask(p.get("fields"), "CellData")
+    rows = p.get("rows", [])
+    start, _ = sheet.value_extent()
+    need = start + len(rows)
+    if need > sheet.row_count:
+        sheet.grid["rowCount"] = need
+    width = max((len(r.get("values", [])) for r in rows), default=0)
+    if width > sheet.column_count:
+        sheet.grid["columnCount"] = width
+    for i, row in enumerate(rows):
+        for j, source in enumerate(row.get("values", [])):
+            sheet.put(start + i, j, update_cell(sheet.get(start + i, j), source, mask))
+    return None
+
+
+def set_data_validation(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
+    rule = p.get("rule")
+    if rule is not None:
+        cond = rule.get("condition", {})
+        if cond.get("type") in {"ONE_OF_LIST", "ONE_OF_RANGE"} and not cond.get("values"):
+            raise Invalid(f"ConditionType {cond['type']} requires at least one ConditionValue.")
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            cell = dict(sheet.get(r, c) or {})
+            if rule is None:
+                cell.pop("dataValidation", None)
+            else:
+                cell["dataValidation"] = copy.deepcopy(rule)
+            sheet.put(r, c, cell)
+    return None
+
+
+def update_borders(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            sides = {
+                "top": p.get("top") if r == r0 else p.get("innerHorizontal"),
+                "bottom": p.get("bottom") if r == r1 - 1 else p.get("innerHorizontal"),
+                "left": p.get("left") if c == c0 else p.get("innerVertical"),
+                "right": p.get("right") if c == c1 - 1 else p.get("innerVertical"),
+            }
+            sides = {k: v for k, v in sides.items() if v is not None}
+            if not sides:
+                continue
+            cell = dict(sheet.get(r, c) or {})
+            fmt = copy.deepcopy(cell.get("userEnteredFormat") or {})
+            borders = fmt.setdefault("borders", {})
+            for side, border in sides.items():
+                if border.get("style") == "NONE":
+                    borders.pop(side, None)
+                else:
+                    b = copy.deepcopy(border)
+                    b.setdefault("width", 1)
+                    if "color" in b:
+                        b["color"] = tidy_color(b["color"])
+                        b.setdefault("colorStyle", {"rgbColor": b["color"]})
+                    borders[side] = b
+            if not borders:
+                fmt.pop("borders")
+            cell["userEnteredFormat"] = fmt
+            if not fmt:
+                cell.pop("userEnteredFormat")
+            sheet.put(r, c, cell)
+    return None
+
+
+def sort_range(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
+    specs = []
+    for spec in p.get("sortSpecs", []):
+        col = int(spec.get("dimensionIndex", 0))
+        if col >= sheet.column_count:
+            raise Invalid(f"Sort column {col} is outside the grid.")
+        specs.append((col, spec.get("sortOrder", "ASCENDING") != "DESCENDING"))
+    if not specs:
+        raise Invalid("At least one sort spec is required.")
+    for col, _ in specs:
+        if not c0 <= col < c1:
+            raise Invalid(f"Sort column {col} must be within the range being sorted.")
+    check_box_protection(ctx.ss, sheet, r0, c0, r1, c1, ctx.identity)
+    sort_rows(sheet, r0, c0, r1, c1, specs)
+    return None
+
+
+def _overlaps(a: dict[str, Any], r0: int, c0: int, r1: int, c1: int, sheet: Sheet) -> bool:
+    return (
+        int(a.get("startRowIndex", 0)) < r1 and r0 < int(a.get("endRowIndex", sheet.row_count))
+        and int(a.get("startColumnIndex", 0)) < c1 and c0 < int(a.get("endColumnIndex", sheet.column_count))
+    )
+
+
+def merge_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
+    kind = p.get("mergeType", "MERGE_ALL")
+    if any(_overlaps(m, r0, c0, r1, c1, sheet) for m in sheet.merges):
+        raise Invalid("You can't merge cells that are already merged.")
+    if kind == "MERGE_COLUMNS":
+        boxes = [(r0, c, r1, c + 1) for c in range(c0, c1)]
+    elif kind == "MERGE_ROWS":
+        boxes = [(r, c0, r + 1, c1) for r in range(r0, r1)]
+    else:
+        boxes = [(r0, c0, r1, c1)]
+    for b0, bc0, b1, bc1 in boxes:
+        if b1 - b0 == 1 and bc1 - bc0 == 1:
+            continue
+        top_left = sheet.get(b0, bc0)
+        clear_values(sheet, b0, bc0, b1, bc1)
+        sheet.put(b0, bc0, top_left)
+        sheet.merges.append({
+            "sheetId": sheet.sheet_id, "startRowIndex": b0, "endRowIndex": b1,
+            "startColumnIndex": bc0, "endColumnIndex": bc1,
+        })
+    return None
+
+
+def unmerge_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
+    keep = []
+    for m in sheet.merges:
+        if not _overlaps(m, r0, c0, r1, c1, sheet):
+            keep.append(m)
+            continue
+        inside = (
+            r0 <= m["startRowIndex"] and m["endRowIndex"] <= r1
+            and c0 <= m["startColumnIndex"] and m["endColumnIndex"] <= c1
+        )
+        if not inside:
+            raise Invalid("You must select all cells in a merged range to merge or unmerge them.")
+    sheet.merges = keep
+    return None
+
+
+HANDLERS = {
+    "updateCells": update_cells,
+    "repeatCell": repeat_cell,
+    "appendCells": append_cells,
+    "setDataValidation": set_data_validation,
+    "updateBorders": update_borders,
+    "sortRange": sort_range,
+    "mergeCells": merge_cells,
+    "unmergeCells": unmerge_cells,
+}

@@ -1,0 +1,329 @@
+"""Sheets v4 endpoints other than ``spreadsheets.batchUpdate``.
+
+Every handler takes a :class:`Call` and returns ``(status, json)``. Errors are
+raised as :class:`~sheets_crm.testing.errors.GoogleError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import fieldmask
+from .a1 import A1Range, col_to_letters, format_range, resolve_range
+from .discovery import Method, unknown_mask_path
+from .errors import GoogleError
+from .grid_ops import (
+    check_box_protection,
+    clear_values,
+    ensure_grid,
+    find_table,
+    shift_ranges,
+    values_matrix,
+    write_matrix,
+)
+from .model import Spreadsheet
+from .render import spreadsheet_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .state import State
+
+Handler = Callable[["Call"], tuple[int, Any]]
+
+
+@dataclass
+class Call:
+    """One decoded request as handlers see it."""
+
+    state: "State"
+    method: Method
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_fields(call: Call, response_ref: str) -> fieldmask.Tree | None:
+    """The ``fields`` query parameter as a mask tree (400 if it is malformed or unknown)."""
+    text = call.query.get("fields")
+    if not text:
+        return None
+    try:
+        tree = fieldmask.parse(text)
+    except fieldmask.MaskSyntaxError:
+        raise GoogleError.bad_request("Request contains an invalid argument.") from None
+    if unknown_mask_path(call.method.api, response_ref, tree):
+        raise GoogleError.bad_request("Request contains an invalid argument.")
+    return tree
+
+
+def _wants_grid_data(tree: fieldmask.Tree | None) -> bool:
+    if tree is None:
+        return False
+    if "*" in tree:
+        return True
+    sheets = tree.get("sheets", {}) if "sheets" in tree else {}
+    return "sheets" in tree and (sheets is None or "data" in sheets or "*" in sheets)
+
+
+# -- spreadsheets ------------------------------------------------------------------------------
+
+
+def spreadsheets_get(call: Call) -> tuple[int, Any]:
+    ss = call.state.spreadsheet_for(call.path["spreadsheetId"])
+    tree = parse_fields(call, "Spreadsheet")
+    ranges = [resolve_range(ss, r) for r in (call.query.get("ranges") or [])]
+    want_data = _wants_grid_data(tree) if tree is not None else bool(call.query.get("includeGridData"))
+    boxes: dict[int, list[tuple[int, int, int, int]]] | None = None
+    if want_data:
+        boxes = {}
+        if ranges:
+            for r in ranges:
+                boxes.setdefault(r.sheet.sheet_id, []).append((r.r0, r.c0, r.r1, r.c1))
+        else:
+            for s in ss.sheets:
+                boxes[s.sheet_id] = [(0, 0, s.row_count, s.column_count)]
+    only = {r.sheet.sheet_id for r in ranges} if ranges else None
+    doc = spreadsheet_json(ss, data_boxes=boxes, only_sheets=only)
+    return 200, fieldmask.filter_response(doc, tree)
+
+
+def spreadsheets_create(call: Call) -> tuple[int, Any]:
+    state = call.state
+    if state.account == "service":
+        raise GoogleError.storage_quota_exceeded(with_status=True)
+    body = call.body or {}
+    props = body.get("properties", {})
+    sheet_props = [dict(s.get("properties", {})) for s in body.get("sheets", [])]
+    ss = state.create_spreadsheet(
+        props.get("title", "Untitled spreadsheet"),
+        owner=state.identity,
+        locale=props.get("locale", "en_US"),
+        time_zone=props.get("timeZone", "Etc/GMT"),
+        sheets=sheet_props or None,
+    )
+    for key, value in props.items():
+        if key not in {"title", "locale", "timeZone"}:
+            ss.properties[key] = value
+    for sheet, spec in zip(ss.sheets, body.get("sheets", [])):
+        for data in spec.get("data", []):
+            r0, c0 = int(data.get("startRow", 0)), int(data.get("startColumn", 0))
+            for i, row in enumerate(data.get("rowData", [])):
+                for j, cell in enumerate(row.get("values", [])):
+                    sheet.put(r0 + i, c0 + j, {k: v for k, v in cell.items() if k in _STORED_CELL_KEYS})
+    return 200, spreadsheet_json(ss)
+
+
+_STORED_CELL_KEYS = {"userEnteredValue", "userEnteredFormat", "note", "dataValidation", "hyperlink", "textFormatRuns"}
+
+
+# -- values ------------------------------------------------------------------------------------------
+
+
+def _render_options(call: Call, prefix: str = "") -> tuple[str, str, str]:
+    def opt(name: str, default: str) -> str:
+        key = prefix + name[0].upper() + name[1:] if prefix else name
+        value = call.query.get(key) or default
+        return default if value.endswith("UNSPECIFIED") else value
+
+    return (
+        opt("majorDimension", "ROWS") if not prefix else "ROWS",
+        opt("valueRenderOption", "FORMATTED_VALUE"),
+        opt("dateTimeRenderOption", "SERIAL_NUMBER"),
+    )
+
+
+def value_range(ss: Spreadsheet, rng: A1Range, major: str, value_render: str, date_render: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"range": rng.normalised, "majorDimension": major}
+    values = values_matrix(
+        rng.sheet, rng.r0, rng.c0, rng.r1, rng.c1,
+        major=major, value_render=value_render, date_render=date_render, locale=ss.locale,
+    )
+    if values:
+        out["values"] = values
+    return out
+
+
+def values_get(call: Call) -> tuple[int, Any]:
+    ss = call.state.spreadsheet_for(call.path["spreadsheetId"])
+    rng = resolve_range(ss, call.path["range"])
+    return 200, value_range(ss, rng, *_render_options(call))
+
+
+def values_batch_get(call: Call) -> tuple[int, Any]:
+    ss = call.state.spreadsheet_for(call.path["spreadsheetId"])
+    ranges = call.query.get("ranges") or []
+    out: dict[str, Any] = {"spreadsheetId": ss.id}
+    if ranges:
+        opts = _render_options(call)
+        out["valueRanges"] = [value_range(ss, resolve_range(ss, r), *opts) for r in ranges]
+    return 200, out
+
+
+def _input_option(value: Any) -> str:
+    if not value or value == "INPUT_VALUE_OPTION_UNSPECIFIED":
+        raise GoogleError.bad_request("'valueInputOption' is required but not specified")
+    return str(value)
+
+
+def _oriented(values: list[list[Any]], major: str) -> tuple[int, int]:
+    """(height, width) of a values matrix once laid out as rows."""
+    if major == "COLUMNS":
+        return max((len(c) for c in values), default=0), len(values)
+    return len(values), max((len(r) for r in values), default=0)
+
+
+def write_values(
+    call: Call,
+    ss: Spreadsheet,
+    rng: A1Range,
+    body: dict[str, Any],
+    input_option: str,
+    *,
+    at: tuple[int, int] | None = None,
+    include: bool = False,
+) -> dict[str, Any]:
+    """Write one ValueRange; returns Google's UpdateValuesResponse."""
+    values = body.get("values") or []
+    major = body.get("majorDimension") or "ROWS"
+    major = "ROWS" if major == "DIMENSION_UNSPECIFIED" else major
+    height, width = _oriented(values, major)
+    r0, c0 = at if at is not None else (rng.r0, rng.c0)
+    sheet = rng.sheet
+    if at is None and rng.kind != "cell":
+        if height > rng.rows:
+            raise GoogleError.bad_request(
+                f"Requested writing within range [{rng.text}], but tried writing to row [{rng.r0 + rng.rows + 1}]"
+            )
+        if width > rng.cols:
+            raise GoogleError.bad_request(
+                f"Requested writing within range [{rng.text}], but tried writing to column "
+                f"[{col_to_letters(rng.c0 + rng.cols)}]"
+            )
+    ensure_grid(sheet, r0 + height, c0 + width)
+    _, _, cells = write_matrix(ss, sheet, r0, c0, values, input_option, major=major, identity=call.state.identity)
+    out: dict[str, Any] = {"spreadsheetId": ss.id}
+    if height and width:
+        out.update(
+            updatedRange=format_range(sheet.title, r0, c0, r0 + height, c0 + width),
+            updatedRows=height,
+            updatedColumns=width,
+            updatedCells=cells,
+        )
+        if include:
+            _, vr, dr = _render_options(call, prefix="response")
+            written = A1Range(sheet, r0, c0, r0 + height, c0 + width, "box", "")
+            out["updatedData"] = value_range(ss, written, "ROWS", vr, dr)
+    else:
+        out["updatedRange"] = format_range(sheet.title, r0, c0, r0 + 1, c0 + 1)
+    return out
+
+
+def values_update(call: Call) -> tuple[int, Any]:
+    state = call.state
+    ss = state.spreadsheet_for(call.path["spreadsheetId"], write=True)
+    option = _input_option(call.query.get("valueInputOption"))
+    work = ss.clone()
+    rng = resolve_range(work, call.path["range"])
+    out = write_values(call, work, rng, call.body or {}, option, include=bool(call.query.get("includeValuesInResponse")))
+    commit(call, work)
+    return 200, out
+
+
+def values_batch_update(call: Call) -> tuple[int, Any]:
+    state = call.state
+    ss = state.spreadsheet_for(call.path["spreadsheetId"], write=True)
+    body = call.body or {}
+    option = _input_option(body.get("valueInputOption"))
+    work = ss.clone()
+    responses = []
+    rows: set[tuple[int, int]] = set()
+    cols: set[tuple[int, int]] = set()
+    sheets: set[int] = set()
+    cells = 0
+    call.query.update({k: v for k, v in body.items() if k.startswith("response")})
+    for item in body.get("data", []):
+        rng = resolve_range(work, item.get("range", ""))
+        resp = write_values(call, work, rng, item, option, include=bool(body.get("includeValuesInResponse")))
+        responses.append(resp)
+        if "updatedRows" in resp:
+            h, w = resp["updatedRows"], resp["updatedColumns"]
+            rows.update((rng.sheet.sheet_id, rng.r0 + i) for i in range(h))
+            cols.update((rng.sheet.sheet_id, rng.c0 + j) for j in range(w))
+            sheets.add(rng.sheet.sheet_id)
+            cells += resp["updatedCells"]
+    commit(call, work)
+    out: dict[str, Any] = {"spreadsheetId": ss.id}
+    if responses:
+        out.update(
+            totalUpdatedRows=len(rows),
+            totalUpdatedColumns=len(cols),
+            totalUpdatedCells=cells,
+            totalUpdatedSheets=len(sheets),
+            responses=responses,
+        )
+    return 200, out
+
+
+def values_append(call: Call) -> tuple[int, Any]:
+    state = call.state
+    ss = state.spreadsheet_for(call.path["spreadsheetId"], write=True)
+    option = _input_option(call.query.get("valueInputOption"))
+    work = ss.clone()
+    rng = resolve_range(work, call.path["range"])
+    body = call.body or {}
+    sheet = rng.sheet
+    table = find_table(sheet, rng.r0, rng.c0, rng.r1, rng.c1, rng.kind == "cell")
+    out: dict[str, Any] = {"spreadsheetId": ss.id}
+    if table is not None:
+        t0, tc0, t1, tc1 = table
+        out["tableRange"] = format_range(sheet.title, t0, tc0, t1, tc1)
+        target = (t1, tc0)
+    else:
+        target = (rng.r0, rng.c0)
+    major = body.get("majorDimension") or "ROWS"
+    height, _ = _oriented(body.get("values") or [], major)
+    if call.query.get("insertDataOption") == "INSERT_ROWS" and height:
+        at = target[0]
+        if at < sheet.row_count:
+            shift_ranges(work, sheet, "ROWS", at, height)
+            sheet.insert_rows(at, height)
+    out["updates"] = write_values(
+        call, work, rng, body, option, at=target, include=bool(call.query.get("includeValuesInResponse"))
+    )
+    commit(call, work)
+    return 200, out
+
+
+def values_clear(call: Call) -> tuple[int, Any]:
+    ss = call.state.spreadsheet_for(call.path["spreadsheetId"], write=True)
+    work = ss.clone()
+    rng = resolve_range(work, call.path["range"])
+    check_box_protection(work, rng.sheet, rng.r0, rng.c0, rng.r1, rng.c1, call.state.identity)
+    clear_values(rng.sheet, rng.r0, rng.c0, rng.r1, rng.c1)
+    commit(call, work)
+    return 200, {"spreadsheetId": ss.id, "clearedRange": rng.normalised}
+
+
+def values_batch_clear(call: Call) -> tuple[int, Any]:
+    ss = call.state.spreadsheet_for(call.path["spreadsheetId"], write=True)
+    work = ss.clone()
+    cleared = []
+    for text in (call.body or {}).get("ranges", []):
+        rng = resolve_range(work, text)
+        check_box_protection(work, rng.sheet, rng.r0, rng.c0, rng.r1, rng.c1, call.state.identity)
+        clear_values(rng.sheet, rng.r0, rng.c0, rng.r1, rng.c1)
+        cleared.append(rng.normalised)
+    commit(call, work)
+    out: dict[str, Any] = {"spreadsheetId": ss.id}
+    if cleared:
+        out["clearedRanges"] = cleared
+    return 200, out
+
+
+def commit(call: Call, work: Spreadsheet) -> None:
+    """Make a successfully edited copy the live spreadsheet (atomic writes)."""
+    for sheet in work.sheets:
+        sheet.trim()
+    call.state.spreadsheets[work.id] = work
+    call.state.touch(work.id)
