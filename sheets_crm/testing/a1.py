@@ -189,7 +189,10 @@ def resolve_range(spreadsheet: "Spreadsheet", text: str, *, check_grid: bool = T
             raise bad
         parsed = parse_ref(ref) if ref else None
         if ref and parsed is None:
-            raise bad
+            named = spreadsheet.find_named_range(ref)  # 'Sheet1'!MyRange works too
+            if named is None:
+                raise bad
+            return named
     rows, cols = sheet.row_count, sheet.column_count
     if ref is None or parsed is None:
         return A1Range(sheet, 0, 0, rows, cols, "sheet", text)

@@ -130,13 +130,14 @@ def parse_number_text(text: str, locale: str) -> tuple[float | int, dict[str, st
     percent = s.endswith("%")
     if percent:
         s = s[:-1].strip()
+    grouped = False
     if uses_decimal_comma(locale):
         if re.fullmatch(r"[+-]?\d{1,3}( \d{3})+(,\d+)?", s):
-            s = s.replace(" ", "")
+            s, grouped = s.replace(" ", ""), True
         if re.fullmatch(r"[+-]?\d+,\d+", s):
             s = s.replace(",", ".")
     elif re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", s):
-        s = s.replace(",", "")
+        s, grouped = s.replace(",", ""), True
     if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
         return None
     value = float(s)
@@ -144,6 +145,9 @@ def parse_number_text(text: str, locale: str) -> tuple[float | int, dict[str, st
         value /= 100
         decimals = len(s.split(".")[1]) if "." in s else 0
         return tidy_number(value), {"type": "PERCENT", "pattern": "0" + ("." + "0" * decimals if decimals else "") + "%"}
+    if grouped:  # "2,000,000.01" keeps its look: Google sets a #,##0.00 format
+        decimals = len(s.split(".")[1]) if "." in s else 0
+        return tidy_number(value), {"type": "NUMBER", "pattern": "#,##0" + ("." + "0" * decimals if decimals else "")}
     return tidy_number(value), None
 
 

@@ -89,8 +89,8 @@ def paths(tree: Tree, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 def filter_response(value: Any, tree: Tree | None) -> Any:
     """Keep only the masked parts of a response, as Google's partial responses do.
 
-    Objects left empty are dropped from their parent object but kept inside
-    lists (Google answers ``"values": [{}, {"note": "x"}]``).
+    A member present in the full response stays even if nothing inside it was
+    asked for (Google answers ``{"sheets": [{"properties": {}}]}``).
     """
     if tree is None:
         return value
@@ -102,20 +102,9 @@ def filter_response(value: Any, tree: Tree | None) -> Any:
         star = tree["*"]
         out_all: dict[str, Any] = {}
         for k, v in value.items():
-            sub = tree.get(k, star)
-            fv = filter_response(v, sub)
-            if not (isinstance(fv, dict) and not fv and isinstance(v, dict) and v):
-                out_all[k] = fv
+            out_all[k] = filter_response(v, tree.get(k, star))
         return out_all
-    out: dict[str, Any] = {}
-    for key, sub in tree.items():
-        if key not in value:
-            continue
-        fv = filter_response(value[key], sub)
-        if isinstance(fv, dict) and not fv and sub is not None:
-            continue
-        out[key] = fv
-    return out
+    return {key: filter_response(value[key], sub) for key, sub in tree.items() if key in value}
 
 
 _MISSING = object()

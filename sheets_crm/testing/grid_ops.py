@@ -103,14 +103,12 @@ def write_matrix(
     *,
     major: str = "ROWS",
     identity: str | None = None,
-) -> tuple[int, int, int]:
-    """Write a values matrix at (r0, c0); return (rows, columns, cells) written."""
+) -> list[tuple[int, int]]:
+    """Write a values matrix at (r0, c0); return the (row, col) of every cell written."""
     if major == "COLUMNS":
         height = max((len(col) for col in matrix), default=0)
         matrix = [[col[r] if r < len(col) else None for col in matrix] for r in range(height)]
-    rows = len(matrix)
-    cols = max((len(line) for line in matrix), default=0)
-    cells = 0
+    written: list[tuple[int, int]] = []
     for i, line in enumerate(matrix):
         for j, value in enumerate(line):
             check_scalar(value, f"values[{i}][{j}]")
@@ -119,8 +117,8 @@ def write_matrix(
             if identity is not None:
                 check_protection(ss, sheet, r0 + i, c0 + j, identity)
             sheet.put(r0 + i, c0 + j, entered_cell(sheet.get(r0 + i, c0 + j), value, input_option, ss.locale))
-            cells += 1
-    return rows, cols, cells
+            written.append((r0 + i, c0 + j))
+    return written
 
 
 def clear_values(sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import math
+import struct
 from typing import Any
 
 from . import fieldmask
 from .batch_update import BatchCtx, Invalid
+from .cellvalues import effective_value
 from .grid_ops import check_box_protection, clear_values, sort_rows
 from .model import Cell, Sheet
 
@@ -22,11 +25,36 @@ COLOR_PAIRS = [
 ]
 
 
+def float32(value: float) -> float | int:
+    """Round like Google's float fields: 127/255 comes back as 0.49803922."""
+    if isinstance(value, int) or float(value).is_integer():
+        return int(value)
+    packed = struct.unpack("f", struct.pack("f", value))[0]
+    for digits in range(1, 10):
+        text = f"{value:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == packed:
+            return float(text)
+    return value
+
+
+def channel(value: float) -> float | int:
+    """One colour channel as Google stores it: 8 bits (0.5 comes back as 0.49803922)."""
+    return float32(math.floor(float(value) * 255 + 1e-6) / 255)
+
+
 def tidy_color(color: Any) -> Any:
-    """Google drops zero channels: {"red": 0, "green": 1} comes back as {"green": 1}."""
+    """Colours as Google echoes them: zero channels dropped ({"red": 0, "green": 1}
+    comes back as {"green": 1}), channels quantised to 8 bits."""
     if not isinstance(color, dict):
         return color
-    return {k: v for k, v in color.items() if not (k in {"red", "green", "blue"} and not v)}
+    out = {}
+    for k, v in color.items():
+        if k in {"red", "green", "blue"}:
+            v = channel(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+            if not v:
+                continue
+        out[k] = v
+    return out
 
 
 def _get(d: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -89,8 +117,9 @@ def update_cell(old: Cell | None, source: dict[str, Any], mask: list[tuple[str, 
         new["userEnteredFormat"] = normalise_format(new["userEnteredFormat"], src.get("userEnteredFormat", {}), fmt_paths)
         if not new["userEnteredFormat"]:
             del new["userEnteredFormat"]
-    if "userEnteredValue" in new and not new["userEnteredValue"]:
-        del new["userEnteredValue"]
+    for key in ("userEnteredValue", "note", "hyperlink", "dataValidation", "textFormatRuns"):
+        if key in new and new[key] in ({}, "", []):  # proto3: empty means unset
+            del new[key]
     return new or None
 
 
@@ -232,11 +261,21 @@ def _overlaps(a: dict[str, Any], r0: int, c0: int, r1: int, c1: int, sheet: Shee
     )
 
 
+def _inside(m: dict[str, Any], r0: int, c0: int, r1: int, c1: int) -> bool:
+    return (
+        r0 <= m["startRowIndex"] and m["endRowIndex"] <= r1
+        and c0 <= m["startColumnIndex"] and m["endColumnIndex"] <= c1
+    )
+
+
 def merge_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
     sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
     kind = p.get("mergeType", "MERGE_ALL")
-    if any(_overlaps(m, r0, c0, r1, c1, sheet) for m in sheet.merges):
-        raise Invalid("You can't merge cells that are already merged.")
+    # Merges inside the new range are replaced; one sticking out of it is an error.
+    for m in sheet.merges:
+        if _overlaps(m, r0, c0, r1, c1, sheet) and not _inside(m, r0, c0, r1, c1):
+            raise Invalid("You must select all cells in a merged range to merge or unmerge them.")
+    sheet.merges = [m for m in sheet.merges if not _overlaps(m, r0, c0, r1, c1, sheet)]
     if kind == "MERGE_COLUMNS":
         boxes = [(r0, c, r1, c + 1) for c in range(c0, c1)]
     elif kind == "MERGE_ROWS":
@@ -263,13 +302,85 @@ def unmerge_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
         if not _overlaps(m, r0, c0, r1, c1, sheet):
             keep.append(m)
             continue
-        inside = (
-            r0 <= m["startRowIndex"] and m["endRowIndex"] <= r1
-            and c0 <= m["startColumnIndex"] and m["endColumnIndex"] <= c1
-        )
-        if not inside:
+        if not _inside(m, r0, c0, r1, c1):
             raise Invalid("You must select all cells in a merged range to merge or unmerge them.")
     sheet.merges = keep
+    return None
+
+
+PASTE_KEYS = {
+    "PASTE_NORMAL": None,  # everything
+    "PASTE_NO_BORDERS": None,
+    "PASTE_VALUES": {"userEnteredValue"},
+    "PASTE_FORMULA": {"userEnteredValue"},
+    "PASTE_FORMAT": {"userEnteredFormat"},
+    "PASTE_DATA_VALIDATION": {"dataValidation"},
+    "PASTE_CONDITIONAL_FORMATTING": set(),
+}
+
+
+def _pasted(target: Cell | None, source: Cell | None, paste_type: str) -> Cell | None:
+    """``target`` after pasting ``source`` onto it with a paste type."""
+    keys = PASTE_KEYS.get(paste_type)
+    src = dict(source or {})
+    if paste_type == "PASTE_VALUES" and "formulaValue" in (src.get("userEnteredValue") or {}):
+        src["userEnteredValue"] = effective_value(src["userEnteredValue"])
+    if paste_type == "PASTE_NO_BORDERS" and "userEnteredFormat" in src:
+        src["userEnteredFormat"] = {k: v for k, v in src["userEnteredFormat"].items() if k != "borders"}
+    if keys is None:
+        return copy.deepcopy(src) or None
+    out = dict(target or {})
+    for key in keys:
+        if key in src:
+            out[key] = copy.deepcopy(src[key])
+        else:
+            out.pop(key, None)
+    return out or None
+
+
+def _block(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, transpose: bool = False) -> list[list[Cell | None]]:
+    rows = [[sheet.get(r, c) for c in range(c0, c1)] for r in range(r0, r1)]
+    return [list(col) for col in zip(*rows)] if transpose and rows else rows
+
+
+def copy_paste(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    src_sheet, r0, c0, r1, c1 = ctx.box(p.get("source"))
+    dst_sheet, d0, dc0, d1, dc1 = ctx.box(p.get("destination"))
+    paste = p.get("pasteType", "PASTE_NORMAL")
+    block = _block(src_sheet, r0, c0, r1, c1, p.get("pasteOrientation") == "TRANSPOSE")
+    h, w = len(block), len(block[0]) if block else 0
+    if not h or not w:
+        return None
+    # A destination that is a multiple of the source repeats it; otherwise paste once.
+    reps_r = (d1 - d0) // h if (d1 - d0) % h == 0 and d1 - d0 >= h else 1
+    reps_c = (dc1 - dc0) // w if (dc1 - dc0) % w == 0 and dc1 - dc0 >= w else 1
+    ctx.box({"sheetId": dst_sheet.sheet_id, "startRowIndex": d0, "endRowIndex": d0 + h * reps_r,
+             "startColumnIndex": dc0, "endColumnIndex": dc0 + w * reps_c})
+    check_box_protection(ctx.ss, dst_sheet, d0, dc0, d0 + h * reps_r, dc0 + w * reps_c, ctx.identity)
+    for i in range(h * reps_r):
+        for j in range(w * reps_c):
+            r, c = d0 + i, dc0 + j
+            dst_sheet.put(r, c, _pasted(dst_sheet.get(r, c), block[i % h][j % w], paste))
+    return None
+
+
+def cut_paste(ctx: BatchCtx, p: dict[str, Any]) -> None:
+    src_sheet, r0, c0, r1, c1 = ctx.box(p.get("source"))
+    dest = p.get("destination", {})
+    dst_sheet = ctx.sheet(dest.get("sheetId", 0))
+    d0, dc0 = int(dest.get("rowIndex", 0)), int(dest.get("columnIndex", 0))
+    paste = p.get("pasteType", "PASTE_NORMAL")
+    block = _block(src_sheet, r0, c0, r1, c1)
+    ctx.box({"sheetId": dst_sheet.sheet_id, "startRowIndex": d0, "endRowIndex": d0 + (r1 - r0),
+             "startColumnIndex": dc0, "endColumnIndex": dc0 + (c1 - c0)})
+    check_box_protection(ctx.ss, src_sheet, r0, c0, r1, c1, ctx.identity)
+    check_box_protection(ctx.ss, dst_sheet, d0, dc0, d0 + (r1 - r0), dc0 + (c1 - c0), ctx.identity)
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            src_sheet.put(r, c, _pasted(src_sheet.get(r, c), None, paste) if PASTE_KEYS.get(paste) else None)
+    for i, row in enumerate(block):
+        for j, cell in enumerate(row):
+            dst_sheet.put(d0 + i, dc0 + j, _pasted(dst_sheet.get(d0 + i, dc0 + j), cell, paste))
     return None
 
 
@@ -282,4 +393,6 @@ HANDLERS = {
     "sortRange": sort_range,
     "mergeCells": merge_cells,
     "unmergeCells": unmerge_cells,
+    "copyPaste": copy_paste,
+    "cutPaste": cut_paste,
 }

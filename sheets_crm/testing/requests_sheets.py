@@ -93,11 +93,24 @@ def duplicate_sheet(ctx: BatchCtx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sync_tab_color(props: dict[str, Any], source: dict[str, Any]) -> None:
-    if "tabColorStyle" in source and (source["tabColorStyle"] or {}).get("rgbColor") is not None:
-        props["tabColor"] = tidy_color(source["tabColorStyle"]["rgbColor"])
+    """Keep tabColor / tabColorStyle in step; an empty style (``rgbColor: null``) clears both."""
+    style = source.get("tabColorStyle")
+    if style is not None:
+        if style.get("rgbColor") is not None:
+            props["tabColor"] = tidy_color(style["rgbColor"])
+            props["tabColorStyle"] = {**style, "rgbColor": props["tabColor"]}
+        elif style:
+            props["tabColorStyle"] = dict(style)
+            props.pop("tabColor", None)
+        else:
+            props.pop("tabColor", None)
+            props.pop("tabColorStyle", None)
     elif "tabColor" in source:
         props["tabColor"] = tidy_color(source["tabColor"])
         props["tabColorStyle"] = {"rgbColor": props["tabColor"]}
+        if not props["tabColor"] and not source["tabColor"]:
+            props.pop("tabColor")
+            props.pop("tabColorStyle")
 
 
 def update_sheet_properties(ctx: BatchCtx, p: dict[str, Any]) -> None:
@@ -425,9 +438,9 @@ def delete_named_range(ctx: BatchCtx, p: dict[str, Any]) -> None:
 
 def set_basic_filter(ctx: BatchCtx, p: dict[str, Any]) -> None:
     flt = copy.deepcopy(p.get("filter", {}))
-    sheet, *_ = ctx.box(flt.get("range"))
-    if "range" in flt:
-        flt["range"] = {k: v for k, v in flt["range"].items() if k != "sheetId"}
+    sheet, r0, c0, r1, c1 = ctx.box(flt.get("range"))
+    # Google stores the filter's range with every bound filled in.
+    flt["range"] = {"startRowIndex": r0, "endRowIndex": r1, "startColumnIndex": c0, "endColumnIndex": c1}
     sheet.basic_filter = flt
     return None
 

@@ -85,7 +85,31 @@ def spreadsheets_get(call: Call) -> tuple[int, Any]:
                 boxes[s.sheet_id] = [(0, 0, s.row_count, s.column_count)]
     only = {r.sheet.sheet_id for r in ranges} if ranges else None
     doc = spreadsheet_json(ss, data_boxes=boxes, only_sheets=only)
-    return 200, fieldmask.filter_response(doc, tree)
+    if tree is None:
+        return 200, doc
+    return 200, trim_grid_data(fieldmask.filter_response(doc, tree))
+
+
+def trim_grid_data(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop trailing cells/rows left empty by a field mask, as Google does after masking."""
+    for sheet in doc.get("sheets", []):
+        for data in sheet.get("data", []):
+            rows = data.get("rowData")
+            if rows is None:
+                continue
+            for row in rows:
+                values = row.get("values")
+                if values is None:
+                    continue
+                while values and not values[-1]:
+                    values.pop()
+                if not values:
+                    del row["values"]
+            while rows and not rows[-1]:
+                rows.pop()
+            if not rows:
+                del data["rowData"]
+    return doc
 
 
 def spreadsheets_create(call: Call) -> tuple[int, Any]:
@@ -182,8 +206,8 @@ def write_values(
     *,
     at: tuple[int, int] | None = None,
     include: bool = False,
-) -> dict[str, Any]:
-    """Write one ValueRange; returns Google's UpdateValuesResponse."""
+) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """Write one ValueRange; returns Google's UpdateValuesResponse and the cells written."""
     values = body.get("values") or []
     major = body.get("majorDimension") or "ROWS"
     major = "ROWS" if major == "DIMENSION_UNSPECIFIED" else major
@@ -201,14 +225,15 @@ def write_values(
                 f"[{col_to_letters(rng.c0 + rng.cols)}]"
             )
     ensure_grid(sheet, r0 + height, c0 + width)
-    _, _, cells = write_matrix(ss, sheet, r0, c0, values, input_option, major=major, identity=call.state.identity)
+    written = write_matrix(ss, sheet, r0, c0, values, input_option, major=major, identity=call.state.identity)
     out: dict[str, Any] = {"spreadsheetId": ss.id}
     if height and width:
+        # Rows/columns count only those where a cell was written (nulls skip cells).
         out.update(
             updatedRange=format_range(sheet.title, r0, c0, r0 + height, c0 + width),
-            updatedRows=height,
-            updatedColumns=width,
-            updatedCells=cells,
+            updatedRows=len({r for r, _ in written}),
+            updatedColumns=len({c for _, c in written}),
+            updatedCells=len(written),
         )
         if include:
             _, vr, dr = _render_options(call, prefix="response")
@@ -216,7 +241,7 @@ def write_values(
             out["updatedData"] = value_range(ss, written, "ROWS", vr, dr)
     else:
         out["updatedRange"] = format_range(sheet.title, r0, c0, r0 + 1, c0 + 1)
-    return out
+    return out, written
 
 
 def values_update(call: Call) -> tuple[int, Any]:
@@ -225,7 +250,7 @@ def values_update(call: Call) -> tuple[int, Any]:
     option = _input_option(call.query.get("valueInputOption"))
     work = ss.clone()
     rng = resolve_range(work, call.path["range"])
-    out = write_values(call, work, rng, call.body or {}, option, include=bool(call.query.get("includeValuesInResponse")))
+    out, _ = write_values(call, work, rng, call.body or {}, option, include=bool(call.query.get("includeValuesInResponse")))
     commit(call, work)
     return 200, out
 
@@ -244,14 +269,13 @@ def values_batch_update(call: Call) -> tuple[int, Any]:
     call.query.update({k: v for k, v in body.items() if k.startswith("response")})
     for item in body.get("data", []):
         rng = resolve_range(work, item.get("range", ""))
-        resp = write_values(call, work, rng, item, option, include=bool(body.get("includeValuesInResponse")))
+        resp, written = write_values(call, work, rng, item, option, include=bool(body.get("includeValuesInResponse")))
         responses.append(resp)
-        if "updatedRows" in resp:
-            h, w = resp["updatedRows"], resp["updatedColumns"]
-            rows.update((rng.sheet.sheet_id, rng.r0 + i) for i in range(h))
-            cols.update((rng.sheet.sheet_id, rng.c0 + j) for j in range(w))
+        rows.update((rng.sheet.sheet_id, r) for r, _ in written)
+        cols.update((rng.sheet.sheet_id, c) for _, c in written)
+        if written:
             sheets.add(rng.sheet.sheet_id)
-            cells += resp["updatedCells"]
+        cells += len(written)
     commit(call, work)
     out: dict[str, Any] = {"spreadsheetId": ss.id}
     if responses:
@@ -288,7 +312,7 @@ def values_append(call: Call) -> tuple[int, Any]:
         if at < sheet.row_count:
             shift_ranges(work, sheet, "ROWS", at, height)
             sheet.insert_rows(at, height)
-    out["updates"] = write_values(
+    out["updates"], _ = write_values(
         call, work, rng, body, option, at=target, include=bool(call.query.get("includeValuesInResponse"))
     )
     commit(call, work)
@@ -326,4 +350,7 @@ def commit(call: Call, work: Spreadsheet) -> None:
     for sheet in work.sheets:
         sheet.trim()
     call.state.spreadsheets[work.id] = work
+    drive_file = call.state.files.get(work.id)
+    if drive_file is not None:
+        drive_file.name = work.title  # a Sheets title change is a Drive rename
     call.state.touch(work.id)
