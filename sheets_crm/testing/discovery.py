@@ -68,6 +68,7 @@ class Method:
     literal_len: int
     parameters: dict[str, Any]
     request_ref: str | None
+    response_ref: str | None
     api: "Api"
 
     @property
@@ -82,7 +83,7 @@ class Api:
     doc: dict[str, Any]
     base: str
     package: str
-    strict_query: bool
+    strict_query: bool  # Sheets rejects unknown query parameters and body members; Drive ignores them
     methods: list[Method] = field(default_factory=list)
 
     @property
@@ -127,7 +128,9 @@ _FALLBACK = {
 }
 
 
-def _compile(api: Api, mid: str, http: str, flat: str, params: dict[str, Any], ref: str | None) -> Method:
+def _compile(
+    api: Api, mid: str, http: str, flat: str, params: dict[str, Any], ref: str | None, response_ref: str | None = None
+) -> Method:
     parts = re.split(r"(\{[^}]+\})", flat)
     regex, literal = "", 0
     for part in parts:
@@ -136,7 +139,7 @@ def _compile(api: Api, mid: str, http: str, flat: str, params: dict[str, Any], r
         else:
             regex += re.escape(part)
             literal += len(part)
-    return Method(mid, http, re.compile("^" + re.escape(api.base) + regex + "$"), literal, params, ref, api)
+    return Method(mid, http, re.compile("^" + re.escape(api.base) + regex + "$"), literal, params, ref, response_ref, api)
 
 
 def _walk_methods(resource: dict[str, Any]):
@@ -160,7 +163,8 @@ def load_apis() -> tuple[Api, ...]:
             for m in _walk_methods(doc):
                 api.methods.append(
                     _compile(api, m["id"], m["httpMethod"], m.get("flatPath", m["path"]),
-                             m.get("parameters", {}), (m.get("request") or {}).get("$ref"))
+                             m.get("parameters", {}), (m.get("request") or {}).get("$ref"),
+                             (m.get("response") or {}).get("$ref"))
                 )
         else:
             base = "https://sheets.googleapis.com/" if name == "sheets" else "https://www.googleapis.com/drive/v3/"
@@ -266,6 +270,8 @@ class BodyValidator:
         out: dict[str, Any] = {}
         for key, member in value.items():
             name = key if key in props else camel(key)
+            if name not in props and not self.api.strict_query:
+                continue  # Drive ignores unknown members (gspread sends v2's "withLink")
             if name not in props:
                 where = f" at '{path}'" if path else ""
                 msg = f'Invalid JSON payload received. Unknown name "{key}"{where}: Cannot find field.'

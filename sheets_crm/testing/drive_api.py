@@ -20,7 +20,7 @@ from .sheets_api import Call
 _DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
 
 
-def _fields(call: Call, ref: str) -> fieldmask.Tree | None:
+def fields_tree(call: Call, ref: str) -> fieldmask.Tree | None:
     text = call.query.get("fields")
     if not text:
         return None
@@ -60,7 +60,7 @@ def _check_parents(call: Call, parents: list[str]) -> None:
 
 def files_create(call: Call) -> tuple[int, Any]:
     state = call.state
-    tree = _fields(call, "File")
+    tree = fields_tree(call, "File")
     body = call.body or {}
     mime = body.get("mimeType", "application/octet-stream")
     parents = list(body.get("parents") or [])
@@ -81,7 +81,7 @@ def files_create(call: Call) -> tuple[int, Any]:
 def files_copy(call: Call) -> tuple[int, Any]:
     state = call.state
     src = state.file_for(call.path["fileId"])
-    tree = _fields(call, "File")
+    tree = fields_tree(call, "File")
     body = call.body or {}
     parents = list(body.get("parents") or src.parents)
     _check_parents(call, parents)
@@ -105,13 +105,13 @@ def files_copy(call: Call) -> tuple[int, Any]:
 
 def files_get(call: Call) -> tuple[int, Any]:
     f = call.state.file_for(call.path["fileId"])
-    return 200, _file_json(call, f, _fields(call, "File"))
+    return 200, _file_json(call, f, fields_tree(call, "File"))
 
 
 def files_update(call: Call) -> tuple[int, Any]:
     state = call.state
     f = state.file_for(call.path["fileId"], write=True)
-    tree = _fields(call, "File")
+    tree = fields_tree(call, "File")
     body = call.body or {}
     if "name" in body:
         state.rename(f.id, body["name"])
@@ -224,7 +224,7 @@ def _matcher(q: str):
 
 def files_list(call: Call) -> tuple[int, Any]:
     state = call.state
-    tree = _fields(call, "FileList")
+    tree = fields_tree(call, "FileList")
     match = _matcher(call.query.get("q") or "")
     files = [f for f in state.files.values() if f.can_read(state.identity) and match(f)]
     order = str(call.query.get("orderBy") or "modifiedTime desc")
@@ -250,7 +250,7 @@ def files_list(call: Call) -> tuple[int, Any]:
 
 
 def _permission_json(call: Call, perm: dict[str, Any], ref: str = "Permission") -> dict[str, Any]:
-    tree = _fields(call, ref)
+    tree = fields_tree(call, ref)
     if tree is None:
         return {k: perm[k] for k in ("kind", "id", "type", "role") if k in perm}
     return fieldmask.filter_response(perm, tree)
@@ -276,7 +276,7 @@ def permissions_create(call: Call) -> tuple[int, Any]:
 
 def permissions_list(call: Call) -> tuple[int, Any]:
     f = call.state.file_for(call.path["fileId"])
-    tree = _fields(call, "PermissionList")
+    tree = fields_tree(call, "PermissionList")
     full = {"kind": "drive#permissionList", "permissions": [dict(p) for p in f.permissions]}
     return 200, fieldmask.filter_response(full, tree) if tree is not None else full
 

@@ -26,7 +26,7 @@ from google.auth.credentials import Credentials
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from . import batch_update, drive_api, sheets_api
+from . import batch_update, drive_api, fieldmask, sheets_api
 from .discovery import BodyValidator, Method, route, validate_query
 from .errors import FakeNotImplemented, GoogleError
 from .faults import Fault, FaultPlan, Quota, method_matches
@@ -333,7 +333,16 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
                 raise GoogleError.bad_request(f"Invalid JSON payload received. {exc}.", violation=True) from None
         if method.request_ref and self.validate:
             body = BodyValidator(method.api).validate(body if body is not None else {}, method.request_ref, BODY_ROOT.get(method.id, ""))
-        return handler(Call(self.state, method, path, typed_query, body))
+        call = Call(self.state, method, path, typed_query, body)
+        tree = None
+        if typed_query.get("fields") and method.response_ref:
+            # Every method takes ``fields``; a bad mask fails before anything changes.
+            check = drive_api.fields_tree if method.api.name == "drive" else sheets_api.parse_fields
+            tree = check(call, method.response_ref)
+        status, payload = handler(call)
+        if tree is not None and isinstance(payload, dict) and status < 300:
+            payload = fieldmask.filter_response(payload, tree)
+        return status, payload
 
     def _run_hooks(self, info: RequestInfo) -> None:
         self._method_counts[info.method_id] += 1
