@@ -69,6 +69,17 @@ def test_colours_round_trip_exactly(hexa: str) -> None:
     assert color_to_hex(color) == hexa
 
 
+def test_every_channel_level_survives_googles_8_bit_truncation() -> None:
+    import math
+    import struct
+
+    f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]  # noqa: E731
+    for level in range(1, 256):
+        sent = hex_to_color(f"{level:02X}0000")["red"]
+        stored = math.floor(f32(sent) * 255 + 1e-9)  # what Google keeps
+        assert stored == level and color_to_hex({"red": stored / 255})[:2] == f"{level:02X}"
+
+
 def test_missing_colour_channels_are_zero() -> None:
     assert color_to_hex({"red": 1}) == "FF0000"
     assert color_to_hex({}) == "000000"  # Google's black has no channels at all
@@ -95,38 +106,41 @@ def _base(rows: int = 1000, cols: int = 14) -> Snapshot:
     })
 
 
-def test_contiguous_cells_become_rectangles_with_tight_field_masks() -> None:
+def test_values_and_colours_go_as_rectangles() -> None:
     changes = []
     for r in range(1, 4):
         for c in range(0, 3):
-            changes.append(CellChange("Calls Today", r, c, value=f"v{r}{c}", fill="F4C7C3"))
+            changes.append(CellChange("Calls Today", r, c, value=f"v{r}{c}", fill="F4C7C3" if r < 3 else "FFF2CC"))
     changes.append(CellChange("Leads", 5, 8, value=dt.date(2026, 11, 20), fill="57BB8A", number_format="yyyy-mm-dd"))
-    changes.append(CellChange("Leads", 5, 9, fill="57BB8A"))  # colour only
+    changes.append(CellChange("Leads", 5, 9, value="ok", fill="57BB8A"))
+    changes.append(CellChange("Leads", 6, 8, fill="57BB8A"))  # colour only
     changes.append(CellChange("Leads", 6, 12, value=None))  # clear
     reqs = build_update_requests(ChangeSet(changes=changes), _base())
-    cells = [r["updateCells"] for r in reqs]
-    assert len(cells) == 4
-    calls = next(u for u in cells if u["start"]["sheetId"] == 22)
+    values = [r["updateCells"] for r in reqs if "updateCells" in r]
+    fills = [r["repeatCell"] for r in reqs if "repeatCell" in r]
+    assert all(u["fields"] == "userEnteredValue,userEnteredFormat.numberFormat" for u in values)
+    calls = next(u for u in values if u["start"]["sheetId"] == 22)
     assert calls["start"] == {"sheetId": 22, "rowIndex": 1, "columnIndex": 0}
-    assert len(calls["rows"]) == 3 and all(len(row["values"]) == 3 for row in calls["rows"])
-    assert calls["fields"] == "userEnteredValue,userEnteredFormat.backgroundColor"
-    date = next(u for u in cells if u["start"].get("columnIndex") == 8)
-    assert date["fields"] == "userEnteredValue,userEnteredFormat.backgroundColor,userEnteredFormat.numberFormat"
-    assert date["rows"][0]["values"][0] == {
-        "userEnteredValue": {"numberValue": (dt.date(2026, 11, 20) - dt.date(1899, 12, 30)).days},
-        "userEnteredFormat": {"backgroundColor": hex_to_color("57BB8A"),
-                              "numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}}
-    fill_only = next(u for u in cells if u["start"].get("columnIndex") == 9)
-    assert fill_only["fields"] == "userEnteredFormat.backgroundColor"
-    clear = next(u for u in cells if u["start"].get("columnIndex") == 12)
-    assert clear == {"start": {"sheetId": 11, "rowIndex": 6, "columnIndex": 12}, "rows": [{"values": [{}]}],
-                     "fields": "userEnteredValue"}
+    assert [[c["userEnteredValue"]["stringValue"] for c in row["values"]] for row in calls["rows"]] == [
+        ["v10", "v11", "v12"], ["v20", "v21", "v22"], ["v30", "v31", "v32"]]
+    lead = next(u for u in values if u["start"] == {"sheetId": 11, "rowIndex": 5, "columnIndex": 8})
+    assert lead["rows"] == [{"values": [
+        {"userEnteredValue": {"numberValue": (dt.date(2026, 11, 20) - dt.date(1899, 12, 30)).days},
+         "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}},
+        {"userEnteredValue": {"stringValue": "ok"}}]}]
+    clear = next(u for u in values if u["start"].get("columnIndex") == 12)
+    assert clear["rows"] == [{"values": [{}]}]
+    # One repeatCell per rectangle of one colour.
+    assert [(f["range"]["sheetId"], f["range"]["startRowIndex"], f["range"]["endRowIndex"],
+             f["range"]["startColumnIndex"], f["range"]["endColumnIndex"]) for f in fills] == [
+        (22, 1, 3, 0, 3), (22, 3, 4, 0, 3), (11, 5, 6, 8, 10), (11, 6, 7, 8, 9)]
+    assert fills[0]["cell"] == {"userEnteredFormat": {"backgroundColor": hex_to_color("F4C7C3")}}
+    assert all(f["fields"] == "userEnteredFormat.backgroundColor" for f in fills)
 
 
 def test_fill_none_clears_the_background() -> None:
-    reqs = build_update_requests(ChangeSet(changes=[CellChange("Leads", 1, 8, fill=None)]), _base())
-    assert reqs[0]["updateCells"]["rows"] == [{"values": [{}]}]
-    assert reqs[0]["updateCells"]["fields"] == "userEnteredFormat.backgroundColor"
+    (req,) = build_update_requests(ChangeSet(changes=[CellChange("Leads", 1, 8, fill=None)]), _base())
+    assert req["repeatCell"]["cell"] == {} and req["repeatCell"]["fields"] == "userEnteredFormat.backgroundColor"
 
 
 def test_grid_grows_in_the_same_batch_first() -> None:
@@ -140,24 +154,24 @@ def test_grid_grows_in_the_same_batch_first() -> None:
 
 def test_later_change_to_the_same_cell_wins_part_by_part() -> None:
     changes = [CellChange("Leads", 1, 8, value="a", fill="57BB8A"), CellChange("Leads", 1, 8, value="b")]
-    (req,) = build_update_requests(ChangeSet(changes=changes), _base())
-    cell = req["updateCells"]["rows"][0]["values"][0]
-    assert cell["userEnteredValue"] == {"stringValue": "b"}
-    assert cell["userEnteredFormat"]["backgroundColor"] == hex_to_color("57BB8A")
+    value, fill = build_update_requests(ChangeSet(changes=changes), _base())
+    assert value["updateCells"]["rows"][0]["values"][0]["userEnteredValue"] == {"stringValue": "b"}
+    assert fill["repeatCell"]["cell"]["userEnteredFormat"]["backgroundColor"] == hex_to_color("57BB8A")
 
 
 def test_split_keeps_every_cell_and_each_batch_under_the_limit() -> None:
     changes = [CellChange("Calls Today", r, c, value="x" * 40, fill="F4C7C3") for r in range(1, 301) for c in range(9)]
     reqs = build_update_requests(ChangeSet(changes=changes), _base())
-    assert len(reqs) == 1
+    assert len(reqs) == 2  # one rectangle of values, one of colour
     limit = 20_000
     batches = split_requests(reqs, limit)
     assert len(batches) > 1
     assert all(body_size({"requests": b}) <= limit for b in batches)
-    rows = [row for b in batches for r in b for row in r["updateCells"]["rows"]]
-    assert len(rows) == 300
-    starts = [r["updateCells"]["start"]["rowIndex"] for b in batches for r in b]
+    cells = [r["updateCells"] for b in batches for r in b if "updateCells" in r]
+    assert sum(len(u["rows"]) for u in cells) == 300
+    starts = [u["start"]["rowIndex"] for u in cells]
     assert starts == sorted(starts) and starts[0] == 1
+    assert sum(1 for b in batches for r in b if "repeatCell" in r) == 1
 
 
 def test_guard_spans_are_few_rectangles() -> None:
@@ -305,7 +319,7 @@ def test_workbook_stats_start_at_zero() -> None:
 
 def test_keep_is_not_written() -> None:
     reqs = build_update_requests(ChangeSet(changes=[CellChange("Leads", 2, 8, value=KEEP, fill="57BB8A")]), _base())
-    assert "userEnteredValue" not in reqs[0]["updateCells"]["fields"]
+    assert [next(iter(r)) for r in reqs] == ["repeatCell"]
 
 
 def test_quota_and_google_errors_are_distinct() -> None:

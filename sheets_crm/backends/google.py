@@ -32,7 +32,6 @@ import datetime as dt
 import logging
 import math
 import re
-from dataclasses import dataclass
 from typing import Any, Collection, Iterable
 
 import requests
@@ -132,13 +131,16 @@ def color_to_hex(color: dict[str, Any] | None) -> str | None:
 
 
 def hex_to_color(value: str) -> dict[str, float]:
-    """'RRGGBB' → Google's colour, zero channels omitted (Google omits them too)."""
+    """'RRGGBB' → Google's colour, zero channels omitted (Google omits them too).
+    Five decimals keep the payload small; they are rounded *up* because Google
+    stores a channel as 8 bits by truncating (x·255 floored), and a value a
+    hair below level/255 would come back one step darker."""
     value = value.lstrip("#")
     out: dict[str, float] = {}
     for i, ch in enumerate(("red", "green", "blue")):
         level = int(value[2 * i: 2 * i + 2], 16)
         if level:
-            out[ch] = level / 255
+            out[ch] = 1 if level == 255 else math.ceil(level / 255 * 1e5 + 1e-6) / 1e5
     return out
 
 
@@ -212,36 +214,19 @@ def _same_raw(expected: Any, actual: Any) -> bool:
 
 # -- the write ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Mask:
-    value: bool
-    fill: bool
-    number_format: bool
-
-    def fields(self) -> str:
-        parts = []
-        if self.value:
-            parts.append("userEnteredValue")
-        if self.fill:
-            parts.append("userEnteredFormat.backgroundColor")
-        if self.number_format:
-            parts.append("userEnteredFormat.numberFormat")
-        return ",".join(parts)
+#: Field mask of the values layer: a written value always brings its number
+#: format (dates: the template's pattern; anything else: automatic).
+VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
+FILL_FIELDS = "userEnteredFormat.backgroundColor"
 
 
-def _cell_data(change: CellChange, mask: _Mask) -> dict[str, Any]:
+def _value_cell(change: CellChange) -> dict[str, Any]:
     cell: dict[str, Any] = {}
-    if mask.value:
-        ev = extended_value(change.value)
-        if ev is not None:
-            cell["userEnteredValue"] = ev
-    fmt: dict[str, Any] = {}
-    if mask.fill and change.fill:
-        fmt["backgroundColor"] = hex_to_color(change.fill)
-    if mask.number_format:
-        fmt["numberFormat"] = _number_format(change.value, change.number_format or "")
-    if fmt:
-        cell["userEnteredFormat"] = fmt
+    ev = extended_value(change.value)
+    if ev is not None:
+        cell["userEnteredValue"] = ev
+        if change.number_format:
+            cell["userEnteredFormat"] = {"numberFormat": _number_format(change.value, change.number_format)}
     return cell
 
 
@@ -262,22 +247,24 @@ def _merge(changes: Iterable[CellChange]) -> dict[tuple[str, int, int], CellChan
     return out
 
 
-def _mask_of(ch: CellChange) -> _Mask:
-    has_value = ch.value is not KEEP
-    return _Mask(has_value, ch.fill is not KEEP,
-                 has_value and ch.number_format is not None and ch.value is not None)
-
-
 def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, Any]]:
-    """The change set as ``batchUpdate`` requests: grid growth first, then
-    ``updateCells`` blocks (contiguous cells with the same field mask, merged
-    into rectangles), then any truncation."""
+    """The change set as ``batchUpdate`` requests, in two layers:
+
+    * values: ``updateCells`` over rectangles of adjacent changed cells
+      (``userEnteredValue`` + ``numberFormat``; text always ``stringValue``);
+    * colours: one ``repeatCell`` per rectangle of one colour (a lead row's
+      freshness tint, a Calls Today section), so a colour is sent once, not
+      once per cell.
+
+    Grid growth (``appendDimension``) comes first, truncation last.
+    """
     merged = _merge(changes.changes)
     by_tab: dict[str, list[CellChange]] = {}
     for ch in merged.values():
         by_tab.setdefault(ch.tab, []).append(ch)
     grow: list[dict[str, Any]] = []
-    cells: list[dict[str, Any]] = []
+    values: list[dict[str, Any]] = []
+    fills: list[dict[str, Any]] = []
     for title, tab_changes in by_tab.items():
         tab = _tab(base, title)
         sheet_id = tab.ref
@@ -289,15 +276,26 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
         if tab.grid_cols and max_col >= tab.grid_cols:
             grow.append({"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS",
                                              "length": max_col + 1 - tab.grid_cols}})
-        cells.extend(_blocks(sheet_id, tab_changes))
+        for r0, c0, key, rows in _rects([(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP]):
+            values.append({"updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": r0, "columnIndex": c0},
+                "rows": [{"values": [_value_cell(ch) for ch in line]} for line in rows],
+                "fields": VALUE_FIELDS}})
+        painted = [(ch.row, ch.col, (ch.fill or "").upper() or None, ch) for ch in tab_changes if ch.fill is not KEEP]
+        for r0, c0, color, rows in _rects(painted):
+            cell = {"userEnteredFormat": {"backgroundColor": hex_to_color(color)}} if color else {}
+            fills.append({"repeatCell": {
+                "range": {"sheetId": sheet_id, "startRowIndex": r0, "endRowIndex": r0 + len(rows),
+                          "startColumnIndex": c0, "endColumnIndex": c0 + len(rows[0])},
+                "cell": cell, "fields": FILL_FIELDS}})
     truncate: list[dict[str, Any]] = []
     for title, first in (changes.truncate or {}).items():
         tab = _tab(base, title)
         if tab.grid_rows and first < tab.grid_rows:
             truncate.append({"updateCells": {
                 "range": {"sheetId": tab.ref, "startRowIndex": first, "endRowIndex": tab.grid_rows},
-                "fields": "userEnteredValue,userEnteredFormat.backgroundColor"}})
-    return grow + cells + truncate
+                "fields": f"{VALUE_FIELDS},{FILL_FIELDS}"}})
+    return grow + values + fills + truncate
 
 
 def _tab(base: Snapshot, title: str) -> TabData:
@@ -307,39 +305,34 @@ def _tab(base: Snapshot, title: str) -> TabData:
     return tab
 
 
-def _blocks(sheet_id: int, changes: list[CellChange]) -> list[dict[str, Any]]:
-    # Row segments: runs of adjacent columns with the same mask.
-    rows: dict[int, list[CellChange]] = {}
-    for ch in changes:
-        rows.setdefault(ch.row, []).append(ch)
-    segments: list[tuple[int, int, int, _Mask, list[CellChange]]] = []  # row, c0, c1, mask, cells
-    for r in sorted(rows):
-        line = sorted(rows[r], key=lambda c: c.col)
-        run = [line[0]]
-        for ch in line[1:]:
-            if ch.col == run[-1].col + 1 and _mask_of(ch) == _mask_of(run[-1]):
-                run.append(ch)
+def _rects(cells: list[tuple[int, int, Any, Any]]) -> list[tuple[int, int, Any, list[list[Any]]]]:
+    """Group (row, col, key, item) into rectangles of equal key: runs of adjacent
+    columns in a row, stacked over consecutive rows with the same span.
+    Returns (top row, left col, key, rows of items)."""
+    by_row: dict[int, list[tuple[int, Any, Any]]] = {}
+    for r, c, key, item in cells:
+        by_row.setdefault(r, []).append((c, key, item))
+    open_rects: dict[tuple[int, int, Any], dict[str, Any]] = {}
+    rects: list[dict[str, Any]] = []
+    for r in sorted(by_row):
+        line = sorted(by_row[r], key=lambda t: t[0])
+        runs: list[list[tuple[int, Any, Any]]] = [[line[0]]]
+        for entry in line[1:]:
+            last = runs[-1][-1]
+            if entry[0] == last[0] + 1 and entry[1] == last[1]:
+                runs[-1].append(entry)
             else:
-                segments.append((r, run[0].col, run[-1].col, _mask_of(run[0]), run))
-                run = [ch]
-        segments.append((r, run[0].col, run[-1].col, _mask_of(run[0]), run))
-    # Stack segments with the same columns and mask on consecutive rows.
-    open_blocks: dict[tuple[int, int, _Mask], dict[str, Any]] = {}
-    blocks: list[dict[str, Any]] = []
-    for r, c0, c1, mask, run in segments:
-        key = (c0, c1, mask)
-        block = open_blocks.get(key)
-        if block is None or block["last"] != r - 1:
-            block = {"row": r, "c0": c0, "mask": mask, "rows": [], "last": r}
-            open_blocks[key] = block
-            blocks.append(block)
-        block["rows"].append({"values": [_cell_data(ch, mask) for ch in run]})
-        block["last"] = r
-    return [{"updateCells": {
-        "start": {"sheetId": sheet_id, "rowIndex": b["row"], "columnIndex": b["c0"]},
-        "rows": b["rows"],
-        "fields": b["mask"].fields(),
-    }} for b in blocks]
+                runs.append([entry])
+        for run in runs:
+            span = (run[0][0], run[-1][0], run[0][1])
+            rect = open_rects.get(span)
+            if rect is None or rect["last"] != r - 1:
+                rect = {"row": r, "col": run[0][0], "key": run[0][1], "rows": [], "last": r}
+                open_rects[span] = rect
+                rects.append(rect)
+            rect["rows"].append([item for _, _, item in run])
+            rect["last"] = r
+    return [(x["row"], x["col"], x["key"], x["rows"]) for x in rects]
 
 
 def split_requests(requests_: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:

@@ -192,7 +192,7 @@ def _create(client: CrmHTTPClient, layout: list[TabLayout], title: str, time_zon
     created = client.request("post", SHEETS_API, json=body, params={"fields": "spreadsheetId,spreadsheetUrl,sheets.properties(sheetId,title)"},
                              what="creating the spreadsheet", idempotent=False).json()
     sid = created["spreadsheetId"]
-    ids = {s["properties"]["title"]: s["properties"]["sheetId"] for s in created.get("sheets", [])}
+    ids = {s["properties"]["title"]: s["properties"].get("sheetId", 0) for s in created.get("sheets", [])}
     reqs: list[dict[str, Any]] = []
     for tab in layout:
         reqs.extend(layout_requests(ids[tab.title], tab))
@@ -223,9 +223,13 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
     if check:
         got = client.values_batch_get(sid, [quote_title(s["properties"]["title"]) for s in check],
                                       params={"majorDimension": "ROWS"})
+        tab_of = {id(sheet): tid for tid, sheet in existing.items()}
         for sheet, vr in zip(check, got.get("valueRanges") or []):
-            rows = [r for r in vr.get("values") or [] if any(str(v).strip() for v in r)]
-            filled[sheet["properties"]["title"]] = len(rows)
+            rows = vr.get("values") or []
+            tid = tab_of.get(id(sheet))
+            if rows and tid is not None and any(template.tab(tid).match_header(v) for v in rows[0]):
+                rows = rows[1:]  # our header row (an earlier init): not the person's data
+            filled[sheet["properties"]["title"]] = sum(1 for r in rows if any(str(v).strip() for v in r))
     busy = {tid: s for tid, s in existing.items() if filled.get(s["properties"]["title"], 0)}
     if busy and not force:
         names = ", ".join(f"'{s['properties']['title']}' ({filled[s['properties']['title']]} rows)"
@@ -236,7 +240,7 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
             "(the header rows are rewritten, the rows below are kept) pass --force."
         )
     reusable = [s for s in empties if not filled.get(s["properties"]["title"], 0)]
-    used_ids = {s["properties"]["sheetId"] for s in sheets}
+    used_ids = {s["properties"].get("sheetId", 0) for s in sheets}
     next_id = max(used_ids, default=0) + 1
     reqs: list[dict[str, Any]] = []
     props: dict[str, Any] = {}
@@ -252,7 +256,7 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
         sheet = existing.get(tab.id)
         if sheet is not None:
             sp = sheet["properties"]
-            sheet_id = sp["sheetId"]
+            sheet_id = sp.get("sheetId", 0)
             if sp["title"] != tab.title:
                 log.info("keeping tab name %r for %s", sp["title"], tab.title)
             # Re-laying out (--force): replace what an earlier init added, don't pile up copies.
@@ -268,7 +272,7 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
             col_count = (sp.get("gridProperties") or {}).get("columnCount")
         elif reusable:
             sp = reusable.pop(0)["properties"]
-            sheet_id = sp["sheetId"]
+            sheet_id = sp.get("sheetId", 0)
             reqs.append({"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": tab.title},
                                                    "fields": "title"}})
             col_count = (sp.get("gridProperties") or {}).get("columnCount")
