@@ -48,11 +48,13 @@ _SCALAR_TYPE = {
 }
 
 
+@functools.lru_cache(maxsize=2048)
 def snake(name: str) -> str:
     """``updateCells`` -> ``update_cells`` (Google's paths in error messages)."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+@functools.lru_cache(maxsize=2048)
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)

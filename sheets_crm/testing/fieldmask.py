@@ -7,7 +7,6 @@ parentheses, and paths written with ``.`` or ``/``
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 Tree = dict[str, "Tree | None"]  # None = take the whole subtree
@@ -120,50 +119,51 @@ def get_path(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def apply_update(target: dict[str, Any], source: dict[str, Any], mask_paths: list[tuple[str, ...]]) -> dict[str, Any]:
-    """Return a copy of ``target`` with every masked path taken from ``source``.
+    """Return ``target`` with every masked path taken from ``source``.
 
     A masked path absent from ``source`` is *cleared* in the result — that is
     how Google's update masks delete things (``fields: "note"`` with no note).
-    ``*`` replaces the whole object.
+    ``*`` replaces the whole object. Copy-on-write: ``target`` is not modified
+    and untouched branches (and values taken from ``source``) are shared, so
+    callers must treat stored objects as immutable.
     """
-    result = copy.deepcopy(target)
+    result = dict(target)
     for path in mask_paths:
         if path == ("*",):
-            result = copy.deepcopy(source)
+            result = dict(source)
             continue
         if path[-1] == "*":
             path = path[:-1]
         value = get_path(source, path)
         if value is _MISSING:
-            _delete_path(result, path)
+            _cow_delete(result, path)
         else:
-            _set_path(result, path, copy.deepcopy(value))
+            _cow_set(result, path, value)
     return result
 
 
-def _set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    node = obj
-    for key in path[:-1]:
-        nxt = node.get(key)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[key] = nxt
-        node = nxt
-    node[path[-1]] = value
+def _cow_set(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``obj[path] = value``; ``obj`` is a private copy, nested dicts on the path get copied."""
+    if len(path) == 1:
+        obj[path[0]] = value
+        return
+    child = obj.get(path[0])
+    child = dict(child) if isinstance(child, dict) else {}
+    _cow_set(child, path[1:], value)
+    obj[path[0]] = child
 
 
-def _delete_path(obj: dict[str, Any], path: tuple[str, ...]) -> None:
-    trail: list[tuple[dict[str, Any], str]] = []
-    node: Any = obj
-    for key in path[:-1]:
-        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
-            return
-        trail.append((node, key))
-        node = node[key]
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
-    for parent, key in reversed(trail):  # prune parents emptied by the delete
-        if parent[key] == {}:
-            del parent[key]
-        else:
-            break
+def _cow_delete(obj: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Delete ``obj[path]``, copying nested dicts on the way and pruning parents left empty."""
+    if len(path) == 1:
+        obj.pop(path[0], None)
+        return
+    child = obj.get(path[0])
+    if not isinstance(child, dict) or path[1] not in child and len(path) == 2:
+        return
+    child = dict(child)
+    _cow_delete(child, path[1:])
+    if child:
+        obj[path[0]] = child
+    else:
+        obj.pop(path[0], None)

@@ -108,6 +108,10 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         seed: seed for ids, so runs are reproducible.
         validate: check bodies and query parameters against the discovery documents.
         keep_log: record every request in :attr:`log` / :attr:`exchanges`.
+        pretty_json: indent response bodies like Google's default
+            (``prettyPrint=true``). Off by default because it is much slower;
+            a request's own ``prettyPrint`` parameter always wins.
+            :attr:`stats` ``bytes_received`` counts the bytes actually sent.
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         seed: int | None = 0,
         validate: bool = True,
         keep_log: bool = True,
+        pretty_json: bool = False,
     ) -> None:
         if account not in DEFAULT_IDENTITY:
             raise ValueError("account must be 'user' or 'service'")
@@ -127,6 +132,7 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         self.latency = latency
         self.validate = validate
         self.keep_log = keep_log
+        self.pretty_json = pretty_json
         self.state = State(identity or DEFAULT_IDENTITY[account], account, seed)
         self.person = Person(self)
         self.stats = Stats()
@@ -262,13 +268,17 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         started = time.perf_counter()
         with self._lock:
             status, payload, headers = self._serve(request)
+        pretty = self.pretty_json
+        flag = parse_qs(urlsplit(request.url or "").query).get("prettyPrint")
+        if flag:
+            pretty = flag[-1].lower() != "false"
         if self.latency:
             read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
             if read_timeout is not None and self.latency > read_timeout:
                 time.sleep(read_timeout)
                 raise requests.exceptions.ReadTimeout(f"FakeGoogle: latency {self.latency}s > timeout", request=request)
             time.sleep(self.latency)
-        return self._response(request, status, payload, headers, time.perf_counter() - started)
+        return self._response(request, status, payload, headers, time.perf_counter() - started, pretty)
 
     def close(self) -> None:
         pass
@@ -286,11 +296,12 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         except GoogleError as err:
             self._count(number, None, request, query, raw_bytes, None, err.code, err.body)
             return err.code, err.body, err.headers
-        body_json = None
+        body_json: Any = None
+        bad_json: str | None = None
         try:
             body_json = json.loads(raw_bytes) if raw_bytes.strip() else None
-        except ValueError:
-            body_json = raw_bytes.decode("utf-8", "replace")
+        except ValueError as exc:
+            body_json, bad_json = raw_bytes.decode("utf-8", "replace"), str(exc)
         info = RequestInfo(number, method.id, (request.method or "GET").upper(), request.url or "", query, body_json)
         self._run_hooks(info)
         fault = self.faults.pick(number, method.id)
@@ -309,7 +320,9 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
                 except GoogleError:
                     self.stats.quota_rejections += 1
                     raise
-            status, payload = self._dispatch(method, path_params, query, raw_bytes)
+            if bad_json is not None:
+                raise GoogleError.bad_request(f"Invalid JSON payload received. {bad_json}.", violation=True)
+            status, payload = self._dispatch(method, path_params, query, body_json)
             headers: dict[str, str] = {}
         except GoogleError as err:
             status, payload, headers = err.code, err.body, err.headers
@@ -318,19 +331,13 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
             raise requests.exceptions.ReadTimeout("FakeGoogle: injected read timeout (request applied)", request=request)
         return status, payload, headers
 
-    def _dispatch(self, method: Method, path: dict[str, str], query: dict[str, list[str]], raw: bytes) -> tuple[int, Any]:
+    def _dispatch(self, method: Method, path: dict[str, str], query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         handler = HANDLERS.get(method.id)
         if handler is None:
             raise FakeNotImplemented(method.id)
         typed_query = validate_query(method, query) if self.validate else {
             k: (v if len(v) > 1 or k == "ranges" else v[-1]) for k, v in query.items()
         }
-        body: Any = None
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except ValueError as exc:
-                raise GoogleError.bad_request(f"Invalid JSON payload received. {exc}.", violation=True) from None
         if method.request_ref and self.validate:
             body = BodyValidator(method.api).validate(body if body is not None else {}, method.request_ref, BODY_ROOT.get(method.id, ""))
         call = Call(self.state, method, path, typed_query, body)
@@ -398,7 +405,13 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         self.exchanges.append(info)
 
     def _response(
-        self, request: requests.PreparedRequest, status: int, payload: Any, headers: dict[str, str], elapsed: float
+        self,
+        request: requests.PreparedRequest,
+        status: int,
+        payload: Any,
+        headers: dict[str, str],
+        elapsed: float,
+        pretty: bool,
     ) -> requests.Response:
         resp = requests.Response()
         resp.status_code = status
@@ -410,7 +423,10 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
             content = b""
             resp.headers = CaseInsensitiveDict({"Content-Type": "text/html", "Content-Length": "0"})
         else:
-            content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+            if pretty:
+                content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+            else:
+                content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             resp.headers = CaseInsensitiveDict({"Content-Type": "application/json; charset=UTF-8"})
         resp.headers.update(headers)
         resp._content = content

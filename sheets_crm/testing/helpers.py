@@ -7,6 +7,7 @@ backgrounds, formats, validations, protections.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -148,7 +149,7 @@ class SeedAndInspect:
         """Full CellData of one cell (``"B3"`` or row, col 1-based): values, formats, note..."""
         sheet, r, c = self._cell_pos(spreadsheet_id, tab, where, col)
         ss = self.spreadsheet(spreadsheet_id)
-        return cell_json(sheet.get(r, c), ss.locale, ss.properties.get("defaultFormat", {}))
+        return copy.deepcopy(cell_json(sheet.get(r, c), ss.locale, ss.properties.get("defaultFormat", {})))
 
     def format(self, spreadsheet_id: str, tab: str, where: str | int, col: int | None = None) -> dict[str, Any]:
         """userEnteredFormat of one cell ({} when unformatted)."""

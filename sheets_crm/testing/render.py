@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from . import cellvalues as cv
+from . import fieldmask
 from .model import Cell, Sheet, Spreadsheet
 
 DEFAULT_ROW_PX = 21
@@ -18,41 +19,77 @@ DEFAULT_COL_PX = 100
 
 
 def merge_dicts(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+    """``over`` laid on ``base`` (nested dicts merged; values shared, not copied)."""
+    out = dict(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = merge_dicts(out[k], v)
         else:
-            out[k] = copy.deepcopy(v)
+            out[k] = v
     return out
 
 
-def cell_json(cell: Cell | None, locale: str, default_format: dict[str, Any]) -> dict[str, Any]:
-    """A stored cell as Google's CellData (adds effective/formatted values)."""
+CELL_KEYS = ("userEnteredValue", "effectiveValue", "formattedValue", "userEnteredFormat", "effectiveFormat")
+
+
+def cell_json(
+    cell: Cell | None, locale: str, default_format: dict[str, Any], mask: fieldmask.Tree | None = None
+) -> dict[str, Any]:
+    """A stored cell as Google's CellData (adds effective and formatted values).
+
+    ``mask`` (the part of a field mask under ``rowData.values``) limits the
+    work to what was asked for — reading a large sheet with
+    ``values(effectiveValue)`` must not pay for formats. The result shares
+    structure with the stored cell: treat it as read-only.
+    """
     if not cell:
         return {}
+    if mask is not None and "*" not in mask:
+        out = _cell_members(cell, locale, default_format, frozenset(mask))
+        for key, sub in mask.items():
+            if sub is not None and key in out:
+                out[key] = fieldmask.filter_response(out[key], sub)
+        return out
+    return _cell_members(cell, locale, default_format, None)
+
+
+def _cell_members(cell: Cell, locale: str, default_format: dict[str, Any], want: frozenset[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     user = cell.get("userEnteredValue")
     fmt = cell.get("userEnteredFormat")
     if user:
-        out["userEnteredValue"] = copy.deepcopy(user)
-        eff = cv.effective_value(user)
-        if eff is not None:
-            out["effectiveValue"] = eff
-            text = cv.format_value(eff, (fmt or {}).get("numberFormat"), locale)
-            if text is not None:
-                out["formattedValue"] = text
-    if fmt:
-        out["userEnteredFormat"] = copy.deepcopy(fmt)
-    if user or fmt:
+        if want is None or "userEnteredValue" in want:
+            out["userEnteredValue"] = user
+        if want is None or "effectiveValue" in want or "formattedValue" in want:
+            eff = cv.effective_value(user)
+            if eff is not None:
+                if want is None or "effectiveValue" in want:
+                    out["effectiveValue"] = eff
+                if want is None or "formattedValue" in want:
+                    text = cv.format_value(eff, (fmt or {}).get("numberFormat"), locale)
+                    if text is not None:
+                        out["formattedValue"] = text
+    if fmt and (want is None or "userEnteredFormat" in want):
+        out["userEnteredFormat"] = fmt
+    if (user or fmt) and (want is None or "effectiveFormat" in want):
         out["effectiveFormat"] = merge_dicts(default_format, fmt or {})
     for key, value in cell.items():
-        if key not in out and key not in {"userEnteredValue", "userEnteredFormat"}:
-            out[key] = copy.deepcopy(value)
+        if key not in out and key not in {"userEnteredValue", "userEnteredFormat"} and (want is None or key in want):
+            out[key] = value
     return out
 
 
-def grid_data(ss: Spreadsheet, sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> dict[str, Any]:
+def grid_data(
+    ss: Spreadsheet,
+    sheet: Sheet,
+    r0: int,
+    c0: int,
+    r1: int,
+    c1: int,
+    *,
+    mask: fieldmask.Tree | None = None,
+    metadata: bool = True,
+) -> dict[str, Any]:
     """GridData for a box: startRow/startColumn, rowData, row/column metadata."""
     default = ss.properties.get("defaultFormat", {})
     data: dict[str, Any] = {}
@@ -61,9 +98,10 @@ def grid_data(ss: Spreadsheet, sheet: Sheet, r0: int, c0: int, r1: int, c1: int)
     if c0:
         data["startColumn"] = c0
     row_data: list[dict[str, Any]] = []
+    locale = ss.locale
     for r in range(r0, min(r1, len(sheet.rows))):
         row = sheet.rows[r]
-        cells = [cell_json(row[c], ss.locale, default) for c in range(c0, min(c1, len(row)))]
+        cells = [cell_json(row[c], locale, default, mask) for c in range(c0, min(c1, len(row)))]
         while cells and not cells[-1]:
             cells.pop()
         row_data.append({"values": cells} if cells else {})
@@ -71,12 +109,9 @@ def grid_data(ss: Spreadsheet, sheet: Sheet, r0: int, c0: int, r1: int, c1: int)
         row_data.pop()
     if row_data:
         data["rowData"] = row_data
-    data["rowMetadata"] = [
-        {"pixelSize": DEFAULT_ROW_PX, **sheet.row_meta.get(r, {})} for r in range(r0, r1)
-    ]
-    data["columnMetadata"] = [
-        {"pixelSize": DEFAULT_COL_PX, **sheet.col_meta.get(c, {})} for c in range(c0, c1)
-    ]
+    if metadata:
+        data["rowMetadata"] = [{"pixelSize": DEFAULT_ROW_PX, **sheet.row_meta.get(r, {})} for r in range(r0, r1)]
+        data["columnMetadata"] = [{"pixelSize": DEFAULT_COL_PX, **sheet.col_meta.get(c, {})} for c in range(c0, c1)]
     return data
 
 
@@ -136,6 +171,8 @@ def spreadsheet_json(
     *,
     data_boxes: dict[int, list[tuple[int, int, int, int]]] | None = None,
     only_sheets: set[int] | None = None,
+    cell_mask: fieldmask.Tree | None = None,
+    metadata: bool = True,
 ) -> dict[str, Any]:
     """The Spreadsheet resource; ``data_boxes`` maps sheetId -> boxes of grid data to include."""
     sheets = []
@@ -145,7 +182,7 @@ def spreadsheet_json(
         data = None
         if data_boxes is not None:
             boxes = data_boxes.get(sheet.sheet_id, [])
-            data = [grid_data(ss, sheet, *box) for box in boxes]
+            data = [grid_data(ss, sheet, *box, mask=cell_mask, metadata=metadata) for box in boxes]
         sheets.append(sheet_json(ss, sheet, data))
     out: dict[str, Any] = {
         "spreadsheetId": ss.id,

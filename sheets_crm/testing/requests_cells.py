@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import struct
 from typing import Any
@@ -37,6 +38,7 @@ def float32(value: float) -> float | int:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def channel(value: float) -> float | int:
     """One colour channel as Google stores it: 8 bits (0.5 comes back as 0.49803922)."""
     return float32(math.floor(float(value) * 255 + 1e-6) / 255)
@@ -74,21 +76,15 @@ def _set(d: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         d[path[-1]] = value
 
 
-def normalise_format(fmt: dict[str, Any], source: dict[str, Any], touched: list[tuple[str, ...]]) -> dict[str, Any]:
+def _normalise_colors(fmt: dict[str, Any]) -> None:
     """Keep ``backgroundColor`` and ``backgroundColorStyle`` (etc.) consistent, as Google does."""
-
-    def hit(path: tuple[str, ...]) -> bool:
-        return any(t[: len(path)] == path or path[: len(t)] == t for t in touched)
-
     for plain, style in COLOR_PAIRS:
-        if not (hit(plain) or hit(style)):
-            continue
-        src_style, src_plain = _get(source, style), _get(source, plain)
-        if hit(style) and isinstance(src_style, dict) and src_style:
+        src_style, src_plain = _get(fmt, style), _get(fmt, plain)
+        if isinstance(src_style, dict) and src_style:
             rgb = src_style.get("rgbColor")
             _set(fmt, style, {**src_style, **({"rgbColor": tidy_color(rgb)} if rgb is not None else {})})
             _set(fmt, plain, tidy_color(rgb) if rgb is not None else None)
-        elif hit(plain) and src_plain is not None:
+        elif src_plain is not None:
             _set(fmt, plain, tidy_color(src_plain))
             _set(fmt, style, {"rgbColor": tidy_color(src_plain)})
         else:
@@ -96,28 +92,41 @@ def normalise_format(fmt: dict[str, Any], source: dict[str, Any], touched: list[
             _set(fmt, style, None)
     borders = fmt.get("borders")
     if isinstance(borders, dict):
-        for side, border in list(borders.items()):
-            if isinstance(border, dict) and "color" in border and "colorStyle" not in border:
+        for border in borders.values():
+            if isinstance(border, dict) and "color" in border:
                 border["color"] = tidy_color(border["color"])
-                border["colorStyle"] = {"rgbColor": border["color"]}
+                border.setdefault("colorStyle", {"rgbColor": border["color"]})
     if isinstance(fmt.get("textFormat"), dict) and not fmt["textFormat"]:
         del fmt["textFormat"]
-    return fmt
 
 
-def update_cell(old: Cell | None, source: dict[str, Any], mask: list[tuple[str, ...]]) -> Cell | None:
-    """Apply one CellData with a field mask to a stored cell; returns the new cell."""
-    src = {k: v for k, v in source.items() if k in STORED_CELL_KEYS}
-    new = fieldmask.apply_update(old or {}, src, mask)
-    new = {k: v for k, v in new.items() if k in STORED_CELL_KEYS}
-    fmt_paths = [p[1:] for p in mask if p[0] == "userEnteredFormat" and len(p) > 1]
-    if any(p in {("*",), ("userEnteredFormat",)} for p in mask):
-        fmt_paths = [("backgroundColor",), ("backgroundColorStyle",), ("textFormat",)]
-    if fmt_paths and isinstance(new.get("userEnteredFormat"), dict):
-        new["userEnteredFormat"] = normalise_format(new["userEnteredFormat"], src.get("userEnteredFormat", {}), fmt_paths)
-        if not new["userEnteredFormat"]:
-            del new["userEnteredFormat"]
-    for key in ("userEnteredValue", "note", "hyperlink", "dataValidation", "textFormatRuns"):
+def prepare_cell_update(source: dict[str, Any], mask: list[tuple[str, ...]]) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
+    """Normalise one CellData and its mask once, before applying it to many cells.
+
+    Colours are tidied and paired (a mask naming ``backgroundColor`` also
+    updates ``backgroundColorStyle``), so :func:`update_cell` is a plain
+    masked copy.
+    """
+    src = copy.deepcopy({k: v for k, v in source.items() if k in STORED_CELL_KEYS})
+    if isinstance(src.get("userEnteredFormat"), dict):
+        _normalise_colors(src["userEnteredFormat"])
+    covered = set(mask)
+    out = list(mask)
+    for plain, style in COLOR_PAIRS:
+        full = [("userEnteredFormat", *plain), ("userEnteredFormat", *style)]
+        hit = any(m[: len(p)] == p or p[: len(m)] == m for m in mask for p in full)
+        for p in full:
+            if hit and not any(p[: len(m)] == m for m in covered):
+                out.append(p)
+    return src, out
+
+
+def update_cell(old: Cell | None, prepared: dict[str, Any], mask: list[tuple[str, ...]]) -> Cell | None:
+    """Apply a prepared CellData with its mask to a stored cell; returns the new cell."""
+    new = fieldmask.apply_update(old or {}, prepared, mask)
+    for key in [k for k in new if k not in STORED_CELL_KEYS]:
+        del new[key]
+    for key in ("userEnteredValue", "userEnteredFormat", "note", "hyperlink", "dataValidation", "textFormatRuns"):
         if key in new and new[key] in ({}, "", []):  # proto3: empty means unset
             del new[key]
     return new or None
@@ -133,7 +142,7 @@ def update_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
             values = rows[r - r0].get("values", []) if r - r0 < len(rows) else []
             for c in range(c0, c1):
                 source = values[c - c0] if c - c0 < len(values) else {}
-                sheet.put(r, c, update_cell(sheet.get(r, c), source, mask))
+                sheet.put(r, c, update_cell(sheet.get(r, c), *prepare_cell_update(source, mask)))
         return None
     if "start" not in p:
         raise Invalid("Either range or start must be set.")
@@ -151,7 +160,7 @@ def update_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
     check_box_protection(ctx.ss, sheet, r0, c0, r0 + height, c0 + width, ctx.identity)
     for i, row in enumerate(rows):
         for j, source in enumerate(row.get("values", [])):
-            sheet.put(r0 + i, c0 + j, update_cell(sheet.get(r0 + i, c0 + j), source, mask))
+            sheet.put(r0 + i, c0 + j, update_cell(sheet.get(r0 + i, c0 + j), *prepare_cell_update(source, mask)))
     return None
 
 
@@ -159,10 +168,10 @@ def repeat_cell(ctx: BatchCtx, p: dict[str, Any]) -> None:
     mask = ctx.mask(p.get("fields"), "CellData")
     sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
     check_box_protection(ctx.ss, sheet, r0, c0, r1, c1, ctx.identity)
-    source = p.get("cell", {})
+    prepared, full_mask = prepare_cell_update(p.get("cell", {}), mask)
     for r in range(r0, r1):
         for c in range(c0, c1):
-            sheet.put(r, c, update_cell(sheet.get(r, c), source, mask))
+            sheet.put(r, c, update_cell(sheet.get(r, c), prepared, full_mask))
     return None
 
 
@@ -179,7 +188,7 @@ def append_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
         sheet.grid["columnCount"] = width
     for i, row in enumerate(rows):
         for j, source in enumerate(row.get("values", [])):
-            sheet.put(start + i, j, update_cell(sheet.get(start + i, j), source, mask))
+            sheet.put(start + i, j, update_cell(sheet.get(start + i, j), *prepare_cell_update(source, mask)))
     return None
 
 

@@ -57,6 +57,35 @@ def parse_fields(call: Call, response_ref: str) -> fieldmask.Tree | None:
     return tree
 
 
+def _sub(tree: fieldmask.Tree | None, *keys: str) -> tuple[bool, fieldmask.Tree | None]:
+    """Follow ``keys`` down a mask: (asked for at all?, subtree or None for "everything")."""
+    node = tree
+    for key in keys:
+        if node is None:
+            return True, None
+        if "*" in node:
+            return True, None
+        if key not in node:
+            return False, None
+        node = node[key]
+    return True, node
+
+
+def _without(tree: fieldmask.Tree, path: tuple[str, ...]) -> fieldmask.Tree:
+    """Copy of a mask whose subtree at ``path`` means "everything" (already applied)."""
+    out = dict(tree)
+    node = out
+    for key in path[:-1]:
+        child = node.get(key)
+        if child is None:
+            return out
+        child = dict(child)
+        node[key] = child
+        node = child
+    node[path[-1]] = None
+    return out
+
+
 def _wants_grid_data(tree: fieldmask.Tree | None) -> bool:
     if tree is None:
         return False
@@ -84,10 +113,17 @@ def spreadsheets_get(call: Call) -> tuple[int, Any]:
             for s in ss.sheets:
                 boxes[s.sheet_id] = [(0, 0, s.row_count, s.column_count)]
     only = {r.sheet.sheet_id for r in ranges} if ranges else None
-    doc = spreadsheet_json(ss, data_boxes=boxes, only_sheets=only)
     if tree is None:
-        return 200, doc
-    return 200, trim_grid_data(fieldmask.filter_response(doc, tree))
+        return 200, spreadsheet_json(ss, data_boxes=boxes, only_sheets=only)
+    # Cells are rendered already cut down to the mask; the rest is filtered after.
+    asked, cell_mask = _sub(tree, "sheets", "data", "rowData", "values")
+    _, data_mask = _sub(tree, "sheets", "data")
+    metadata = data_mask is None or bool({"*", "rowMetadata", "columnMetadata"} & set(data_mask))
+    doc = spreadsheet_json(
+        ss, data_boxes=boxes, only_sheets=only, cell_mask=cell_mask if asked else {}, metadata=metadata
+    )
+    outer = _without(tree, ("sheets", "data", "rowData", "values")) if asked and cell_mask is not None else tree
+    return 200, trim_grid_data(fieldmask.filter_response(doc, outer))
 
 
 def trim_grid_data(doc: dict[str, Any]) -> dict[str, Any]:
