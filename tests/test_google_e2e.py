@@ -22,6 +22,7 @@ from sheets_crm.backends.local import LocalWorkbook
 from sheets_crm.dates import EPOCH
 from sheets_crm.errors import (
     ApiDisabledError,
+    AuthError,
     ConcurrentEditError,
     GoogleError,
     NotSharedError,
@@ -456,6 +457,32 @@ def test_persistent_429_becomes_a_quota_error_within_the_time_budget() -> None:
     assert sleeps == [45.0]  # a second 45 s wait would pass the 60 s budget
 
 
+def test_a_lost_answer_to_the_write_is_retried_safely() -> None:
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN, rows=2)  # the write also grows Calls Today
+    fake.inject_timeout("spreadsheets.batchUpdate", applied=True)  # done, but the answer never came
+    result = sync(workbook(fake, sid, []), today=TODAY)
+    assert by_method(fake)["spreadsheets.batchUpdate"] == 2
+    assert tool_values(fake.values(sid, "Calls Today"), "calls")[0][0] == "Overdue"
+    assert len(fake.values(sid, "Calls Today")) == len(result.calls) + 1
+
+
+def test_drive_rate_limit_403_is_retried_but_401_is_not() -> None:
+    fake = FakeGoogle(account="user")
+    sleeps: list[float] = []
+    fake.inject("permissions.create", status=403, body={"error": {
+        "code": 403, "message": "User rate limit exceeded.",
+        "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded", "message": "User rate limit exceeded."}]}})
+    init_spreadsheet(client_of(fake, sleeps), TPL, "en", share="anna@example.com")
+    assert len(sleeps) == 1 and by_method(fake)["permissions.create"] == 2
+    other = FakeGoogle(account="service")
+    sid = seed(other, LEADS, PLAN)
+    other.inject("spreadsheets.get", status=401)
+    with pytest.raises(AuthError, match="rejected the credentials"):
+        workbook(other, sid, sleeps).read()
+    assert other.stats.requests == 1
+
+
 def test_not_shared_names_the_service_account() -> None:
     fake = FakeGoogle(account="service")
     sid = fake.add_spreadsheet("Private", {"Leads": []}, shared_with=[])
@@ -508,7 +535,8 @@ def test_rows_inserted_above_between_read_and_write_are_detected_and_retried() -
     assert fake.background(sid, "Leads", "I2") is None  # Newco: never contacted
 
 
-@pytest.mark.parametrize("edit", ["sort", "rename_tab", "type_in_tool_column", "delete_row"])
+@pytest.mark.parametrize("edit", ["sort", "rename_tab", "type_in_tool_column", "delete_row", "move_column",
+                                  "delete_tab"])
 def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
@@ -518,6 +546,8 @@ def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
         "rename_tab": lambda: p.rename_tab(sid, "Calls Today", "Calls"),
         "type_in_tool_column": lambda: p.set_value(sid, "Leads", "J2", "my note"),  # a cell the write replaces
         "delete_row": lambda: p.delete_rows(sid, "Leads", 2),
+        "move_column": lambda: p.move_column(sid, "Leads", "J", "B"),
+        "delete_tab": lambda: p.delete_tab(sid, "Calls Today"),
     }[edit]
     fake.on_request(1, action, method="values.batchGet")
     wb = workbook(fake, sid)
@@ -528,6 +558,15 @@ def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
     with pytest.raises(ConcurrentEditError, match="nothing was written"):
         wb.apply(outcome.changes, snapshot)
     assert fake.stats.writes == 0
+
+
+def test_a_tab_deleted_between_the_guard_and_the_write_restarts_the_sync() -> None:
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN)
+    fake.on_request(1, lambda: fake.person.delete_tab(sid, "Calls Today"), method="spreadsheets.batchUpdate")
+    with pytest.raises(SheetShapeError, match="Calls Today"):  # the re-read finds the tab gone
+        sync(workbook(fake, sid), today=TODAY)
+    assert fake.values(sid, "Leads")[1][8:] == []  # the failed write left nothing behind
 
 
 def test_a_sheet_that_keeps_moving_stops_the_sync_with_a_message() -> None:

@@ -450,13 +450,25 @@ class GoogleWorkbook(Workbook):
         for i, batch in enumerate(batches):
             try:
                 self.http.batch_update(self.id, {"requests": batch})
+            except BadRequestError as exc:
+                if not i and "grid" in exc.google_message.lower():
+                    # "No grid with id: N": a tab we read was deleted meanwhile.
+                    raise ConcurrentEditError(
+                        f"A tab of {self.name} was deleted while the sync was running "
+                        f"({exc.google_message}); nothing was written.") from None
+                raise self._partial(exc, i, len(batches))
             except GoogleError as exc:
-                if i:
-                    exc.outcome = "partly updated"
-                    exc.args = (f"{exc} The write had been split in {len(batches)} parts and {i} of them were "
-                                "applied: the sheet is partly updated; run sync again to finish.",)
-                raise
+                raise self._partial(exc, i, len(batches))
             self.write_batches += 1
+
+    @staticmethod
+    def _partial(exc: GoogleError, done: int, total: int) -> GoogleError:
+        """Say so when part of a split write had already landed."""
+        if done:
+            exc.outcome = "partly updated"
+            exc.args = (f"{exc} The write had been split in {total} parts and {done} of them were "
+                        "applied: the sheet is partly updated; run sync again to finish.",)
+        return exc
 
     def _check_guard(self, changes: ChangeSet, base: Snapshot) -> None:
         """Re-read the cells the write depends on; raise if any moved."""
@@ -486,10 +498,12 @@ class GoogleWorkbook(Workbook):
         try:
             got = self.http.values_batch_get(self.id, ranges, params=dict(_VALUE_PARAMS))
         except BadRequestError as exc:
-            if "parse range" in exc.google_message.lower() or "range" in exc.google_message.lower():
+            # "Unable to parse range: 'Calls Today'!A1:I1" (tab renamed or deleted) or
+            # "exceeds grid limits" (rows or columns deleted).
+            if "range" in exc.google_message.lower() or "grid" in exc.google_message.lower():
                 raise ConcurrentEditError(
-                    f"A tab of {self.name} was renamed or deleted while the sync was running "
-                    f"({exc.google_message}); nothing was written."
+                    f"{self.name} changed shape while the sync was running (a tab renamed or deleted, or rows "
+                    f"removed: {exc.google_message}); nothing was written."
                 ) from None
             raise
         now: dict[str, dict[tuple[int, int], Any]] = {}

@@ -28,6 +28,7 @@ import logging
 import random
 import re
 import time
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, MutableMapping
 
@@ -341,7 +342,12 @@ def _reasons(error: Mapping[str, Any]) -> set[str]:
 
 
 def _status_text(code: int, error: Mapping[str, Any]) -> str:
-    return str(error.get("status") or requests.status_codes._codes.get(code, ("",))[0]).replace("_", " ")
+    if error.get("status"):
+        return str(error["status"]).replace("_", " ")
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return ""
 
 
 def _retryable(code: int, error: Mapping[str, Any]) -> bool:
