@@ -407,6 +407,48 @@ def test_drive_sharing_and_listing(fake: FakeGoogle) -> None:
     assert owner.session().get(f"{SHEETS}/{sid}").status_code == 404
 
 
+def test_patch_routes_code_that_builds_its_own_client(fake: FakeGoogle, crm: str) -> None:
+    seen: list[str] = []
+    fake.before_request(lambda info: seen.append(info.method_id))
+    with fake.patch():
+        gc = gspread.authorize(fake.credentials())  # an AuthorizedSession made inside the block
+        assert gc.open_by_key(crm).worksheet("Лиды").cell(2, 1).value == "Acme"
+    assert seen == ["sheets.spreadsheets.get", "sheets.spreadsheets.get", "sheets.spreadsheets.values.get"]
+    assert type(requests.Session().get_adapter(SHEETS)).__name__ == "HTTPAdapter"  # unpatched again
+
+
+def test_service_account_files_in_a_shared_folder_still_hit_the_quota(fake: FakeGoogle) -> None:
+    folder = fake.add_folder("CRM folder")  # shared with the service account
+    session = fake.session()
+    made = session.post(DRIVE, json={"name": "CRM", "mimeType": "application/vnd.google-apps.spreadsheet",
+                                     "parents": [folder]})
+    assert made.status_code == 403 and made.json()["error"]["errors"][0]["reason"] == "storageQuotaExceeded"
+    sub = session.post(DRIVE, json={"name": "sub", "mimeType": "application/vnd.google-apps.folder", "parents": [folder]})
+    assert sub.status_code == 200
+    listed = session.get(DRIVE, params={"q": f"'{folder}' in parents"}).json()["files"]
+    assert [f["name"] for f in listed] == ["sub"]
+
+
+def test_person_tab_and_column_edits(fake: FakeGoogle, crm: str) -> None:
+    person = fake.person
+    person.add_tab(crm, "Звонки на сегодня", [["Когда", "Дата"]])
+    person.insert_columns(crm, "Лиды", "B")
+    person.set_value(crm, "Лиды", "B1", "Телефон")
+    person.set_value(crm, "Лиды", "B2", "+79001234567")  # Google makes a number of it
+    person.set_number_format(crm, "Лиды", "E2", "DATE", "dd.mm.yyyy")
+    person.set_value(crm, "Лиды", "E2", 46000)
+    person.set_time_zone(crm, "Asia/Yekaterinburg")
+    assert fake.tabs(crm) == ["Лиды", "План контактов", "Звонки на сегодня"]
+    assert fake.values(crm, "Лиды")[:2] == [["Проект", "Телефон", "Контакт", "Этап"], ["Acme", 79001234567, "Ann", "Won", 46000]]
+    assert fake.formatted(crm, "Лиды")[1][4] == "09.12.2025"
+    sh = fake.client().open_by_key(crm)
+    assert sh.timezone == "Asia/Yekaterinburg"
+    person.delete_columns(crm, "Лиды", 2)
+    person.delete_tab(crm, "Звонки на сегодня")
+    assert fake.values(crm, "Лиды")[0] == ["Проект", "Контакт", "Этап"]
+    assert fake.tabs(crm) == ["Лиды", "План контактов"]
+
+
 # -- cross-check against real recorded exchanges ----------------------------------------------------
 
 IGNORED_KEYS = {"spreadsheetId", "id", "sheetId", "protectedRangeId", "createdTime", "modifiedTime", "spreadsheetUrl"}

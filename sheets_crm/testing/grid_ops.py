@@ -7,9 +7,8 @@ keeping ranges (merges, protections...) in step when rows or columns move.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any
 
 from . import cellvalues as cv
 from .errors import GoogleError
@@ -322,13 +321,3 @@ def shift_ranges(ss: Spreadsheet, sheet: Sheet, dim: str, at: int, delta: int) -
                 ss.named_ranges.remove(nr)
             else:
                 nr["range"] = new
-
-
-def cells_in(sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> Iterable[tuple[int, int]]:
-    for r in range(r0, r1):
-        for c in range(c0, c1):
-            yield r, c
-
-
-def deep(value: Any) -> Any:
-    return copy.deepcopy(value)
