@@ -354,6 +354,19 @@ def test_time_zone_of_the_spreadsheet_decides_today() -> None:
     assert result.today == dt.date(2026, 11, 23) and result.counts()["today"] == 1
 
 
+def test_shrinking_calls_today_clears_old_rows_and_colours() -> None:
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN)
+    sync(workbook(fake, sid), today=TODAY)
+    assert fake.background(sid, "Calls Today", "A2") == "#F4C7C3"
+    fake.person.set_values(sid, "Contact Plan", "D2", [["Cancelled"]] * len(PLAN))
+    result = sync(workbook(fake, sid), today=TODAY)
+    assert result.calls == []
+    assert fake.values(sid, "Calls Today") == [header("calls")]
+    assert all(fake.background(sid, "Calls Today", f"{c}{r}") is None for c in "AI" for r in range(2, 7))
+    assert sync(workbook(fake, sid), today=TODAY).changed_cells == 0
+
+
 def test_calls_today_grid_grows_in_the_same_write() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN, rows=2)  # tabs only as big as their data
