@@ -143,3 +143,87 @@ def test_demo(runner, tmp_path):
     assert "Warnings (4):" in out
     assert out.rstrip().endswith(f"Open {path.resolve()} in Excel or LibreOffice to see the colours.")
     assert path.exists()
+
+
+# -- config-driven commands ------------------------------------------------------------------------
+
+@pytest.fixture
+def config_file(tmp_path, crm):
+    path = tmp_path / "sheets-crm.toml"
+    path.write_text(
+        f'spreadsheets = ["{crm.name}"]\n'
+        'time_zone = "Europe/Moscow"\n'
+        'upcoming_days = 2\n'
+        '[digest]\nenabled = false\nsmtp_host = "127.0.0.1"\nusername = "crm@studio.example"\n'
+        'from = "crm@studio.example"\nto_team = ["team@studio.example"]\n'
+        '[digest.owners]\n"Ivan" = "ivan@studio.example"\n',
+        encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def test_sync_without_target_syncs_the_configured_sheets(runner, config_file, crm):
+    result = runner.invoke(app, ["sync", "--config", str(config_file), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    # upcoming_days = 2 from the config: the call on the 25th is out of the window.
+    assert result.stdout.splitlines()[1] == "Calls: 1 overdue, 1 today, 0 upcoming."
+    assert str(crm) in result.stdout.splitlines()[0]
+
+
+def test_sync_without_target_or_config_is_a_usage_error(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 2
+    assert "spreadsheets" in result.output
+
+
+def test_config_show_masks_secrets(runner, config_file, monkeypatch):
+    monkeypatch.setenv("SHEETS_CRM_SMTP_PASSWORD", "hunter2-very-secret")
+    result = runner.invoke(app, ["config", "show", "--config", str(config_file), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    shown = json.loads(result.stdout)
+    assert shown["time_zone"] == "Europe/Moscow"
+
+
+def test_bad_config_is_one_clear_line(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('sync_time = "25:00"\n', encoding="utf-8")
+    result = runner.invoke(app, ["config", "show", "--config", str(bad)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and "sync_time" in result.stderr and "Traceback" not in result.output
+
+
+def test_doctor_exit_status(runner, crm, make_workbook):
+    result = runner.invoke(app, ["doctor", str(crm), "--today", "2026-11-22"])
+    assert result.exit_code == 1  # the plan has a date that is not a date
+    assert result.stdout.startswith(f"Doctor: {crm} on 2026-11-22: ")
+    assert "'31.02.2026'" in result.stdout
+    clean = make_workbook([["Acme", "Bob", "", "", "Proposal", "Anna", "", ""]],
+                          [["Acme", "2026-11-21", "Call", "Done", "ok", ""],
+                           ["Acme", "2026-11-24", "Call", "Planned", "", ""]], name="clean.xlsx")
+    before = clean.read_bytes()
+    ok = runner.invoke(app, ["doctor", str(clean), "--today", "2026-11-22", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["ok"] is True
+    assert clean.read_bytes() == before
+
+
+def test_export_ics(runner, crm, tmp_path):
+    from icalendar import Calendar
+
+    ics = tmp_path / "calls.ics"
+    result = runner.invoke(app, ["export-ics", str(crm), "--out", str(ics), "--today", "2026-11-22",
+                                 "--tz", "Europe/Moscow"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Wrote 3 events to {ics}\n"
+    events = Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
+    assert sorted(str(e["DTSTART"].dt) for e in events) == ["2026-11-21", "2026-11-22", "2026-11-25"]
+
+
+def test_digest_preview(runner, crm, config_file):
+    result = runner.invoke(app, ["digest", str(crm), "--config", str(config_file), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert "To: ivan@studio.example" in result.stdout
+    assert "To: team@studio.example" in result.stdout
