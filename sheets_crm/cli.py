@@ -393,7 +393,7 @@ def export_ics(
         result = ctx.run(target_name, today=day, dry_run=True)
         sections = tuple(s for s in ALL_SECTIONS if not (no_overdue and s == "overdue"))
         data = calls_to_ics(result.calls, calendar_name=name or f"Calls: {source_key(result.target)}",
-                            zone=ctx.tz_for(target_name) or ctx.config.zone_name(),
+                            zone=result.time_zone,
                             spreadsheet_id=source_key(result.target), sections=sections, lang=result.lang)
         write_ics(out_path, data)
         n = sum(1 for c in result.calls if c.section in sections)

@@ -21,6 +21,7 @@ from .dates import parse_dates
 from .errors import SheetShapeError
 from .model import Issue, Snapshot, TabData
 from .template import LANGS, Tab, Template
+from .text import column_letter as _letter
 from .text import normalise
 
 __all__ = ["TabMap", "Tables", "read_tables", "cell_text", "find_tabs"]
@@ -157,15 +158,6 @@ def _first_free_column(data: TabData) -> int:
 
 def _column_has_data(data: TabData, col: int) -> bool:
     return any(col < len(row) and cell_text(row[col]) for row in data.values[1:])
-
-
-def _letter(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _column(data: TabData, col: int | None) -> list[Any]:

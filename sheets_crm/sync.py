@@ -52,6 +52,8 @@ class SyncResult:
     lang: str = "en"
     attempts: int = 1
     stats: dict[str, int] = field(default_factory=dict)
+    #: The zone "today" was taken in (--tz, the sheet's own, or the machine's).
+    time_zone: str = "UTC"
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(SECTIONS, 0)
@@ -105,6 +107,7 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
             target=workbook.name, today=day, calls=outcome.calls, issues=outcome.issues,
             changed_cells=len(outcome.changes), written=written, lang=outcome.lang,
             attempts=attempt, stats=workbook.stats(),
+            time_zone=resolve_zone(tz or snapshot.time_zone).key,
         )
 
 

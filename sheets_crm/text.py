@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalise", "KEY_SPACES", "TitleSet"]
+__all__ = ["normalise", "KEY_SPACES", "TitleSet", "column_letter"]
 
 KEY_SPACES = re.compile(r"\s+")
 
@@ -32,3 +32,13 @@ class TitleSet(frozenset):
 
     def __contains__(self, title: object) -> bool:
         return super().__contains__(normalise(title))
+
+
+def column_letter(col: int) -> str:
+    """0-based column index → A1 letters (0 → A, 26 → AA)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters

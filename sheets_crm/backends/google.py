@@ -39,6 +39,7 @@ import requests
 from ..dates import EPOCH
 from ..errors import ConcurrentEditError, GoogleError, WorkbookError
 from ..model import KEEP, CellChange, ChangeSet, Snapshot, TabData
+from ..text import column_letter
 from .base import Workbook
 from .google_http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
 
@@ -98,16 +99,6 @@ def spreadsheet_id(target: str) -> str:
 
 def spreadsheet_url(sid: str) -> str:
     return f"https://docs.google.com/spreadsheets/d/{sid}/edit"
-
-
-def column_letter(col: int) -> str:
-    """0-based column index → A1 letters (0 → A, 26 → AA)."""
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def quote_title(title: str) -> str:
