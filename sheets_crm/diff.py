@@ -62,7 +62,9 @@ def _cells(tab: TabData, tm: TabMap, row_idx: Iterable[int], col_id: str, kind: 
            values: Iterable[Any], fills: Iterable[Any] | None, date_format: str,
            out: list[CellChange]) -> None:
     col = tm.columns[col_id]
-    number_format = date_format if kind == "date" else None
+    # The tool owns its cells' number format: a count must not inherit a stale
+    # date format (it would show 1 as 1900-01-01 and never compare equal again).
+    number_format = date_format if kind == "date" else "0" if kind == "int" else None
     fill_iter = fills if fills is not None else iter(lambda: None, 0)
     for r, raw, fill in zip(row_idx, values, fill_iter):
         want = _desired(raw, kind)

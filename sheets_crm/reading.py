@@ -195,13 +195,14 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
         "owner": _text_column(data, get("owner")),
     })
     frame["key"] = frame["project"].map(normalise)
-    user_cols = [c for cid, c in tm.columns.items() if cid not in tm.added and tm.tab.column(cid).owner == "user"]
+    # Anything a person typed counts, in the person's own columns too; only tool cells do not.
+    tool_cols = {c for cid, c in tm.columns.items() if tm.tab.column(cid).owner == "tool"}
     nameless = frame["key"] == ""
     if nameless.any():
         # A row with the person's data but no Project is reported, not guessed at.
         for idx in frame.index[nameless]:
             row = data.values[idx + 1]
-            if any(c < len(row) and cell_text(row[c]) for c in user_cols):
+            if any(cell_text(v) for c, v in enumerate(row) if c not in tool_cols):
                 issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("project"), None,
                                     "row has data but no project name; skipped", "no-key"))
     frame = frame[~nameless]
@@ -241,6 +242,11 @@ def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.Da
 
     blank = (frame["key"] == "") & raw_dates.map(lambda v: cell_text(v) == "").to_numpy() & \
         (frame["topic"] == "") & (frame["status_text"] == "") & (frame["result"] == "")
+    # Only a row with nothing in it at all is silently blank: an Owner alone, or a
+    # note in the person's own column, makes a row that is skipped with a warning.
+    for idx in frame.index[blank.to_numpy()]:
+        if any(cell_text(v) for v in data.values[idx + 1]):
+            blank.iat[idx] = False
     frame = frame[~blank.to_numpy()]
     bad = bad[~blank.to_numpy()]
 

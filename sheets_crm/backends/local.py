@@ -8,7 +8,6 @@ or LibreOffice holds open is refused before anything is written.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -123,6 +122,7 @@ class LocalWorkbook(Workbook):
                 f"{path} was saved by another program while the sync was running; nothing was written."
             )
         book = self._book
+        _refuse_merged_targets({ws.title: ws for ws in book.worksheets}, changes)
         for change in changes.changes:
             cell = book[change.tab].cell(change.row + 1, change.col + 1)
             if change.value is not KEEP:
@@ -131,6 +131,28 @@ class LocalWorkbook(Workbook):
                 cell.fill = _fill(change.fill)
         save_atomically(book, path)
         self._version = self._stat()
+
+
+def _refuse_merged_targets(sheets: dict[str, Any], changes: ChangeSet) -> None:
+    """A merged cell other than the top-left one cannot hold a value: stop before writing."""
+    blocked: dict[str, str] = {}
+    for title in {ch.tab for ch in changes.changes}:
+        ws = sheets[title]
+        if not ws.merged_cells.ranges:
+            continue
+        targets = {(ch.row + 1, ch.col + 1) for ch in changes.changes if ch.tab == title}
+        for rng in ws.merged_cells.ranges:
+            hit = sorted((r, c) for r, c in targets
+                         if rng.min_row <= r <= rng.max_row and rng.min_col <= c <= rng.max_col
+                         and (r, c) != (rng.min_row, rng.min_col))
+            if hit:
+                r, c = hit[0]
+                name = title if title.isalnum() else "'" + title.replace("'", "''") + "'"
+                blocked[f"{name}!{rng.coord}"] = f"{get_column_letter(c)}{r}"
+    if blocked:
+        where = "; ".join(f"{rng} is merged, and sheets-crm must write into {cell}" for rng, cell in blocked.items())
+        raise WorkbookError(f"{where}. Unmerge those cells (they hold the tool's columns) and run again; "
+                            "nothing was written.")
 
 
 def _set_value(cell: Any, value: Any, number_format: str | None) -> None:
@@ -142,8 +164,8 @@ def _set_value(cell: Any, value: Any, number_format: str | None) -> None:
         cell.data_type = "s"
         return
     cell.value = value
-    if isinstance(value, dt.date) and number_format:
-        cell.number_format = number_format
+    if number_format and value is not None:
+        cell.number_format = number_format  # dates as dates, counts as plain numbers
 
 
 def _fill(color: str | None) -> PatternFill:

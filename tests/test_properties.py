@@ -1,0 +1,189 @@
+"""Property-based tests over generated CRMs (see strategies.py).
+
+For any CRM a person might have typed:
+
+* after a sync every cell the tool does not own — value, type and every bit
+  of formatting — is exactly as before, and so are the tabs, widths,
+  validations, conditional formats and merges;
+* the tool columns and Calls Today say what an independent model of the
+  rules says;
+* every plan or lead row that does not count is named in a warning;
+* a second sync is a no-op: 0 changed cells, the file not even re-saved;
+* the local and Google backends agree on the same data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from hypothesis import HealthCheck, given, settings
+
+from strategies import (
+    TEMPLATE,
+    TODAY,
+    CrmCase,
+    build_xlsx,
+    calls_result,
+    crm_cases,
+    expected,
+    leads_result,
+    seed_google,
+    text,
+    tool_columns,
+    xlsx_values,
+)
+from sheets_crm.backends.local import LocalWorkbook
+from sheets_crm.sync import compute, sync
+
+PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                 derandomize=True)
+
+
+# -- what a cell is, for "exactly as before" ------------------------------------------------------
+
+
+def _cell_sig(cell: Any) -> dict[str, Any]:
+    return {
+        "value": cell.value,
+        "type": cell.data_type,
+        "number_format": cell.number_format,
+        "fill": repr(cell.fill),
+        "font": repr(cell.font),
+        "border": repr(cell.border),
+        "alignment": repr(cell.alignment),
+        "protection": repr(cell.protection),
+        "comment": cell.comment.text if cell.comment else None,
+        "hyperlink": cell.hyperlink.target if cell.hyperlink else None,
+    }
+
+
+_EMPTY: dict[str, Any] | None = None
+
+
+def _empty_sig() -> dict[str, Any]:
+    global _EMPTY
+    if _EMPTY is None:
+        _EMPTY = _cell_sig(openpyxl.Workbook().active.cell(1, 1))
+    return _EMPTY
+
+
+def cells(path: Path) -> dict[tuple[str, int, int], dict[str, Any]]:
+    book = openpyxl.load_workbook(path)
+    out = {}
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                out[(ws.title, cell.row, cell.column)] = _cell_sig(cell)
+    return out
+
+
+def sheet_props(path: Path) -> dict[str, Any]:
+    book = openpyxl.load_workbook(path)
+    props = {"order": book.sheetnames}
+    for ws in book.worksheets:
+        props[ws.title] = {
+            "widths": {k: v.width for k, v in ws.column_dimensions.items()},
+            "column_formats": {k: v.number_format for k, v in ws.column_dimensions.items()},
+            "freeze": ws.freeze_panes,
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "validations": sorted((str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation),
+            "conditional": sorted((str(cf.sqref), repr([r.formula for r in cf.rules])) for cf in ws.conditional_formatting),
+        }
+    return props
+
+
+#: Parts of a tool cell the tool owns; everything else about it (font, borders...) stays the person's.
+TOOL_OWNED = {"value", "type", "number_format", "fill"}
+
+
+def assert_only_tool_cells_changed(case: CrmCase, before: dict, after: dict) -> int:
+    titles = case.titles
+    leads_header = [after.get((titles["leads"], 1, c), {}).get("value")
+                    for c in range(1, 1 + max((k[2] for k in after if k[0] == titles["leads"]), default=0))]
+    tool_cols = {c + 1 for c in tool_columns(leads_header).values()}
+    checked = 0
+    for key in before.keys() | after.keys():
+        tab, row, col = key
+        was, now = before.get(key, _empty_sig()), after.get(key, _empty_sig())
+        if tab == titles["calls"]:
+            continue  # wholly the tool's
+        owned: set[str] = set()
+        if tab == titles["leads"] and col in tool_cols:
+            if row > 1:
+                owned = TOOL_OWNED
+            elif was["value"] is None:
+                owned = TOOL_OWNED  # a tool column the sync had to add: its header
+        for part, value in was.items():
+            if part not in owned:
+                assert now[part] == value, (key, part, value, now[part])
+        checked += 1
+    return checked
+
+
+def plan_rows_needing_a_word(case: CrmCase) -> set[int]:
+    """1-based rows of Contact Plan that do not count and are not plainly empty or cancelled."""
+    pcol = {c: i for i, c in enumerate(case.plan_cols)}
+    rows = set()
+    for i, (row, day) in enumerate(zip(case.plan, case.plan_dates)):
+        has_key = bool(text(row[pcol["project"]]))
+        if has_key and day is not None:
+            continue
+        if not any(text(v) for v in row):
+            continue
+        if TEMPLATE.status_kind(text(row[pcol["status"]])) == "cancelled" and row[pcol["date"]] is None:
+            continue  # a cancelled contact needs no date
+        rows.add(i + 2)
+    return rows
+
+
+def lead_rows_needing_a_word(case: CrmCase) -> set[int]:
+    col = {c: i for i, c in enumerate(case.leads_cols)}
+    rows = set()
+    for i, row in enumerate(case.leads):
+        if text(row[col["project"]]):
+            continue
+        if any(text(v) for c, v in zip(case.leads_cols, row) if not c.startswith("x:") and c not in
+               {t.id for t in TEMPLATE.leads.tool_columns}):
+            rows.add(i + 2)
+    return rows
+
+
+# -- local ------------------------------------------------------------------------------------------
+
+
+@PROPS
+@given(case=crm_cases())
+def test_local_sync_keeps_every_user_cell_and_is_correct_and_idempotent(case: CrmCase) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_xlsx(case, Path(tmp) / "crm.xlsx")
+        before, props = cells(path), sheet_props(path)
+        result = sync(LocalWorkbook(path, locale=case.locale), today=TODAY)
+        after = cells(path)
+
+        # 1. Nothing of the person's changed.
+        assert_only_tool_cells_changed(case, before, after)
+        assert sheet_props(path) == props
+
+        # 2. The tool columns and Calls Today follow the rules.
+        want = expected(case)
+        got = leads_result(xlsx_values(path, case.titles["leads"]))
+        got += [{}] * (len(case.leads) - len(got))
+        for i, (g, w) in enumerate(zip(got, want.leads)):
+            assert {k: g.get(k) for k in w} == w, f"Leads row {i + 2}"
+        assert calls_result(xlsx_values(path, case.titles["calls"])) == want.calls
+
+        # 3. Every row that does not count is named in a warning.
+        warned = {(i.tab, i.row) for i in result.issues}
+        for row in plan_rows_needing_a_word(case):
+            assert (case.titles["plan"], row) in warned, f"Contact Plan row {row} skipped silently"
+        for row in lead_rows_needing_a_word(case):
+            assert (case.titles["leads"], row) in warned, f"Leads row {row} skipped silently"
+
+        # 4. A second sync changes nothing, not even the file's bytes.
+        data = path.read_bytes()
+        again = sync(LocalWorkbook(path, locale=case.locale), today=TODAY)
+        assert again.changed_cells == 0 and not again.written
+        assert path.read_bytes() == data
