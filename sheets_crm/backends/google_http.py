@@ -162,6 +162,8 @@ class CrmHTTPClient(HTTPClient):
         self.sleep = sleep or time.sleep
         self.rng = rng or random.random
         self.stats = RequestStats()
+        #: Writes Google answered with success (so a later failure no longer means "nothing written").
+        self.writes_done = 0
         self.set_timeout(timeout)
 
     # -- the one place ----------------------------------------------------
@@ -192,6 +194,7 @@ class CrmHTTPClient(HTTPClient):
         policy = self.policy
         waited = 0.0
         attempt = 0
+        in_doubt = False  # a write whose answer was lost: Google may have applied it
         while True:
             attempt += 1
             status: int | None = None
@@ -207,6 +210,7 @@ class CrmHTTPClient(HTTPClient):
                 if problem is None:
                     raise GoogleError(f"could not send the request while {what}: {_short(str(exc))}") from None
                 self._count(method, None)
+                in_doubt = in_doubt or method.upper() != "GET"
                 sent = not isinstance(exc, requests.ConnectionError)  # a read timeout: it left
                 if sent and not idempotent:
                     raise GoogleError(
@@ -224,20 +228,23 @@ class CrmHTTPClient(HTTPClient):
             else:
                 self._count(method, response)
                 if response.ok:
+                    if method.upper() != "GET":
+                        self.writes_done += 1
                     return response
                 status, error = response.status_code, _error_body(response)
                 if not _retryable(status, error):
-                    raise convert_error(status, error, self, endpoint, what) from None
+                    raise self._outcome(convert_error(status, error, self, endpoint, what), in_doubt) from None
                 problem = f"HTTP {status} {_status_text(status, error)}"
                 retry_after = _retry_after(response)
             # -- a transient failure: wait and try again, within bounds
             if attempt >= policy.tries:
-                raise self._gave_up(what, problem, attempt, waited, status, error)
+                raise self._outcome(self._gave_up(what, problem, attempt, waited, status, error), in_doubt)
             delay = policy.delay(attempt, self.rng)
             if retry_after is not None:
                 delay = max(delay, retry_after)
             if waited + delay > policy.max_wait:
-                raise self._gave_up(what, problem, attempt, waited, status, error, retry_after=retry_after)
+                raise self._outcome(self._gave_up(what, problem, attempt, waited, status, error,
+                                                  retry_after=retry_after), in_doubt)
             log.info("%s: %s; retrying in %.1f s (try %d of %d)", what, problem, delay, attempt + 1, policy.tries)
             self.stats.retries += 1
             self.stats.waited += delay
@@ -245,6 +252,18 @@ class CrmHTTPClient(HTTPClient):
             self.sleep(delay)
 
     # -- helpers ------------------------------------------------------------
+    def _outcome(self, exc: GoogleError, in_doubt: bool) -> GoogleError:
+        """Say what a failed request left behind (``exc.outcome`` and the message)."""
+        if in_doubt:
+            exc.outcome = "unknown"
+            exc.args = (f"{exc} The write may or may not have reached Google before its answer was lost: "
+                        "the spreadsheet is either fully updated or untouched (a write is applied all or "
+                        "nothing), never half-written; running the command again is safe.",)
+        elif not self.writes_done:
+            exc.outcome = "untouched"
+            exc.args = (f"{exc} Nothing was written.",)
+        return exc
+
     def _count(self, method: str, response: Response | None) -> None:
         stats = self.stats
         if method.upper() == "GET":
