@@ -41,9 +41,12 @@ def same_value(desired: Any, current: Any) -> bool:
     return isinstance(current, str) and current == desired
 
 
+def _norm_fill(color: str | None) -> str | None:
+    return None if not color or color.upper() in ("FFFFFF", "00000000") else color.upper()
+
+
 def same_fill(desired: str | None, current: str | None) -> bool:
-    norm = lambda c: None if not c or c.upper() in ("FFFFFF", "00000000") else c.upper()  # noqa: E731
-    return norm(desired) == norm(current)
+    return _norm_fill(desired) == _norm_fill(current)
 
 
 def _desired(value: Any, kind: str) -> Any:
@@ -95,16 +98,17 @@ def diff(tables: Tables, plan: Plan, template: Template) -> ChangeSet:
     for col_id, col in lm.added.items():
         changes.append(CellChange(leads_tab.title, 0, col, value=lm.headers[col], fill=header_fill))
     rows_all = range(1, leads_tab.height)
-    row_of = (tables.leads["row"] - 1).to_numpy()
+    row_of = (tables.leads["row"] - 1).tolist()
     wanted = plan.leads
+    lead_fills = wanted["fill"].tolist()
     for field in LEAD_FIELDS:
-        kind = lm.tab.column(field).type
+        column = lm.tab.column(field)
         by_row = dict.fromkeys(rows_all)
+        by_row.update(zip(row_of, wanted[field].tolist()))
         fill_by_row: dict[int, Any] = dict.fromkeys(rows_all)
-        for r, v, f in zip(row_of, wanted[field].tolist(), wanted["fill"].tolist()):
-            by_row[int(r)] = v
-            fill_by_row[int(r)] = f if lm.tab.column(field).freshness else None
-        _cells(leads_tab, lm, rows_all, field, kind, by_row.values(), fill_by_row.values(), fmt, changes)
+        if column.freshness:
+            fill_by_row.update(zip(row_of, lead_fills))
+        _cells(leads_tab, lm, rows_all, field, column.type, by_row.values(), fill_by_row.values(), fmt, changes)
 
     # Calls Today: wholly tool-owned; rows past the list are cleared.
     cm = tables.calls_map

@@ -60,6 +60,8 @@ class Tables:
 
 def cell_text(value: Any) -> str:
     """A cell as the text a person would read in it."""
+    if type(value) is str:  # the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -168,7 +170,13 @@ def _column(data: TabData, col: int | None) -> list[Any]:
 
 
 def _text_column(data: TabData, col: int | None) -> pd.Series:
-    return pd.Series([cell_text(v) for v in _column(data, col)], dtype=object)
+    # cell_text inlined for plain strings: this runs once per cell of the plan.
+    return pd.Series([v.strip() if type(v) is str else cell_text(v) for v in _column(data, col)], dtype=object)
+
+
+def _keys(projects: pd.Series) -> pd.Series:
+    """Project names → matching keys, normalising each distinct name once."""
+    return projects.map({name: normalise(name) for name in projects.unique()})
 
 
 def read_tables(snapshot: Snapshot, template: Template) -> Tables:
@@ -194,7 +202,7 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
         "stage": _text_column(data, get("stage")),
         "owner": _text_column(data, get("owner")),
     })
-    frame["key"] = frame["project"].map(normalise)
+    frame["key"] = _keys(frame["project"])
     # Anything a person typed counts, in the person's own columns too; only tool cells do not.
     tool_cols = {c for cid, c in tm.columns.items() if tm.tab.column(cid).owner == "tool"}
     nameless = frame["key"] == ""
@@ -234,16 +242,16 @@ def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.Da
         "result": _text_column(data, get("result")),
         "owner": _text_column(data, get("owner")),
     })
-    frame["key"] = frame["project"].map(normalise)
+    frame["key"] = _keys(frame["project"])
     dates, bad = parse_dates(raw_dates, locale)
     frame["date"] = dates.to_numpy()
     status_kind = {text: template.status_kind(text) for text in frame["status_text"].unique()}
-    frame["status"] = frame["status_text"].map(lambda t: status_kind[t] or "open")
+    frame["status"] = frame["status_text"].map({t: kind or "open" for t, kind in status_kind.items()})
 
-    blank = (frame["key"] == "") & raw_dates.map(lambda v: cell_text(v) == "").to_numpy() & \
-        (frame["topic"] == "") & (frame["status_text"] == "") & (frame["result"] == "")
-    # Only a row with nothing in it at all is silently blank: an Owner alone, or a
-    # note in the person's own column, makes a row that is skipped with a warning.
+    blank = (frame["key"] == "") & (frame["topic"] == "") & (frame["status_text"] == "") & (frame["result"] == "")
+    # Only a row with nothing in it at all (its Date included) is silently blank: an
+    # Owner alone, or a note in the person's own column, makes a row that is
+    # skipped with a warning.
     for idx in frame.index[blank.to_numpy()]:
         if any(cell_text(v) for v in data.values[idx + 1]):
             blank.iat[idx] = False
@@ -258,7 +266,7 @@ def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.Da
     for idx in frame.index[no_date]:
         issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), None,
                             "no date; row ignored", "no-date"))
-    unknown = frame["status_text"].map(lambda t: status_kind[t] is None)
+    unknown = frame["status_text"].map({t: kind is None for t, kind in status_kind.items()}).astype(bool)
     for idx in frame.index[unknown]:
         issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("status"), frame.at[idx, "status_text"],
                             "unknown status; treated as Planned "

@@ -38,7 +38,6 @@ from sheets_crm.errors import ConcurrentEditError, CrmError
 from sheets_crm.sync import MAX_ATTEMPTS, compute, sync
 from sheets_crm.template import default_template
 from sheets_crm.testing import FakeGoogle
-from strategies import google_person_cells as person_cells
 from sheets_crm.text import TitleSet, normalise
 
 TPL = default_template()
@@ -96,6 +95,39 @@ def workbook(fake: FakeGoogle, sid: str) -> GoogleWorkbook:
 
 
 # -- what the person owns, and whether the sheet is right --------------------------------------------------
+
+
+def person_cells(fake: FakeGoogle, sid: str, titles: dict[int, str] | None = None) -> dict[tuple[str, int, int], Any]:
+    """Every cell the tool does not own: value and format (tool cells' fill/number format excluded).
+
+    Tabs are known by their sheetId (``titles``: their names at the start), so a renamed Calls
+    Today is still the tool's.
+    """
+    out: dict[tuple[str, int, int], Any] = {}
+    for sheet in fake.spreadsheet(sid).sheets:
+        title = (titles or {}).get(sheet.sheet_id, sheet.title)
+        if TPL.calls.matches(title):
+            continue
+        tool_cols: set[int] = set()
+        if TPL.leads.matches(title):
+            header = sheet.rows[0] if sheet.rows else []
+            for c, cell in enumerate(header):
+                text = ((cell or {}).get("userEnteredValue") or {}).get("stringValue")
+                match = TPL.leads.match_header(text)
+                if match is not None and match.owner == "tool":
+                    tool_cols.add(c)
+        for r, row in enumerate(sheet.rows):
+            for c, cell in enumerate(row):
+                if not cell:
+                    continue
+                if c in tool_cols and r > 0:
+                    fmt = {k: v for k, v in (cell.get("userEnteredFormat") or {}).items()
+                           if k not in ("backgroundColor", "backgroundColorStyle", "numberFormat")}
+                    if fmt:
+                        out[(title, r, c)] = {"format": fmt}
+                    continue
+                out[(title, r, c)] = {"value": cell.get("userEnteredValue"), "format": cell.get("userEnteredFormat")}
+    return out
 
 
 def whole(fake: FakeGoogle, sid: str) -> str:
