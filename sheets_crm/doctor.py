@@ -42,6 +42,7 @@ KINDS: dict[str, str] = {
     "duplicate-header": "Duplicate columns",
     "blank-header": "Columns without a header",
     "bad-date": "Unparseable dates",
+    "odd-date": "Dates far from today",
     "no-date": "Plan rows without a date",
     "unknown-status": "Unknown statuses",
     "unknown-stage": "Unknown stages",
@@ -55,6 +56,7 @@ KINDS: dict[str, str] = {
 
 _COLUMN_CUTOFF = 0.75  # "Projct"→"Project" 0.92, "Data"→"Date" 0.75; "Source"→"Score" 0.73 is not a rename
 _TAB_CUTOFF = 0.6
+_ODD_YEARS = 10  # a contact dated further from today than this is probably a typo
 
 
 @dataclass
@@ -321,6 +323,22 @@ def _follow_ups(leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: T
                                   f"{why} after {fade} days", "stale-lead"))
 
 
+def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Issue]) -> None:
+    """Plan dates read fine but years away: usually a number typed where a date belongs."""
+    col = pm.columns.get("date")
+    for rec in plan.itertuples(index=False):
+        day = rec.date.date()
+        years = abs((day - today).days) / 365.25
+        if years <= _ODD_YEARS:
+            continue
+        raw = pm.data.cell(int(rec.row) - 1, col) if col is not None else None
+        typed = (f"; the cell holds the number {cell_text(raw)}, read as a day count from 1899-12-30"
+                 if isinstance(raw, (int, float)) and not isinstance(raw, bool) else "")
+        when = "ago" if day < today else "from now"
+        problems.append(Issue(pm.title, int(rec.row), pm.header_of("date"), raw,
+                              f"dated {day.isoformat()}, {int(years)} years {when}{typed}", "odd-date"))
+
+
 # -- the checks ------------------------------------------------------------------------
 
 
@@ -361,6 +379,7 @@ def diagnose(snapshot: Snapshot, template: Template | None = None, today: dt.dat
         if leads is None:  # without Leads every project would look unknown: say nothing about them
             plan_issues = [i for i in plan_issues if i.code != "unknown-project"]
         reading.extend(plan_issues)
+        _odd_dates(plan, pm, today, problems)
         report.plan_rows_checked = sum(1 for line in pm.data.values[1:] if any(cell_text(v) for v in line))
     # The sync's warnings, in its own words. A tool column it would add is drift, reported above.
     problems.extend(i for i in reading if i.code != "added-column")

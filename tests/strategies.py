@@ -414,3 +414,36 @@ def xlsx_values(path: Path, title: str) -> list[list[Any]]:
     book = openpyxl.load_workbook(path)
     ws = book[title]
     return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def google_person_cells(fake: Any, sid: str, titles: dict[int, str] | None = None) -> dict[tuple[str, int, int], Any]:
+    """Every cell the tool does not own: value and format (tool cells' fill/number format excluded).
+
+    Tabs are known by their sheetId (``titles``: their names at the start), so a renamed Calls
+    Today is still the tool's.
+    """
+    out: dict[tuple[str, int, int], Any] = {}
+    for sheet in fake.spreadsheet(sid).sheets:
+        title = (titles or {}).get(sheet.sheet_id, sheet.title)
+        if TEMPLATE.calls.matches(title):
+            continue
+        tool_cols: set[int] = set()
+        if TEMPLATE.leads.matches(title):
+            header = sheet.rows[0] if sheet.rows else []
+            for c, cell in enumerate(header):
+                text = ((cell or {}).get("userEnteredValue") or {}).get("stringValue")
+                match = TEMPLATE.leads.match_header(text)
+                if match is not None and match.owner == "tool":
+                    tool_cols.add(c)
+        for r, row in enumerate(sheet.rows):
+            for c, cell in enumerate(row):
+                if not cell:
+                    continue
+                if c in tool_cols and r > 0:
+                    fmt = {k: v for k, v in (cell.get("userEnteredFormat") or {}).items()
+                           if k not in ("backgroundColor", "backgroundColorStyle", "numberFormat")}
+                    if fmt:
+                        out[(title, r, c)] = {"format": fmt}
+                    continue
+                out[(title, r, c)] = {"value": cell.get("userEnteredValue"), "format": cell.get("userEnteredFormat")}
+    return out

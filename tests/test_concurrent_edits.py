@@ -38,6 +38,7 @@ from sheets_crm.errors import ConcurrentEditError, CrmError
 from sheets_crm.sync import MAX_ATTEMPTS, compute, sync
 from sheets_crm.template import default_template
 from sheets_crm.testing import FakeGoogle
+from strategies import google_person_cells as person_cells
 from sheets_crm.text import TitleSet, normalise
 
 TPL = default_template()
@@ -95,39 +96,6 @@ def workbook(fake: FakeGoogle, sid: str) -> GoogleWorkbook:
 
 
 # -- what the person owns, and whether the sheet is right --------------------------------------------------
-
-
-def person_cells(fake: FakeGoogle, sid: str, titles: dict[int, str] | None = None) -> dict[tuple[str, int, int], Any]:
-    """Every cell the tool does not own: value and format (tool cells' fill/number format excluded).
-
-    Tabs are known by their sheetId (``titles``: their names at the start), so a renamed Calls
-    Today is still the tool's.
-    """
-    out: dict[tuple[str, int, int], Any] = {}
-    for sheet in fake.spreadsheet(sid).sheets:
-        title = (titles or {}).get(sheet.sheet_id, sheet.title)
-        if TPL.calls.matches(title):
-            continue
-        tool_cols: set[int] = set()
-        if TPL.leads.matches(title):
-            header = sheet.rows[0] if sheet.rows else []
-            for c, cell in enumerate(header):
-                text = ((cell or {}).get("userEnteredValue") or {}).get("stringValue")
-                match = TPL.leads.match_header(text)
-                if match is not None and match.owner == "tool":
-                    tool_cols.add(c)
-        for r, row in enumerate(sheet.rows):
-            for c, cell in enumerate(row):
-                if not cell:
-                    continue
-                if c in tool_cols and r > 0:
-                    fmt = {k: v for k, v in (cell.get("userEnteredFormat") or {}).items()
-                           if k not in ("backgroundColor", "backgroundColorStyle", "numberFormat")}
-                    if fmt:
-                        out[(title, r, c)] = {"format": fmt}
-                    continue
-                out[(title, r, c)] = {"value": cell.get("userEnteredValue"), "format": cell.get("userEnteredFormat")}
-    return out
 
 
 def whole(fake: FakeGoogle, sid: str) -> str:
@@ -370,6 +338,21 @@ def test_a_sheet_that_keeps_moving_stops_with_a_clear_message_and_writes_nothing
     assert fake.stats.by_method.get("sheets.spreadsheets.batchUpdate", 0) == 0
     assert fake.stats.by_method["sheets.spreadsheets.get"] == MAX_ATTEMPTS
     assert whole(fake, sid) == before
+
+
+def test_a_plan_edit_during_the_sync_shows_at_the_next_sync() -> None:
+    """The guard pins tool values to their rows; it does not re-read the Contact Plan (all the
+    person's, never written). A call marked Done while the sync runs may still be listed until the
+    next sync, which then shows it — nothing of the person's is lost either way."""
+    fake = FakeGoogle(account="service")
+    sid = seed(fake)
+    at_request(fake, 2, lambda info: fake.person.set_value(sid, "Contact Plan", "D3", "Done"))
+    first = sync(workbook(fake, sid), today=TODAY)
+    assert first.attempts == 1 and "Follow up" in [c.topic for c in first.calls]
+    assert fake.values(sid, "Contact Plan")[2][3] == "Done"
+    second = sync(workbook(fake, sid), today=TODAY)
+    assert "Follow up" not in [c.topic for c in second.calls] and still_to_do(fake, sid) == 0
+    assert fake.values(sid, "Leads")[1][13] == 2  # Acme: two touches now
 
 
 # -- the last instant: between the guard and the write ---------------------------------------------------------

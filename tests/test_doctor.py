@@ -326,3 +326,43 @@ def test_doctor_never_calls_apply(make_workbook, monkeypatch):
 def test_unopenable_workbook_is_an_error_not_a_report(tmp_path):
     with pytest.raises(WorkbookError, match="no such workbook"):
         run_doctor(str(tmp_path / "nope.xlsx"), today=TODAY)
+
+
+# -- Google -------------------------------------------------------------------------------------------------
+
+
+def test_doctor_on_google_reads_once_and_never_writes(monkeypatch, template):
+    from sheets_crm.backends import google_auth
+    from sheets_crm.testing import FakeGoogle
+
+    fake = FakeGoogle(account="service")
+    account = google_auth.GoogleAccount("service_account", fake.credentials(), fake.identity)
+    monkeypatch.setattr(google_auth, "load_account", lambda *a, **k: account)
+    head = {t.id: [c.names["en"] for c in t.columns] for t in template.tabs}
+    leads = [["Acme", "Bob", "+7 916 000-00-01", "", "Proposal", "", "", ""],
+             ["Beta", "Eve", "8 916 000 00 01", "", "New", "", "", ""]]
+    plan = [["Acme", "2026-10-01", "x", "Done", "ok", ""], ["Acme", "2026-12-01", "y", "", "", ""],
+            ["Beta", "someday", "z", "Maybe", "", ""]]
+    sid = fake.add_spreadsheet("CRM", {"Leads": [head["leads"][:-1], *leads], "Contact Plan": [head["plan"], *plan],
+                                       "Calls Today": [head["calls"]]}, locale="ru_RU", time_zone="Europe/Moscow")
+    state = repr([(s.properties, s.rows) for s in fake.spreadsheet(sid).sheets])
+    with fake.patch():
+        report = run_doctor(f"https://docs.google.com/spreadsheets/d/{sid}/edit", today=TODAY)
+    assert fake.stats.writes == 0 and fake.stats.requests == 1
+    assert dict(fake.stats.by_method) == {"sheets.spreadsheets.get": 1}
+    assert repr([(s.properties, s.rows) for s in fake.spreadsheet(sid).sheets]) == state
+    assert report.target == sid
+    # The sheet's own locale (ru_RU) reads "8 916 …" as the same number as "+7 916 …".
+    assert kinds(report) == {"missing-column": 1, "bad-date": 1, "unknown-status": 1, "duplicate-lead": 1,
+                             "no-next-contact": 1, "stale-lead": 1}
+
+
+def test_numbers_where_dates_belong_are_flagged(template):
+    plan = PLAN + [["Beta", 5, "typed 5", "", "", ""], ["Beta", "2099-01-01", "far", "", "", ""],
+                   ["Beta", 46348, "a real serial", "", "", ""]]
+    report = diagnose(make_snapshot(template, LEADS, plan), template, TODAY)
+    assert messages(report, "odd-date") == [
+        "Contact Plan, row 5, column 'Date': 5 — dated 1900-01-04, 126 years ago; the cell holds the number 5, "
+        "read as a day count from 1899-12-30",
+        "Contact Plan, row 6, column 'Date': '2099-01-01' — dated 2099-01-01, 72 years from now",
+    ]

@@ -187,3 +187,63 @@ def test_local_sync_keeps_every_user_cell_and_is_correct_and_idempotent(case: Cr
         again = sync(LocalWorkbook(path, locale=case.locale), today=TODAY)
         assert again.changed_cells == 0 and not again.written
         assert path.read_bytes() == data
+
+
+# -- Google, and the two backends side by side -----------------------------------------------------------
+
+
+def _google(fake: Any, sid: str) -> Any:
+    from sheets_crm.backends.google import GoogleWorkbook
+    from sheets_crm.backends.google_http import CrmHTTPClient
+
+    return GoogleWorkbook(sid, http=CrmHTTPClient(None, fake.session(), sleep=lambda s: None))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(case=crm_cases())
+def test_local_and_google_backends_agree(case: CrmCase) -> None:
+    from sheets_crm.testing import FakeGoogle
+
+    from strategies import google_person_cells
+
+    titles = case.titles
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_xlsx(case, Path(tmp) / "crm.xlsx")
+        local = sync(LocalWorkbook(path, locale=case.google_locale()), today=TODAY)
+        local_leads = leads_result(xlsx_values(path, titles["leads"]))
+        local_calls = calls_result(xlsx_values(path, titles["calls"]))
+
+    fake = FakeGoogle(account="service")
+    sid = seed_google(fake, case)
+    before = google_person_cells(fake, sid)
+    remote = sync(_google(fake, sid), today=TODAY)
+    google_leads = leads_result(fake.values(sid, titles["leads"]), date_cells="google")
+    google_calls = calls_result(fake.values(sid, titles["calls"]), date_cells="google")
+
+    # Same tool values, row for row, and the same Calls Today; both what the rules say.
+    n = len(case.leads)
+    pad = lambda rows: [{k: r.get(k) for k in TOOL_IDS} for r in rows] + [dict.fromkeys(TOOL_IDS)] * (n - len(rows))  # noqa: E731
+    assert pad(google_leads)[:n] == pad(local_leads)[:n]
+    assert google_calls == local_calls == expected(case).calls
+    assert [str(i) for i in remote.issues] == [str(i) for i in local.issues]
+
+    # Google: every cell the person owns is exactly as before (values and formats).
+    after = google_person_cells(fake, sid)
+    added_headers = {k for k in after.keys() - before.keys() if k[0] == titles["leads"] and k[1] == 0}
+    assert {k: v for k, v in after.items() if k not in added_headers} == before
+
+    # No formula, ever: every value the sync sent is a plain value.
+    for entry in fake.calls("spreadsheets.batchUpdate"):
+        for req in entry.body["requests"]:
+            for row in (req.get("updateCells") or {}).get("rows", []):
+                for cell in row.get("values", []):
+                    assert "formulaValue" not in (cell.get("userEnteredValue") or {}), cell
+
+    # A second sync reads once and writes nothing.
+    fake.reset_stats()
+    again = sync(_google(fake, sid), today=TODAY)
+    assert again.changed_cells == 0 and not again.written
+    assert fake.stats.writes == 0 and fake.stats.requests == 1
+
+
+TOOL_IDS = [c.id for c in TEMPLATE.leads.tool_columns]

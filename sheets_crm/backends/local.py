@@ -203,6 +203,10 @@ def _set_value(cell: Any, value: Any, number_format: str | None) -> None:
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
         cell.value = value
+        if len(value) > 32767:
+            # openpyxl cuts text at Excel's 32 767 characters, but keeps a longer cell it
+            # read: copy such a name whole, or it never matches and is rewritten each sync.
+            cell._value = value
         # openpyxl would store "=..." as a formula: a lead named "=HYPERLINK(...)"
         # must stay text.
         cell.data_type = "s"
