@@ -329,3 +329,43 @@ def test_a_name_longer_than_excels_cell_limit_is_copied_whole(make_workbook, tmp
     data = patched.read_bytes()
     again = sync(LocalWorkbook(patched), today=TODAY)
     assert again.changed_cells == 0 and patched.read_bytes() == data
+
+
+def _with_cached_results(path: Path, results: dict[str, str]) -> None:
+    """Give formula cells of the Leads/Plan sheets the results Excel would have saved with them."""
+    import re
+    import zipfile
+
+    tmp = path.with_suffix(".tmp.xlsx")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                for coord, value in results.items():
+                    kind = b' t="str"' if not value.replace(".", "").isdigit() else b""
+                    data = re.sub(rb'(<c r="' + coord.encode() + rb'"[^>]*?)(/?)>(<f>.*?</f>)<v\s*/>|'
+                                  rb'(<c r="' + coord.encode() + rb'"[^>]*?)>(<f>.*?</f>)<v></v>',
+                                  lambda m: (m.group(1) or m.group(4)) + kind + b">" + (m.group(3) or m.group(5))
+                                  + b"<v>" + value.encode() + b"</v>", data)
+            out.writestr(item, data)
+    tmp.replace(path)
+
+
+def test_formulas_in_the_persons_columns_keep_their_results_across_syncs(make_workbook):
+    """openpyxl drops the results Excel saved with formulas; the next sync would then see a
+    formula-made Project or Date as empty, skip the lead and blank its tool values."""
+    path = make_workbook([[None, "Bob"]], [[None, None, "x", "Done", "ok", ""], ["Acme", "2026-11-25", "y", "", "", ""]])
+    book = openpyxl.load_workbook(path)
+    book["Leads"]["A2"].value = '="Ac"&"me"'
+    book["Contact Plan"]["A2"].value = "=Leads!A2"
+    book["Contact Plan"]["B2"].value = "=DATE(2026,11,20)"
+    book.save(path)
+    _with_cached_results(path, {"A2": "Acme", "B2": "46346"})  # 46346 = 2026-11-20
+    for attempt in range(3):
+        result = sync(LocalWorkbook(path), today=TODAY)
+        assert result.issues == [], (attempt, [str(i) for i in result.issues])
+        book = openpyxl.load_workbook(path)
+        assert book["Leads"]["A2"].value == '="Ac"&"me"'             # still the person's formula
+        assert book["Leads"]["J2"].value == "ok" and book["Leads"]["N2"].value == 1
+        assert openpyxl.load_workbook(path, data_only=True)["Leads"]["A2"].value == "Acme"
+    assert result.changed_cells == 0

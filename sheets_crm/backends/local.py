@@ -8,6 +8,7 @@ or LibreOffice holds open is refused before anything is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Collection, Iterator
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill
@@ -68,6 +69,8 @@ class LocalWorkbook(Workbook):
         self.locale = locale
         self._book: XlWorkbook | None = None
         self._version: tuple[int, int] | None = None
+        #: What Excel last computed for each formula cell: (tab, row, col) 1-based -> value.
+        self._results: dict[tuple[str, int, int], Any] = {}
 
     # -- reading -----------------------------------------------------------
     def _stat(self) -> tuple[int, int]:
@@ -91,6 +94,7 @@ class LocalWorkbook(Workbook):
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise WorkbookError(f"{path}: cannot open as an .xlsx workbook ({exc})") from None
         self._book, self._version = book, version
+        self._results = {}
         cached: XlWorkbook | None = None
         tabs: dict[str, TabData] = {}
         for ws in book.worksheets:
@@ -103,6 +107,8 @@ class LocalWorkbook(Workbook):
                 grid = [list(row) for row in cws.iter_rows(values_only=True)]
                 for r, c in formulas:
                     values[r][c] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
+                    if values[r][c] is not None:
+                        self._results[(ws.title, r + 1, c + 1)] = values[r][c]
             tab = TabData(ws.title, values, grid_rows=n_rows, grid_cols=n_cols)
             if ws.title in fills_for:
                 tab.fill_reader = _fill_reader(ws)
@@ -133,8 +139,57 @@ class LocalWorkbook(Workbook):
                     _set_value(cell, change.value, change.number_format)
                 if change.fill is not KEEP:
                     cell.fill = _fill(change.fill)
-            save_atomically(book, path)
+            with _keeping_formula_results(self._results):
+                save_atomically(book, path)
         self._version = self._stat()
+
+
+@contextmanager
+def _keeping_formula_results(results: dict[tuple[str, int, int], Any]) -> Iterator[None]:
+    """Save formula cells with the result Excel had computed for them.
+
+    openpyxl writes a formula with an empty result, so the next read (ours, or any
+    program that does not recalculate) would see the person's formula-made Project or
+    Date as empty. While saving, formula cells we read a result for are written with
+    it, as Excel itself does.
+    """
+    if not results:
+        yield
+        return
+    from openpyxl.cell import _writer as cell_writer
+    from openpyxl.compat import safe_string
+    from openpyxl.utils.datetime import to_excel
+    from openpyxl.worksheet import _writer as sheet_writer
+    from openpyxl.xml.functions import Element, SubElement
+
+    plain = sheet_writer.write_cell
+
+    def write_cell(xf: Any, worksheet: Any, cell: Any, styled: Any = None) -> None:
+        result = results.get((worksheet.title, cell.row, cell.column))
+        formula = cell._value
+        if result is None or cell.data_type != "f" or not isinstance(formula, str):
+            return plain(xf, worksheet, cell, styled)
+        _, attrs = cell_writer._set_attributes(cell, styled)
+        if isinstance(result, bool):
+            attrs["t"], text = "b", "1" if result else "0"
+        elif isinstance(result, (int, float)):
+            text = safe_string(result)
+        elif isinstance(result, (dt.date, dt.datetime)):
+            text = safe_string(to_excel(result))
+        elif isinstance(result, str):
+            attrs["t"], text = ("e" if result in ERROR_CODES else "str"), result
+        else:
+            return plain(xf, worksheet, cell, styled)
+        el = Element("c", attrs)
+        SubElement(el, "f").text = formula[1:]
+        SubElement(el, "v").text = text
+        xf.write(el)
+
+    sheet_writer.write_cell = write_cell
+    try:
+        yield
+    finally:
+        sheet_writer.write_cell = plain
 
 
 def _refuse_merged_targets(sheets: dict[str, Any], changes: ChangeSet) -> None:
