@@ -280,7 +280,9 @@ def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.Da
     stray = ~frame["key"].isin(known) & ~no_project
     if stray.any():
         names = list(dict.fromkeys(leads["project"]))
-        by_key = {normalise(n): n for n in names}
+        by_key: dict[str, str] = {}
+        for n in names:
+            by_key.setdefault(normalise(n), n)  # the first spelling, as Calls Today shows it
         hints: dict[str, str] = {}
         for idx in frame.index[stray]:
             typed = frame.at[idx, "project"]

@@ -366,3 +366,11 @@ def test_numbers_where_dates_belong_are_flagged(template):
         "read as a day count from 1899-12-30",
         "Contact Plan, row 6, column 'Date': '2099-01-01' — dated 2099-01-01, 72 years from now",
     ]
+
+
+def test_the_suggested_name_is_the_leads_first_spelling(template):
+    """Calls Today shows a project as its first Leads row spells it; the hint should too."""
+    leads = [["Acme", "", "", "", "Won", "", "", ""], ["ACME ", "", "", "", "Won", "", "", ""]]
+    report = diagnose(make_snapshot(template, leads, [["Acmee", "2026-11-25", "x", "", "", ""]]), template, TODAY)
+    (issue,) = report.by_kind()["unknown-project"]
+    assert issue.message == "project not found in Leads; did you mean 'Acme'?"
