@@ -88,6 +88,7 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
     # Fills are read only where the tool owns colours: Leads and Calls Today.
     fill_tabs = TitleSet(name for tab in (template.leads, template.calls) for name in tab.names.values())
     attempt = 0
+    wrote = False  # an earlier attempt's write landed before the sheet was seen to move
     while True:
         attempt += 1
         snapshot = workbook.read(fills_for=fill_tabs)
@@ -97,8 +98,14 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
         if outcome.changes and not dry_run:
             try:
                 workbook.apply(outcome.changes, snapshot)
-            except ConcurrentEditError:
+            except ConcurrentEditError as exc:
+                wrote = wrote or exc.outcome == "updated"
                 if attempt >= MAX_ATTEMPTS:
+                    if wrote:
+                        exc.outcome = "updated"
+                        exc.args = (f"{workbook.name} kept changing while the sync was running; the sheet was "
+                                    "written, but some tool values may sit beside the wrong lead. Run sync "
+                                    "again to put them right.",)
                     raise
                 log.info("sheet changed during sync of %s; re-reading (attempt %d)", workbook.name, attempt + 1)
                 continue

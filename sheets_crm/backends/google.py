@@ -18,8 +18,12 @@ So a sync is at most 2 reads and exactly 1 write (0 when nothing changed). If
 a person moved rows, sorted, renamed a tab or typed into a cell we are about
 to write between our read and our write, the guard sees it and raises
 :class:`~sheets_crm.errors.ConcurrentEditError`; the sync re-reads and
-re-plans. (An edit in the instant between the guard read and the write is
-not detectable: Google offers no conditional write.)
+re-plans. Google offers no conditional write, so an edit in the instant
+between the guard read and the write cannot be stopped; instead the write's
+own reply (``responseRanges``, no extra request) carries the headers and the
+Leads key column *after* the write, and if they moved the sync re-reads and
+re-plans (:class:`ConcurrentEditError` with ``outcome = "updated"``). A value
+typed into a tool cell in that instant is still overwritten unread.
 
 Only if one write would exceed Google's recommended 2 MB is it split into
 several ``batchUpdate`` calls; that is logged, counted in :meth:`stats`
@@ -35,6 +39,7 @@ import re
 from typing import Any, Collection, Iterable
 
 import requests
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from ..dates import EPOCH
 from ..errors import ConcurrentEditError, GoogleError, WorkbookError
@@ -69,6 +74,13 @@ READ_FIELDS = (
     "spreadsheetId,properties(title,timeZone,locale),"
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
     "data(startRow,startColumn,rowData(values(effectiveValue,userEnteredFormat/backgroundColor))))"
+)
+
+#: What the post-write check needs from a batchUpdate's reply: the grid data of the
+#: ``responseRanges`` (headers, Leads key column) as they are after the write.
+AFTER_WRITE_FIELDS = (
+    "replies,updatedSpreadsheet(sheets(properties(sheetId,title),"
+    "data(startRow,startColumn,rowData(values(effectiveValue)))))"
 )
 
 _VALUE_PARAMS = {"majorDimension": "ROWS", "valueRenderOption": "UNFORMATTED_VALUE",
@@ -438,19 +450,34 @@ class GoogleWorkbook(Workbook):
                 "%s: the write is %.1f MB, over Google's recommended %.1f MB; sending it as %d batchUpdate "
                 "requests. It is no longer atomic: if one fails, the sheet is partly updated (run sync again).",
                 self.name, body_size({"requests": reqs}) / 1e6, self.max_payload / 1e6, len(batches))
+        # One batch: its reply carries the headers and Leads key column as they are *after* the
+        # write (responseRanges), checked against the plan's snapshot — no extra request.
+        after = _guard_expect(changes, base, targets=False) if self.guard and len(batches) == 1 else {}
+        response_ranges = _guard_ranges(after)[0]
         for i, batch in enumerate(batches):
+            body: dict[str, Any] = {"requests": batch}
+            params = None
+            if response_ranges:
+                body.update(includeSpreadsheetInResponse=True, responseRanges=response_ranges,
+                            responseIncludeGridData=True)
+                params = {"fields": AFTER_WRITE_FIELDS}
             try:
-                self.http.batch_update(self.id, {"requests": batch})
+                reply = self.http.post_json(SPREADSHEET_BATCH_UPDATE_URL % self.id, body, params=params)
             except BadRequestError as exc:
-                if not i and "grid" in exc.google_message.lower():
-                    # "No grid with id: N": a tab we read was deleted meanwhile.
+                message = exc.google_message.lower()
+                if not i and ("grid" in message or (response_ranges and "range" in message)):
+                    # "No grid with id: N": a tab we read was deleted meanwhile; "Unable to parse
+                    # range" / "exceeds grid limits" for a responseRange: a tab renamed or rows
+                    # removed. Google applies a batch all or nothing, so a refused batch wrote nothing.
                     raise ConcurrentEditError(
-                        f"A tab of {self.name} was deleted while the sync was running "
+                        f"{self.name} changed shape while the sync was running "
                         f"({exc.google_message}); nothing was written.") from None
                 raise self._partial(exc, i, len(batches))
             except GoogleError as exc:
                 raise self._partial(exc, i, len(batches))
             self.write_batches += 1
+            if response_ranges:
+                self._check_after(after, base, reply)
 
     @staticmethod
     def _partial(exc: GoogleError, done: int, total: int) -> GoogleError:
@@ -463,26 +490,8 @@ class GoogleWorkbook(Workbook):
 
     def _check_guard(self, changes: ChangeSet, base: Snapshot) -> None:
         """Re-read the cells the write depends on; raise if any moved."""
-        expect: dict[str, dict[tuple[int, int], Any]] = {}
-        for title, cells in (changes.guard or {}).items():
-            tab = base.tabs.get(title)
-            if tab is not None:
-                bucket = expect.setdefault(title, {})
-                for r, c, v in cells:
-                    if _in_grid(tab, r, c):
-                        bucket[(r, c)] = v
-        for ch in changes.changes:
-            # The cells about to be written must still hold what we planned on
-            # (None past the data): a person typing there meanwhile is seen.
-            tab = base.tabs.get(ch.tab)
-            if tab is not None and _in_grid(tab, ch.row, ch.col):
-                expect.setdefault(ch.tab, {}).setdefault((ch.row, ch.col), tab.cell(ch.row, ch.col))
-        ranges: list[str] = []
-        spans: list[tuple[str, int, int]] = []  # title, row0, col0
-        for title, cells in expect.items():
-            for r0, c0, r1, c1 in _guard_spans(cells):
-                ranges.append(a1_range(title, r0, c0, r1, c1))
-                spans.append((title, r0, c0))
+        expect = _guard_expect(changes, base, targets=True)
+        ranges, spans = _guard_ranges(expect)
         if not ranges:
             return
         self.guard_reads += 1
@@ -503,19 +512,44 @@ class GoogleWorkbook(Workbook):
             for dr, line in enumerate(vr.get("values") or []):
                 for dc, v in enumerate(line):
                     bucket[(r0 + dr, c0 + dc)] = v
-        moved = []
-        for title, cells in expect.items():
-            current = now.get(title, {})
-            for (r, c), want in sorted(cells.items()):
-                have = current.get((r, c))
-                if not _same_raw(want, have):
-                    moved.append(f"{title}!{column_letter(c)}{r + 1} was {want!r}, now {have!r}")
+        moved = _moved(expect, now)
         if moved:
-            more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
             raise ConcurrentEditError(
-                f"{self.name} changed while the sync was running ({'; '.join(moved[:3])}{more}); "
-                "nothing was written."
+                f"{self.name} changed while the sync was running ({_first(moved)}); nothing was written."
             )
+
+    def _check_after(self, expect: dict[str, dict[tuple[int, int], Any]], base: Snapshot,
+                     reply: Any) -> None:
+        """The post-write check, from the batchUpdate's own reply (no extra request): the headers
+        and the Leads key column *after* the write must still be what the plan was based on. If a
+        person moved rows, sorted, moved a column or renamed a tab in the instant between the guard
+        read and the write, tool values may now sit beside the wrong lead: the sync re-reads and
+        re-plans, which rewrites every tool cell to its own row."""
+        now: dict[str, dict[tuple[int, int], Any]] = {}
+        moved: list[str] = []
+        sheets = ((reply or {}).get("updatedSpreadsheet") or {}).get("sheets") or []
+        for sheet in sheets:
+            sp = sheet.get("properties") or {}
+            title = sp.get("title", "")
+            tab = base.tabs.get(title)
+            if title in expect and tab is not None and tab.ref is not None and sp.get("sheetId", 0) != tab.ref:
+                moved.append(f"the tab called {title!r} is another tab now")
+            bucket = now.setdefault(title, {})
+            for block in sheet.get("data") or []:
+                r0, c0 = int(block.get("startRow", 0)), int(block.get("startColumn", 0))
+                for dr, row in enumerate(block.get("rowData") or []):
+                    for dc, cell in enumerate(row.get("values") or []):
+                        bucket[(r0 + dr, c0 + dc)] = _effective(cell or {})
+        if not sheets:
+            return  # no grid data came back (an older stand-in): nothing to compare
+        moved += _moved(expect, now)
+        if moved:
+            err = ConcurrentEditError(
+                f"{self.name} changed while the sync was writing ({_first(moved)}); the sheet WAS written, "
+                "and some tool values may sit beside the wrong lead: re-syncing to put them right."
+            )
+            err.outcome = "updated"
+            raise err
 
     def stats(self) -> dict[str, int]:
         out = self.http.stats.as_dict()
@@ -555,6 +589,57 @@ def _grid(data: list[dict[str, Any]], want_fills: bool) -> tuple[list[list[Any]]
             line[c] = v
         values.append(line)
     return values, fills
+
+
+def _guard_expect(changes: ChangeSet, base: Snapshot, *, targets: bool) -> dict[str, dict[tuple[int, int], Any]]:
+    """The cells the write depends on, with the values the plan was based on: the
+    ``changes.guard`` cells (header rows, the Leads key column) and, with ``targets``, the
+    cells about to be written (they must still hold what we planned on; None past the data).
+    Without ``targets`` (the post-write check) guard cells the write itself changes are left out."""
+    expect: dict[str, dict[tuple[int, int], Any]] = {}
+    written = {(ch.tab, ch.row, ch.col) for ch in changes.changes if ch.value is not KEEP}
+    for title, cells in (changes.guard or {}).items():
+        tab = base.tabs.get(title)
+        if tab is not None:
+            bucket = expect.setdefault(title, {})
+            for r, c, v in cells:
+                if _in_grid(tab, r, c) and (targets or (title, r, c) not in written):
+                    bucket[(r, c)] = v
+    if targets:
+        for ch in changes.changes:
+            # A person typing into a cell we are about to write is seen.
+            tab = base.tabs.get(ch.tab)
+            if tab is not None and _in_grid(tab, ch.row, ch.col):
+                expect.setdefault(ch.tab, {}).setdefault((ch.row, ch.col), tab.cell(ch.row, ch.col))
+    return {title: cells for title, cells in expect.items() if cells}
+
+
+def _guard_ranges(expect: dict[str, dict[tuple[int, int], Any]]) -> tuple[list[str], list[tuple[str, int, int]]]:
+    """A1 ranges covering the expected cells, and each range's (title, top row, left col)."""
+    ranges: list[str] = []
+    spans: list[tuple[str, int, int]] = []
+    for title, cells in expect.items():
+        for r0, c0, r1, c1 in _guard_spans(cells):
+            ranges.append(a1_range(title, r0, c0, r1, c1))
+            spans.append((title, r0, c0))
+    return ranges, spans
+
+
+def _moved(expect: dict[str, dict[tuple[int, int], Any]], now: dict[str, dict[tuple[int, int], Any]]) -> list[str]:
+    """Cells whose value now differs from the expected one (a cell not read back counts as empty)."""
+    moved = []
+    for title, cells in expect.items():
+        current = now.get(title, {})
+        for (r, c), want in sorted(cells.items()):
+            have = current.get((r, c))
+            if not _same_raw(want, have):
+                moved.append(f"{title}!{column_letter(c)}{r + 1} was {want!r}, now {have!r}")
+    return moved
+
+
+def _first(moved: list[str]) -> str:
+    more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+    return "; ".join(moved[:3]) + more
 
 
 def _in_grid(tab: TabData, row: int, col: int) -> bool:

@@ -111,7 +111,7 @@ def _handlers() -> dict[str, RequestHandler]:
 
 
 def spreadsheets_batch_update(call: "Call") -> tuple[int, Any]:
-    from .sheets_api import commit
+    from .sheets_api import commit, data_boxes
 
     state = call.state
     ss = state.spreadsheet_for(call.path["spreadsheetId"], write=True)
@@ -141,11 +141,15 @@ def spreadsheets_batch_update(call: "Call") -> tuple[int, Any]:
         except fieldmask.MaskSyntaxError:
             raise GoogleError.bad_request(f"Invalid requests[{i}].{kind}: Invalid field mask.") from None
         replies.append({kind: reply} if reply is not None else {})
+    updated = None
+    if body.get("includeSpreadsheetInResponse"):
+        # Rendered from the updated copy (so after every request) but before it is committed:
+        # a responseRange that does not resolve fails the whole batch, which then changes nothing.
+        boxes, only = data_boxes(work, list(body.get("responseRanges") or []),
+                                 bool(body.get("responseIncludeGridData")))
+        updated = spreadsheet_json(work, data_boxes=boxes, only_sheets=only)
     commit(call, work)
     out: dict[str, Any] = {"spreadsheetId": ss.id, "replies": replies}
-    if body.get("includeSpreadsheetInResponse"):
-        boxes = None
-        if body.get("responseIncludeGridData"):
-            boxes = {s.sheet_id: [(0, 0, s.row_count, s.column_count)] for s in work.sheets}
-        out["updatedSpreadsheet"] = spreadsheet_json(work, data_boxes=boxes)
+    if updated is not None:
+        out["updatedSpreadsheet"] = updated
     return 200, out

@@ -98,11 +98,11 @@ def _wants_grid_data(tree: fieldmask.Tree | None) -> bool:
 # -- spreadsheets ------------------------------------------------------------------------------
 
 
-def spreadsheets_get(call: Call) -> tuple[int, Any]:
-    ss = call.state.spreadsheet_for(call.path["spreadsheetId"])
-    tree = parse_fields(call, "Spreadsheet")
-    ranges = [resolve_range(ss, r) for r in (call.query.get("ranges") or [])]
-    want_data = _wants_grid_data(tree) if tree is not None else bool(call.query.get("includeGridData"))
+def data_boxes(ss: Spreadsheet, texts: list[str], want_data: bool
+               ) -> tuple[dict[int, list[tuple[int, int, int, int]]] | None, set[int] | None]:
+    """A1 ``ranges`` (as ``spreadsheets.get`` and ``responseRanges`` take them) → the grid-data
+    boxes per sheetId (None: no grid data) and the sheets to include (None: all). A bad range is a 400."""
+    ranges = [resolve_range(ss, r) for r in texts]
     boxes: dict[int, list[tuple[int, int, int, int]]] | None = None
     if want_data:
         boxes = {}
@@ -113,6 +113,14 @@ def spreadsheets_get(call: Call) -> tuple[int, Any]:
             for s in ss.sheets:
                 boxes[s.sheet_id] = [(0, 0, s.row_count, s.column_count)]
     only = {r.sheet.sheet_id for r in ranges} if ranges else None
+    return boxes, only
+
+
+def spreadsheets_get(call: Call) -> tuple[int, Any]:
+    ss = call.state.spreadsheet_for(call.path["spreadsheetId"])
+    tree = parse_fields(call, "Spreadsheet")
+    want_data = _wants_grid_data(tree) if tree is not None else bool(call.query.get("includeGridData"))
+    boxes, only = data_boxes(ss, call.query.get("ranges") or [], want_data)
     if tree is None:
         return 200, spreadsheet_json(ss, data_boxes=boxes, only_sheets=only)
     # Cells are rendered already cut down to the mask; the rest is filtered after.
