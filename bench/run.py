@@ -77,13 +77,20 @@ def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def environment() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent).stdout.strip()
-        except OSError:
-            return ""
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent).stdout.strip()
+    except OSError:
+        return ""
 
+
+def _commit() -> str:
+    """HEAD, marked when the package has uncommitted changes (what the workers import)."""
+    dirty = _git("status", "--porcelain", "--", "sheets_crm")
+    return _git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
+
+
+def environment() -> dict[str, Any]:
     import numpy
     import openpyxl
     import pandas
@@ -96,8 +103,7 @@ def environment() -> dict[str, Any]:
         gspread_version = "-"
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if git("status", "--porcelain",
-                                                                                           "--", "sheets_crm") else ""),
+        "commit": _commit(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
@@ -238,6 +244,7 @@ def collect(cfg: Config, call: Runner = run_worker) -> dict[str, Any]:
     for name in cfg.parts:
         results[name] = parts[name](cfg, call)
     results["env"]["load_end"] = load_average()
+    results["env"]["commit_end"] = _commit()
     results["env"]["total_s"] = round(time.perf_counter() - t0, 1)
     return results
 
@@ -433,7 +440,10 @@ def render(results: dict[str, Any]) -> str:
     out = [
         "# sheets-crm benchmark results",
         "",
-        f"Run {env['date']} at commit {env['commit']}: Python {env['python']}, {env['cpus']} CPUs "
+        f"Run {env['date']} at commit {env['commit']}"
+        + (f" (at the end: {env['commit_end']}; each worker imports the tree as it is when it starts)"
+           if env.get("commit_end", env["commit"]) != env["commit"] else "")
+        + f": Python {env['python']}, {env['cpus']} CPUs "
         f"({env['machine']}), pandas {env['versions']['pandas']}, openpyxl {env['versions']['openpyxl']}, "
         f"gspread {env['versions']['gspread']}. Load average at start "
         f"{' / '.join(f'{x:.1f}' for x in env['load_start'])}, at end "
@@ -501,7 +511,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faithful-standin", action="store_true",
                    help="keep the Google stand-in's validation and copy-on-write (much slower at 100k)")
     p.add_argument("--out", default=str(HERE / "results.md"))
+    p.add_argument("--render", metavar="RESULTS.json", help="only re-render tables from a results file")
     args = p.parse_args(argv)
+    if args.render:
+        text = render(json.loads(Path(args.render).read_text(encoding="utf-8")))
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(text)
+        return 0
     cfg = Config()
     if args.quick:
         cfg.sizes = [100, 1_000]
