@@ -62,14 +62,13 @@ def _desired(value: Any, kind: str) -> Any:
 
 
 def _cells(tab: TabData, tm: TabMap, row_idx: Iterable[int], col_id: str, kind: str,
-           values: Iterable[Any], fills: Iterable[Any] | None, date_format: str,
+           values: Iterable[Any], fills: Iterable[Any], date_format: str,
            out: list[CellChange]) -> None:
     col = tm.columns[col_id]
     # The tool owns its cells' number format: a count must not inherit a stale
     # date format (it would show 1 as 1900-01-01 and never compare equal again).
     number_format = date_format if kind == "date" else "0" if kind == "int" else None
-    fill_iter = fills if fills is not None else iter(lambda: None, 0)
-    for r, raw, fill in zip(row_idx, values, fill_iter):
+    for r, raw, fill in zip(row_idx, values, fills):
         want = _desired(raw, kind)
         have = tab.cell(r, col)
         value_ok = same_value(want, have)
@@ -84,6 +83,12 @@ def _cells(tab: TabData, tm: TabMap, row_idx: Iterable[int], col_id: str, kind: 
         ))
 
 
+def _added_headers(tm: TabMap, fill: str | None, out: list[CellChange]) -> None:
+    """Header cells of tool columns the sync appended: tool-owned, grey."""
+    for col in tm.added.values():
+        out.append(CellChange(tm.title, 0, col, value=tm.headers[col], fill=fill))
+
+
 def diff(tables: Tables, plan: Plan, template: Template) -> ChangeSet:
     """All the cell writes that turn the sheet into the planned state."""
     changes: list[CellChange] = []
@@ -95,8 +100,7 @@ def diff(tables: Tables, plan: Plan, template: Template) -> ChangeSet:
     # blanked, so no stale history sits beside nobody.
     lm = tables.leads_map
     leads_tab = lm.data
-    for col_id, col in lm.added.items():
-        changes.append(CellChange(leads_tab.title, 0, col, value=lm.headers[col], fill=header_fill))
+    _added_headers(lm, header_fill, changes)
     rows_all = range(1, leads_tab.height)
     row_of = (tables.leads["row"] - 1).tolist()
     wanted = plan.leads
@@ -113,8 +117,7 @@ def diff(tables: Tables, plan: Plan, template: Template) -> ChangeSet:
     # Calls Today: wholly tool-owned; rows past the list are cleared.
     cm = tables.calls_map
     calls_tab = cm.data
-    for col_id, col in cm.added.items():
-        changes.append(CellChange(calls_tab.title, 0, col, value=cm.headers[col], fill=header_fill))
+    _added_headers(cm, header_fill, changes)
     calls = plan.calls
     n = len(calls)
     section_fill = {

@@ -130,8 +130,6 @@ class ChangeSet:
 
     changes: list[CellChange] = field(default_factory=list)
     guard: dict[str, list[tuple[int, int, Any]]] = field(default_factory=dict)
-    #: Rows of a fully tool-owned tab that should end up blank (tab -> first row).
-    truncate: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.changes)

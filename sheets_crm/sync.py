@@ -92,7 +92,8 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
     while True:
         attempt += 1
         snapshot = workbook.read(fills_for=fill_tabs)
-        day = resolve_today(snapshot, today, tz, now() if now else None)
+        zone = resolve_zone(tz or snapshot.time_zone)
+        day = today if today is not None else today_in(zone, now() if now else None)
         outcome = compute(snapshot, day, template)
         written = False
         if outcome.changes and not dry_run:
@@ -114,7 +115,7 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
             target=workbook.name, today=day, calls=outcome.calls, issues=outcome.issues,
             changed_cells=len(outcome.changes), written=written, lang=outcome.lang,
             attempts=attempt, stats=workbook.stats(),
-            time_zone=resolve_zone(tz or snapshot.time_zone).key,
+            time_zone=zone.key,
         )
 
 

@@ -291,14 +291,7 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
                 "range": {"sheetId": sheet_id, "startRowIndex": r0, "endRowIndex": r0 + len(rows),
                           "startColumnIndex": c0, "endColumnIndex": c0 + len(rows[0])},
                 "cell": cell, "fields": FILL_FIELDS}})
-    truncate: list[dict[str, Any]] = []
-    for title, first in (changes.truncate or {}).items():
-        tab = _tab(base, title)
-        if tab.grid_rows and first < tab.grid_rows:
-            truncate.append({"updateCells": {
-                "range": {"sheetId": tab.ref, "startRowIndex": first, "endRowIndex": tab.grid_rows},
-                "fields": f"{VALUE_FIELDS},{FILL_FIELDS}"}})
-    return grow + values + fills + truncate
+    return grow + values + fills
 
 
 def _tab(base: Snapshot, title: str) -> TabData:
@@ -435,7 +428,7 @@ class GoogleWorkbook(Workbook):
 
     # -- writing -------------------------------------------------------------
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:
-        if not changes and not changes.truncate:
+        if not changes:
             return
         reqs = build_update_requests(changes, base)
         if not reqs:
