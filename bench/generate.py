@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from sheets_crm.layout import build_layout
-from sheets_crm.template import Template, default_template
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.template import Template, default_template
 
 __all__ = ["Crm", "generate", "write_xlsx", "seed_google", "TODAY", "PLAN_PER_LEAD", "sheet_rows"]
 

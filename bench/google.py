@@ -1,7 +1,7 @@
 """The Google backend on the in-process stand-in, and the beginner's gspread baseline.
 
-*Ours* is :class:`sheets_crm.backends.google.GoogleWorkbook` driven by
-:func:`sheets_crm.sync.sync`. *The baseline* is the same sync written the way
+*Ours* is :class:`sheets_crm.backends.google.workbook.GoogleWorkbook` driven by
+:func:`sheets_crm.app.sync.sync`. *The baseline* is the same sync written the way
 gspread's documentation teaches it (:class:`BeginnerSync`): ``open_by_key``,
 ``worksheet(title)``, ``get_all_records()`` and ``row_values(1)`` per tab, then
 one ``update_cell`` per changed cell and one ``format`` per changed row
@@ -11,7 +11,7 @@ same thing and only the I/O differs. ``get_all_records`` returns values only,
 so the baseline cannot see colours already in the sheet: it re-applies every
 coloured cell's colour at each sync (the one way its writes differ from ours).
 
-Everything runs against :class:`sheets_crm.testing.FakeGoogle`, which counts
+Everything runs against :class:`google_standin.FakeGoogle`, which counts
 requests and bytes; times include the stand-in's own work (parsing, applying
 and rendering JSON, which real Google does on its side), reported separately
 as ``standin_s``.
@@ -33,8 +33,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from sheets_crm.model import CellChange, ChangeSet, Snapshot, TabData
-from sheets_crm.template import Template, default_template
+from sheets_crm.core.model import CellChange, ChangeSet, Snapshot, TabData
+from sheets_crm.core.template import Template, default_template
 
 from .generate import TODAY, Crm, generate, sheet_rows
 from .measure import measure
@@ -48,7 +48,7 @@ BASELINE_READS = 10
 # -- the stand-in --------------------------------------------------------------
 
 def _fake(latency: float = 0.0, faithful: bool = False) -> Any:
-    from sheets_crm.testing import FakeGoogle
+    from google_standin import FakeGoogle
 
     # keep_log=False: a log of every request and response would be benchmark overhead.
     fake = FakeGoogle(account="service", keep_log=False, latency=latency, validate=faithful)
@@ -59,7 +59,7 @@ def _fake(latency: float = 0.0, faithful: bool = False) -> Any:
 @contextmanager
 def _writes_in_place(faithful: bool) -> Iterator[None]:
     """Let the stand-in apply writes to the live spreadsheet instead of a copy."""
-    from sheets_crm.testing.model import Spreadsheet
+    from google_standin.model import Spreadsheet
 
     if faithful:
         yield
@@ -118,8 +118,8 @@ def _reset(fake: Any) -> None:
 # -- ours -----------------------------------------------------------------------
 
 def _our_sync(fake: Any, sid: str, day: dt.date, latency: float) -> dict[str, Any]:
-    from sheets_crm.backends.google import GoogleWorkbook
-    from sheets_crm.sync import sync
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+    from sheets_crm.app.sync import sync
 
     workbook = GoogleWorkbook(sid, session=fake.session())
     _reset(fake)
@@ -186,7 +186,7 @@ class BeginnerSync:
 
     def run(self, today: dt.date) -> int:
         """One sync; returns the number of cells changed."""
-        from sheets_crm.sync import compute
+        from sheets_crm.app.sync import compute
 
         snapshot, _ = self.read()
         changes = compute(snapshot, today, self.template).changes
@@ -214,7 +214,7 @@ def plan_ops(changes: ChangeSet, snapshot: Snapshot) -> list[Callable[[], Any]]:
 
 
 def _keep() -> Any:
-    from sheets_crm.model import KEEP
+    from sheets_crm.core.model import KEEP
 
     return KEEP
 
@@ -234,7 +234,7 @@ def _cell_value(value: Any) -> Any:
 def _fill_runs(changes: list[CellChange]) -> list[tuple[str, dict[str, float]]]:
     from gspread.utils import rowcol_to_a1
 
-    from sheets_crm.backends.google import hex_to_color
+    from sheets_crm.backends.google.workbook import hex_to_color
 
     keep = _keep()
     by_row: dict[int, list[CellChange]] = {}
@@ -271,7 +271,7 @@ def _stand_in_snapshot(fake: Any, sid: str, template: Template) -> Snapshot:
 def baseline_requests(fake: Any, sid: str, today: dt.date, template: Template | None = None) -> dict[str, int]:
     """The baseline's exact request count for a sync of the sheet as it is now, computed
     (the same planning as :class:`BeginnerSync`, without sending anything)."""
-    from sheets_crm.sync import compute
+    from sheets_crm.app.sync import compute
 
     template = template or default_template()
     snapshot = _stand_in_snapshot(fake, sid, template)
@@ -347,7 +347,7 @@ def compare_sheets(fake: Any, a: str, b: str, template: Template | None = None) 
 
 
 def _fills(fake: Any, sid: str, title: str) -> dict[tuple[int, int], str]:
-    from sheets_crm.testing import color_to_hex
+    from google_standin import color_to_hex
 
     sheet = fake.sheet(sid, title)
     out = {}

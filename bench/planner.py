@@ -18,11 +18,11 @@ def planner(n_leads: int, seed: int = 42, repeat: int = 3) -> dict[str, Any]:
     second thread helped. The process is not pinned, so a busy core elsewhere
     on a shared machine shows as wall > CPU rather than slowing the work.
     """
-    from sheets_crm.diff import diff
-    from sheets_crm.model import Snapshot, TabData
-    from sheets_crm.planner import plan_crm
-    from sheets_crm.reading import read_tables
-    from sheets_crm.template import default_template
+    from sheets_crm.core.diff import diff
+    from sheets_crm.core.model import Snapshot, TabData
+    from sheets_crm.core.planner import plan_crm
+    from sheets_crm.core.reading import read_tables
+    from sheets_crm.core.template import default_template
 
     template = default_template()
     crm = generate(n_leads, seed)

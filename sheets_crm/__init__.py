@@ -10,9 +10,10 @@ The public API::
 ``sync`` wraps it with one read and one atomic write.
 """
 
-from .backends.base import Workbook, open_workbook
-from .backends.local import LocalWorkbook, create_workbook
-from .errors import (
+from sheets_crm.backends import open_workbook
+from sheets_crm.backends.protocol import Workbook
+from sheets_crm.backends.local.workbook import LocalWorkbook, create_workbook
+from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
     ConcurrentEditError,
@@ -27,10 +28,10 @@ from .errors import (
     WorkbookError,
     WorkbookLockedError,
 )
-from .layout import build_layout
-from .model import Call, CellChange, ChangeSet, Issue, Snapshot, TabData
-from .sync import Outcome, SyncResult, compute, run_sync, sync
-from .template import Template, default_template, load_template
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import Call, CellChange, ChangeSet, Issue, Snapshot, TabData
+from sheets_crm.app.sync import Outcome, SyncResult, compute, run_sync, sync
+from sheets_crm.core.template import Template, default_template, load_template
 
 __version__ = "0.1.0"
 

@@ -1,3 +1,3 @@
-from .cli import main
+from sheets_crm.cli.main import main
 
 main()

@@ -9,10 +9,10 @@ from typing import Any, Callable
 import openpyxl
 import pytest
 
-from sheets_crm.backends.local import create_workbook, save_atomically
-from sheets_crm.layout import build_layout
-from sheets_crm.model import Snapshot, TabData
-from sheets_crm.template import Template, default_template
+from sheets_crm.backends.local.workbook import create_workbook, save_atomically
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import Snapshot, TabData
+from sheets_crm.core.template import Template, default_template
 
 TODAY = dt.date(2026, 11, 22)
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -24,11 +24,11 @@ import openpyxl
 from hypothesis import strategies as st
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from sheets_crm.backends.local import create_workbook, save_atomically
-from sheets_crm.dates import EPOCH
-from sheets_crm.layout import build_layout
-from sheets_crm.template import Template, default_template
-from sheets_crm.text import normalise
+from sheets_crm.backends.local.workbook import create_workbook, save_atomically
+from sheets_crm.core.dates import EPOCH
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.template import Template, default_template
+from sheets_crm.core.text import normalise
 
 TODAY = dt.date(2026, 11, 22)
 TEMPLATE: Template = default_template()

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheets_crm.cli import app
+from sheets_crm.cli.main import app
 
 LEADS = [
     ["Acme", "Bob", "+7 916 000-00-01", "", "Proposal", "Anna", "", ""],

@@ -32,14 +32,14 @@ from typing import Any, Callable
 import pytest
 
 from conftest import TODAY
-from sheets_crm.backends.google import GoogleWorkbook
-from sheets_crm.backends.google_http import CrmHTTPClient
+from sheets_crm.backends.google.workbook import GoogleWorkbook
+from sheets_crm.backends.google.http import CrmHTTPClient
 from sheets_crm.errors import ConcurrentEditError, CrmError
-from sheets_crm.sync import MAX_ATTEMPTS, compute, sync
-from sheets_crm.template import default_template
-from sheets_crm.testing import FakeGoogle
+from sheets_crm.app.sync import MAX_ATTEMPTS, compute, sync
+from sheets_crm.core.template import default_template
+from google_standin import FakeGoogle
 from strategies import google_person_cells as person_cells
-from sheets_crm.text import TitleSet, normalise
+from sheets_crm.core.text import TitleSet, normalise
 
 TPL = default_template()
 YESTERDAY = TODAY - dt.timedelta(days=1)

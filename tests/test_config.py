@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sheets_crm.config import (
+from sheets_crm.app.config import (
     DEFAULT_PASSWORD_ENV,
     Config,
     DigestConfig,

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from sheets_crm.dates import date_to_serial, parse_dates, resolve_zone, serial_to_date, to_date, today_in
+from sheets_crm.core.dates import date_to_serial, parse_dates, resolve_zone, serial_to_date, to_date, today_in
 from sheets_crm.errors import ConfigError
 
 

@@ -18,10 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from sheets_crm.config import DigestConfig, Secret
-from sheets_crm.digest import DigestError, build_digests, deliver, guess_lang, render_text, send
+from sheets_crm.app.config import DigestConfig, Secret
+from sheets_crm.app.digest import DigestError, build_digests, deliver, guess_lang, render_text, send
 from sheets_crm.errors import ConfigError, CrmError
-from sheets_crm.model import Call
+from sheets_crm.core.model import Call
 
 TODAY = dt.date(2025, 3, 3)
 PASSWORD = "s3cret-Pa55"

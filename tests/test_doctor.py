@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 
 from conftest import TODAY, make_snapshot
-from sheets_crm.doctor import KINDS, Report, diagnose, run_doctor
+from sheets_crm.app.doctor import KINDS, Report, diagnose, run_doctor
 from sheets_crm.errors import WorkbookError
-from sheets_crm.model import TabData
-from sheets_crm.phones import check_phone, normalise_phones, region_for_locale
+from sheets_crm.core.model import TabData
+from sheets_crm.core.phones import check_phone, normalise_phones, region_for_locale
 
 LEADS = [
     ["Acme", "Bob", "+7 916 000-00-01", "bob@acme.example", "Proposal", "Anna", "Web", ""],
@@ -171,15 +171,15 @@ def test_russian_workbook_is_not_drift(make_workbook):
 
 
 def test_sync_warnings_are_reported_in_the_same_words(make_workbook):
-    from sheets_crm.backends.local import LocalWorkbook
-    from sheets_crm.sync import compute
+    from sheets_crm.backends.local.workbook import LocalWorkbook
+    from sheets_crm.app.sync import compute
 
     plan = PLAN + [["Acme", "31.02.2026", "Oops", "Planned", "", ""], ["", "2026-11-23", "who?", "", "", ""],
                    ["Beta", None, "when?", "", "", ""], ["Beta", "2026-11-23", "x", "Maybe", "", ""]]
     leads = LEADS + [["", "Orphan", "", "", "", "", "", "a note"], ["Delta", "", "", "", "Frozen", "", "", ""]]
     path = make_workbook(leads, plan)
     sync_warnings = {str(i) for i in compute(LocalWorkbook(path).read(), TODAY, __import__(
-        "sheets_crm.template", fromlist=["default_template"]).default_template()).issues}
+        "sheets_crm.core.template", fromlist=["default_template"]).default_template()).issues}
     report = run_doctor(str(path), today=TODAY)
     doctor = {str(i) for i in report.problems}
     assert sync_warnings <= doctor
@@ -311,14 +311,14 @@ def test_doctor_never_modifies_the_workbook(make_workbook):
 
 
 def test_doctor_never_calls_apply(make_workbook, monkeypatch):
-    from sheets_crm.backends.local import LocalWorkbook
+    from sheets_crm.backends.local.workbook import LocalWorkbook
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the doctor must never write")
 
     path = make_workbook(LEADS + [["Beta", "", "", "", "", "", "", ""]], PLAN)
     monkeypatch.setattr(LocalWorkbook, "apply", forbidden)
-    monkeypatch.setattr("sheets_crm.backends.local.save_atomically", forbidden)
+    monkeypatch.setattr("sheets_crm.backends.local.workbook.save_atomically", forbidden)
     monkeypatch.setattr(openpyxl.Workbook, "save", forbidden)
     assert "duplicate-lead" in kinds(run_doctor(str(path), today=TODAY))
 
@@ -332,8 +332,8 @@ def test_unopenable_workbook_is_an_error_not_a_report(tmp_path):
 
 
 def test_doctor_on_google_reads_once_and_never_writes(monkeypatch, template):
-    from sheets_crm.backends import google_auth
-    from sheets_crm.testing import FakeGoogle
+    from sheets_crm.backends.google import auth as google_auth
+    from google_standin import FakeGoogle
 
     fake = FakeGoogle(account="service")
     account = google_auth.GoogleAccount("service_account", fake.credentials(), fake.identity)

@@ -32,7 +32,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TODAY
-from sheets_crm.testing import FakeGoogle
+from google_standin import FakeGoogle
 
 LEADS = [
     ["Acme", "Bob", "+7 916 000-00-01", "bob@acme.example", "Proposal", "Anna", "Web", "big one"],
@@ -52,7 +52,7 @@ KINDS = ["429", "500", "503", "timeout", "lost-answer", "connection"]
 
 
 def seed(fake: FakeGoogle) -> str:
-    from sheets_crm.template import default_template
+    from sheets_crm.core.template import default_template
 
     tpl = default_template()
     head = {t.id: [c.names["en"] for c in t.columns] for t in tpl.tabs}
@@ -88,8 +88,8 @@ def inject(fake: FakeGoogle, kind: str, at: int, times: int | None) -> None:
 @pytest.fixture
 def cli(monkeypatch):
     """Run `sheets-crm` against a FakeGoogle: its credentials, every new session mounted, no real sleeping."""
-    from sheets_crm.backends import google_auth
-    from sheets_crm.cli import app
+    from sheets_crm.backends.google import auth as google_auth
+    from sheets_crm.cli.main import app
 
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
@@ -106,9 +106,9 @@ def cli(monkeypatch):
 @pytest.fixture(scope="module")
 def states() -> dict[str, str]:
     """The spreadsheet before any sync, and after a clean one."""
-    from sheets_crm.backends.google import GoogleWorkbook
-    from sheets_crm.backends.google_http import CrmHTTPClient
-    from sheets_crm.sync import sync
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+    from sheets_crm.backends.google.http import CrmHTTPClient
+    from sheets_crm.app.sync import sync
 
     fake = FakeGoogle(account="service")
     sid = seed(fake)
@@ -170,9 +170,9 @@ def test_a_lost_answer_then_an_error_still_says_the_write_may_have_landed(cli, s
 
 def test_a_sync_with_faults_costs_only_the_retries(states) -> None:
     """Each transient fault costs exactly one extra request (no re-read, no second write)."""
-    from sheets_crm.backends.google import GoogleWorkbook
-    from sheets_crm.backends.google_http import CrmHTTPClient
-    from sheets_crm.sync import sync
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+    from sheets_crm.backends.google.http import CrmHTTPClient
+    from sheets_crm.app.sync import sync
 
     for at in POSITIONS:
         fake = FakeGoogle(account="service")
@@ -187,9 +187,9 @@ def test_a_sync_with_faults_costs_only_the_retries(states) -> None:
 
 CHILD = textwrap.dedent("""
     import datetime as dt, os, sys, time
-    from sheets_crm.backends import local
-    from sheets_crm.backends.local import LocalWorkbook
-    from sheets_crm.sync import sync
+    from sheets_crm.backends.local import workbook as local
+    from sheets_crm.backends.local.workbook import LocalWorkbook
+    from sheets_crm.app.sync import sync
 
     path, stage = sys.argv[1], sys.argv[2]
 
@@ -256,8 +256,8 @@ def big_crm(make_workbook) -> Path:
 def _new_state(path: Path, tmp: Path) -> str:
     twin = tmp / "twin.xlsx"
     twin.write_bytes(path.read_bytes())
-    from sheets_crm.backends.local import LocalWorkbook
-    from sheets_crm.sync import sync
+    from sheets_crm.backends.local.workbook import LocalWorkbook
+    from sheets_crm.app.sync import sync
 
     sync(LocalWorkbook(twin), today=TODAY)
     return _workbook_state(twin)

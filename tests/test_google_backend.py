@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sheets_crm.backends.google import (
+from sheets_crm.backends.google.workbook import (
     GoogleWorkbook,
     _guard_spans,
     a1_range,
@@ -24,9 +24,9 @@ from sheets_crm.backends.google import (
     spreadsheet_id,
     split_requests,
 )
-from sheets_crm.backends.google_auth import load_account
-from sheets_crm.backends.google_http import CrmHTTPClient, RetryPolicy, body_size, convert_error
-from sheets_crm.backends.google_init import layout_requests
+from sheets_crm.backends.google.auth import load_account
+from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy, body_size, convert_error
+from sheets_crm.backends.google.bootstrap import layout_requests
 from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
@@ -36,8 +36,8 @@ from sheets_crm.errors import (
     StorageQuotaError,
     WorkbookError,
 )
-from sheets_crm.layout import build_layout
-from sheets_crm.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
 
 REPO = Path(__file__).resolve().parents[1]
 SA = "crm-bot@studio-crm.iam.gserviceaccount.com"

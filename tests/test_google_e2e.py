@@ -15,11 +15,11 @@ import openpyxl
 import pytest
 
 from conftest import TODAY
-from sheets_crm.backends.google import GoogleWorkbook, spreadsheet_id
-from sheets_crm.backends.google_http import CrmHTTPClient, RetryPolicy
-from sheets_crm.backends.google_init import PROTECTION_NOTE, init_spreadsheet
-from sheets_crm.backends.local import LocalWorkbook
-from sheets_crm.dates import EPOCH
+from sheets_crm.backends.google.workbook import GoogleWorkbook, spreadsheet_id
+from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy
+from sheets_crm.backends.google.bootstrap import PROTECTION_NOTE, init_spreadsheet
+from sheets_crm.backends.local.workbook import LocalWorkbook
+from sheets_crm.core.dates import EPOCH
 from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
@@ -31,9 +31,9 @@ from sheets_crm.errors import (
     StorageQuotaError,
     WorkbookError,
 )
-from sheets_crm.sync import sync
-from sheets_crm.template import default_template
-from sheets_crm.testing import FakeGoogle
+from sheets_crm.app.sync import sync
+from sheets_crm.core.template import default_template
+from google_standin import FakeGoogle
 
 TPL = default_template()
 EVIL = '=IMPORTXML("http://x","//a")'
@@ -565,7 +565,7 @@ def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
     fake.on_request(1, action, method="values.batchGet")
     wb = workbook(fake, sid)
     snapshot = wb.read()
-    from sheets_crm.sync import compute
+    from sheets_crm.app.sync import compute
 
     outcome = compute(snapshot, TODAY, TPL)
     with pytest.raises(ConcurrentEditError, match="nothing was written"):
@@ -598,7 +598,7 @@ def test_a_sheet_that_keeps_moving_stops_the_sync_with_a_message() -> None:
 @pytest.fixture
 def cli_fake(monkeypatch) -> FakeGoogle:
     """The CLI finds "credentials" (the fake's) and every new session talks to the fake."""
-    from sheets_crm.backends import google_auth
+    from sheets_crm.backends.google import auth as google_auth
 
     fake = FakeGoogle(account="service")
     account = google_auth.GoogleAccount("service_account", fake.credentials(), fake.identity)
@@ -610,7 +610,7 @@ def cli_fake(monkeypatch) -> FakeGoogle:
 def test_cli_init_into_then_sync_with_stats(cli_fake: FakeGoogle) -> None:
     from typer.testing import CliRunner
 
-    from sheets_crm.cli import app
+    from sheets_crm.cli.main import app
 
     fake = cli_fake
     sid = fake.add_spreadsheet("Studio", {"Sheet1": []}, time_zone="Europe/Moscow")
@@ -631,7 +631,7 @@ def test_cli_init_into_then_sync_with_stats(cli_fake: FakeGoogle) -> None:
 def test_cli_errors_are_one_clear_line(cli_fake: FakeGoogle) -> None:
     from typer.testing import CliRunner
 
-    from sheets_crm.cli import app
+    from sheets_crm.cli.main import app
 
     fake = cli_fake
     runner = CliRunner()

@@ -1,4 +1,4 @@
-"""The offline Google stand-in (sheets_crm.testing.FakeGoogle) behaves like Google.
+"""The offline Google stand-in (google_standin.FakeGoogle) behaves like Google.
 
 Exercised through gspread (what the backend is built on) and raw HTTP, and
 cross-checked against real recorded exchanges in ../shared/google-recorded.
@@ -16,7 +16,7 @@ import gspread
 import pytest
 import requests
 
-from sheets_crm.testing import FakeGoogle
+from google_standin import FakeGoogle
 
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "google-recorded"
 SHEETS = "https://sheets.googleapis.com/v4/spreadsheets"

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from conftest import TODAY
-from sheets_crm.backends.local import LocalWorkbook
+from sheets_crm.backends.local.workbook import LocalWorkbook
 from sheets_crm.errors import WorkbookError
-from sheets_crm.sync import sync
+from sheets_crm.app.sync import sync
 
 
 def digest(path: Path) -> str:
@@ -53,7 +53,7 @@ def test_merged_cells_over_tool_columns_stop_cleanly(make_workbook):
 def test_merged_cells_in_calls_today_stop_cleanly_via_the_cli(make_workbook):
     from typer.testing import CliRunner
 
-    from sheets_crm.cli import app
+    from sheets_crm.cli.main import app
 
     path = make_workbook([["Acme", "Bob"]], [["Acme", "2026-11-22", "x", "", "", ""]])
     book = openpyxl.load_workbook(path)
@@ -176,9 +176,9 @@ def test_hostile_values_locally_no_crash_no_formula_every_skip_reported(make_wor
 
 
 def test_hostile_values_on_google_no_crash_no_formula(template):
-    from sheets_crm.backends.google import GoogleWorkbook
-    from sheets_crm.backends.google_http import CrmHTTPClient
-    from sheets_crm.testing import FakeGoogle
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+    from sheets_crm.backends.google.http import CrmHTTPClient
+    from google_standin import FakeGoogle
 
     leads, plan = hostile_rows()
     leads[5][0] = plan[5][0] = plan[6][0] = "Ünïcödé \x01\x07\x1b[31m 東京"  # control characters
@@ -247,14 +247,14 @@ def test_zero_row_tabs(make_workbook):
     assert result.calls == [] and result.issues and {i.code for i in result.issues} == {"added-column"}
     ws = openpyxl.load_workbook(path)["Calls Today"]
     assert [c.value for c in ws[1]] == [c.names["en"] for c in __import__(
-        "sheets_crm.template", fromlist=["x"]).default_template().calls.columns]
+        "sheets_crm.core.template", fromlist=["x"]).default_template().calls.columns]
     assert sync(LocalWorkbook(path), today=TODAY).changed_cells == 0
 
 
 def test_a_leads_tab_with_nothing_in_it_stops_with_a_message(make_workbook):
     from typer.testing import CliRunner
 
-    from sheets_crm.cli import app
+    from sheets_crm.cli.main import app
 
     path = make_workbook([], [])
     book = openpyxl.load_workbook(path)
@@ -271,7 +271,7 @@ def test_100k_rows_plan_and_leads_in_memory(template):
     import random
 
     from conftest import make_snapshot
-    from sheets_crm.sync import compute
+    from sheets_crm.app.sync import compute
 
     rng = random.Random(7)
     leads = [[f"Lead {i}", "", "", "", rng.choice(["New", "Won", "Proposal"]), "", "", ""] for i in range(100_000)]

@@ -10,8 +10,8 @@ import icalendar
 import pytest
 
 from sheets_crm.errors import ConfigError
-from sheets_crm.ics import calls_to_ics, event_uid, source_key, write_ics
-from sheets_crm.model import Call
+from sheets_crm.app.ics import calls_to_ics, event_uid, source_key, write_ics
+from sheets_crm.core.model import Call
 
 SHEET = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
 NOW = dt.datetime(2025, 3, 3, 5, 0, tzinfo=dt.timezone.utc)

@@ -11,12 +11,12 @@ import pytest
 from openpyxl.styles import Font, PatternFill
 
 from conftest import TODAY
-from sheets_crm.backends.local import LocalWorkbook, create_workbook
-from sheets_crm.demo import write_demo
+from sheets_crm.backends.local.workbook import LocalWorkbook, create_workbook
+from sheets_crm.app.demo import write_demo
 from sheets_crm.errors import ConcurrentEditError, SheetShapeError, WorkbookError, WorkbookLockedError
-from sheets_crm.layout import build_layout
-from sheets_crm.model import CellChange, ChangeSet
-from sheets_crm.sync import sync
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import CellChange, ChangeSet
+from sheets_crm.app.sync import sync
 
 LEADS = [
     ["Acme", "Bob", "+7 916 000-00-01", "bob@acme.example", "Proposal", "Anna", "Web", "big one"],

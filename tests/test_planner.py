@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from conftest import make_snapshot
-from sheets_crm.planner import freshness_colors, plan_crm
-from sheets_crm.reading import read_tables
-from sheets_crm.sync import compute, resolve_today
+from sheets_crm.core.planner import freshness_colors, plan_crm
+from sheets_crm.core.reading import read_tables
+from sheets_crm.app.sync import compute, resolve_today
 
 GOLDEN = sorted((Path(__file__).parent / "golden" / "planner").glob("*.json"))
 ROW_FIELDS = ("project", "contact", "phone", "email", "stage", "owner")

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import TODAY  # noqa: E402
 from sheets_crm.errors import ConcurrentEditError  # noqa: E402
-from sheets_crm.sync import MAX_ATTEMPTS, sync  # noqa: E402
-from sheets_crm.testing import FakeGoogle  # noqa: E402
+from sheets_crm.app.sync import MAX_ATTEMPTS, sync  # noqa: E402
+from google_standin import FakeGoogle  # noqa: E402
 from test_concurrent_edits import TYPED, at_request, seed, sheet_titles, still_to_do, workbook  # noqa: E402
 
 GET, BATCH_GET, WRITE = ("sheets.spreadsheets.get", "sheets.spreadsheets.values.batchGet",

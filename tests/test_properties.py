@@ -35,8 +35,8 @@ from strategies import (
     tool_columns,
     xlsx_values,
 )
-from sheets_crm.backends.local import LocalWorkbook
-from sheets_crm.sync import compute, sync
+from sheets_crm.backends.local.workbook import LocalWorkbook
+from sheets_crm.app.sync import compute, sync
 
 PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                  derandomize=True)
@@ -193,8 +193,8 @@ def test_local_sync_keeps_every_user_cell_and_is_correct_and_idempotent(case: Cr
 
 
 def _google(fake: Any, sid: str) -> Any:
-    from sheets_crm.backends.google import GoogleWorkbook
-    from sheets_crm.backends.google_http import CrmHTTPClient
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+    from sheets_crm.backends.google.http import CrmHTTPClient
 
     return GoogleWorkbook(sid, http=CrmHTTPClient(None, fake.session(), sleep=lambda s: None))
 
@@ -202,7 +202,7 @@ def _google(fake: Any, sid: str) -> Any:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(case=crm_cases())
 def test_local_and_google_backends_agree(case: CrmCase) -> None:
-    from sheets_crm.testing import FakeGoogle
+    from google_standin import FakeGoogle
 
     from strategies import google_person_cells
 

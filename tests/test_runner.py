@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import schedule
 
-from sheets_crm.config import Config, DigestConfig, Secret
+from sheets_crm.app.config import Config, DigestConfig, Secret
 from sheets_crm.errors import ConfigError, CrmError, NotSharedError
-from sheets_crm.model import Call, Issue
-from sheets_crm.runner import RunLock, Runner, StateStore, install_stop_handlers
+from sheets_crm.core.model import Call, Issue
+from sheets_crm.app.runner import RunLock, Runner, StateStore, install_stop_handlers
 
 UTC = dt.timezone.utc
 PASSWORD = "smtp-pass-do-not-log"
@@ -145,7 +145,7 @@ def test_state_is_kept_per_set_of_spreadsheets(tmp_path):
 def test_corrupt_state_means_not_run_yet(tmp_path, caplog):
     (tmp_path / "state.json").write_text("{not json", encoding="utf-8")
     runner = make_runner(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="sheets_crm.runner"):
+    with caplog.at_level(logging.WARNING, logger="sheets_crm.app.runner"):
         assert runner.run_pending(utc(2025, 3, 3, 5, 0)) is not None
     assert "ignoring unreadable schedule state" in caplog.text
     assert StateStore(tmp_path / "state.json").last_run(runner.key) == utc(2025, 3, 3, 5, 0)
@@ -159,7 +159,7 @@ def test_one_failing_spreadsheet_does_not_stop_the_others(tmp_path, caplog):
                           "/data/east.xlsx": KeyError("boom")})
     config = make_config(spreadsheets=("/data/north.xlsx", "/data/east.xlsx", "/data/south.xlsx"))
     runner = make_runner(tmp_path, config, sync=sync)
-    with caplog.at_level(logging.INFO, logger="sheets_crm.runner"):
+    with caplog.at_level(logging.INFO, logger="sheets_crm.app.runner"):
         report = runner.run_pending(utc(2025, 3, 3, 5, 0))
     assert sync.targets == ["/data/north.xlsx", "/data/east.xlsx", "/data/south.xlsx"]
     assert [o.ok for o in report.outcomes] == [False, False, True]
@@ -202,7 +202,7 @@ def test_digest_follows_each_successful_sync(tmp_path, caplog):
     config = make_config(spreadsheets=("/data/north.xlsx", "/data/west.xlsx", "/data/south.xlsx"),
                          digest=digest_config())
     runner = make_runner(tmp_path, config, sync=sync, send_digest=send_digest)
-    with caplog.at_level(logging.DEBUG, logger="sheets_crm.runner"):
+    with caplog.at_level(logging.DEBUG, logger="sheets_crm.app.runner"):
         report = runner.run_pending(utc(2025, 3, 3, 5, 0))
     assert sent == [("/data/north.xlsx", "/data/north.xlsx"), ("/data/south.xlsx", "/data/south.xlsx")]
     north, west, south = report.outcomes
@@ -241,7 +241,7 @@ def test_runs_never_overlap_and_the_second_runner_sees_the_first_run(tmp_path, c
         seen.append(second.run_pending(utc(2025, 3, 3, 5, 0, 30)))
 
     first = make_runner(tmp_path, sync=FakeSync(during=during))
-    with caplog.at_level(logging.INFO, logger="sheets_crm.runner"):
+    with caplog.at_level(logging.INFO, logger="sheets_crm.app.runner"):
         assert first.run_pending(utc(2025, 3, 3, 5, 0)) is not None
     assert seen == [None, None] and second_sync.calls == []
     assert caplog.text.count("another sheets-crm run holds") == 1  # said once, not every tick
@@ -327,7 +327,7 @@ def test_sigterm_during_a_run_finishes_the_run_then_stops(tmp_path, caplog):
         runner = make_runner(tmp_path, sync=sync, clock=Clock(utc(2025, 3, 3, 6, 0)),
                              sleep=lambda s: pytest.fail("the loop should stop without sleeping"),
                              scheduler_factory=EveryTickScheduler)
-        with caplog.at_level(logging.INFO, logger="sheets_crm.runner"):
+        with caplog.at_level(logging.INFO, logger="sheets_crm.app.runner"):
             runner.loop(stop)
     finally:
         restore()

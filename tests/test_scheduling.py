@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheets_crm.scheduling import (
+from sheets_crm.app.scheduling import (
     due_instant,
     format_sync_time,
     is_due,

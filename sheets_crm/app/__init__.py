@@ -1,0 +1,1 @@
+"""What the commands do: sync, doctor, digest, calendar export, scheduling, config, demo."""

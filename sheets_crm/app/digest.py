@@ -1,0 +1,377 @@
+"""The morning digest: one e-mail per owner and one for the team, over SMTP.
+
+Building and sending are separate so the content can be tested without a
+server and the transport against a real one (aiosmtpd on loopback in the
+tests). Every SMTP/TLS/socket failure becomes a :class:`DigestError` whose
+message says what to check; the password never appears in it.
+
+An empty digest (no calls at all) is not sent: an e-mail saying "nothing to
+do" every morning teaches people to ignore the digest. A digest with only
+overdue calls *is* sent, because those are the ones people forget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any, Protocol
+
+from sheets_crm.app.config import DigestConfig
+from sheets_crm.errors import CrmError
+from sheets_crm.core.model import Call
+from sheets_crm.core.text import normalise
+
+__all__ = [
+    "DigestError",
+    "DigestMessage",
+    "SECTIONS",
+    "guess_lang",
+    "render_text",
+    "render_html",
+    "build_digests",
+    "send",
+    "deliver",
+]
+
+SECTIONS = ("overdue", "today", "upcoming")
+
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "overdue": "Overdue",
+        "today": "Today",
+        "upcoming": "Upcoming",
+        "title_owner": "Calls for {owner}",
+        "title_team": "Team calls",
+        "subject": "{prefix}Calls {date}: {overdue} overdue, {today} today, {upcoming} upcoming",
+        "days_overdue": "{n} d overdue",
+        "date": "Date",
+        "project": "Project",
+        "contact": "Contact",
+        "phone": "Phone",
+        "topic": "Topic",
+        "last_result": "Last result",
+        "owner": "Owner",
+        "last": "last",
+        "source": "Spreadsheet",
+        "footer": "Sent by sheets-crm after the morning sync. Record results in the Contact Plan.",
+    },
+    "ru": {
+        "overdue": "Просрочен",
+        "today": "Сегодня",
+        "upcoming": "Скоро",
+        "title_owner": "Звонки: {owner}",
+        "title_team": "Звонки команды",
+        "subject": "{prefix}Звонки на {date}: просрочено {overdue}, сегодня {today}, скоро {upcoming}",
+        "days_overdue": "просрочка {n} дн.",
+        "date": "Дата",
+        "project": "Проект",
+        "contact": "Контакт",
+        "phone": "Телефон",
+        "topic": "Тема",
+        "last_result": "Итог контакта",
+        "owner": "Менеджер",
+        "last": "итог",
+        "source": "Таблица",
+        "footer": "Отправлено sheets-crm после утренней синхронизации. Итоги записывайте в План контактов.",
+    },
+}
+
+
+class DigestError(CrmError):
+    """The digest could not be sent (server unreachable, login refused, TLS failed)."""
+
+
+class _SyncResultLike(Protocol):
+    """What the digest needs of :class:`sheets_crm.app.sync.SyncResult` (``lang`` is optional)."""
+
+    target: str
+    today: dt.date
+    calls: list[Call]
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """One e-mail to send: who gets it and what it says."""
+
+    audience: str  # "team" or the owner's name as configured
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+    def to_email(self, sender: str) -> EmailMessage:
+        """The message as a multipart/alternative (plain text + HTML) e-mail."""
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = ", ".join(self.to)
+        msg["Subject"] = self.subject
+        msg["Date"] = formatdate(localtime=True)
+        # make_msgid() would otherwise look up this host's FQDN (a DNS query).
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "sheets-crm.invalid"
+        msg["Message-ID"] = make_msgid(domain=domain)
+        msg.set_content(self.text)
+        msg.add_alternative(self.html, subtype="html")
+        return msg
+
+
+def guess_lang(calls: Iterable[Call]) -> str:
+    """'ru' when the sheet's own text is mostly Cyrillic, else 'en'.
+
+    A sync result does not carry the workbook's language, but its projects
+    and topics do: a Russian studio writes them in Russian.
+    """
+    cyrillic = latin = 0
+    for call in calls:
+        for text in (call.project, call.topic, call.contact, call.last_result):
+            for ch in text or "":
+                if "\u0400" <= ch <= "\u04ff":
+                    cyrillic += 1
+                elif ch.isascii() and ch.isalpha():
+                    latin += 1
+    return "ru" if cyrillic > latin else "en"
+
+
+def _fmt_date(day: dt.date, lang: str) -> str:
+    return day.strftime("%d.%m.%Y") if lang == "ru" else day.isoformat()
+
+
+def _grouped(calls: Sequence[Call]) -> dict[str, list[Call]]:
+    groups: dict[str, list[Call]] = {s: [] for s in SECTIONS}
+    for call in calls:
+        groups.setdefault(call.section, []).append(call)
+    return groups
+
+
+def _counts(calls: Sequence[Call]) -> dict[str, int]:
+    return {s: len(v) for s, v in _grouped(calls).items()}
+
+
+def render_text(calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True,
+                source: str | None = None) -> str:
+    """The plain-text body: one block per non-empty section, one or two lines per call."""
+    labels = _LABELS[lang]
+    lines = [title]
+    if source:
+        lines.append(f"{labels['source']}: {source}")
+    lines.append("")
+    for section, group in _grouped(calls).items():
+        if not group or section not in labels:
+            continue
+        lines.append(f"{labels[section]} ({len(group)})")
+        for call in group:
+            when = _fmt_date(call.date, lang)
+            if call.section == "overdue" and call.days_overdue:
+                when += " (" + labels["days_overdue"].format(n=call.days_overdue) + ")"
+            head = f"  {when}  {call.project}"
+            if call.topic:
+                head += f" — {call.topic}"
+            lines.append(head)
+            details = [x for x in (call.contact, call.phone) if x]
+            if call.last_result:
+                details.append(f"{labels['last']}: {call.last_result}")
+            if show_owner and call.owner:
+                details.append(f"{labels['owner'].lower()}: {call.owner}")
+            if details:
+                lines.append("      " + " · ".join(details))
+        lines.append("")
+    lines.append("-- ")
+    lines.append(labels["footer"])
+    return "\n".join(lines) + "\n"
+
+
+def render_html(calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True,
+                source: str | None = None) -> str:
+    """A simple HTML version: one table per section. All sheet text is escaped."""
+    labels = _LABELS[lang]
+    e = html.escape
+    cols = ["date", "project", "topic", "contact", "phone", "last_result"] + (["owner"] if show_owner else [])
+    colours = {"overdue": "#F4C7C3", "today": "#FFF2CC", "upcoming": "#FFFFFF"}
+    parts = [f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title></head>',
+             '<body style="font-family: sans-serif">', f"<h2>{e(title)}</h2>"]
+    if source:
+        parts.append(f"<p>{e(labels['source'])}: {e(source)}</p>")
+    for section, group in _grouped(calls).items():
+        if not group or section not in labels:
+            continue
+        parts.append(f"<h3>{e(labels[section])} ({len(group)})</h3>")
+        parts.append('<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">')
+        parts.append("<tr>" + "".join(f"<th>{e(labels[c])}</th>" for c in cols) + "</tr>")
+        for call in group:
+            when = _fmt_date(call.date, lang)
+            if call.section == "overdue" and call.days_overdue:
+                when += " (" + labels["days_overdue"].format(n=call.days_overdue) + ")"
+            values = {"date": when, "project": call.project, "topic": call.topic, "contact": call.contact,
+                      "phone": call.phone, "last_result": call.last_result, "owner": call.owner}
+            bg = colours.get(section, "#FFFFFF")
+            parts.append(f'<tr style="background: {bg}">' + "".join(f"<td>{e(values[c] or '')}</td>" for c in cols)
+                         + "</tr>")
+        parts.append("</table>")
+    parts.append(f"<p style=\"color: #666\">{e(labels['footer'])}</p></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _message(audience: str, to: tuple[str, ...], calls: Sequence[Call], *, title: str, today: dt.date,
+             lang: str, prefix: str, show_owner: bool, source: str | None) -> DigestMessage:
+    counts = _counts(calls)
+    subject = _LABELS[lang]["subject"].format(
+        prefix=(prefix.strip() + " ") if prefix.strip() else "", date=_fmt_date(today, lang), **counts)
+    if source:
+        subject += f" ({source})"
+    return DigestMessage(
+        audience=audience,
+        to=to,
+        subject=subject,
+        text=render_text(calls, title=title, lang=lang, show_owner=show_owner, source=source),
+        html=render_html(calls, title=title, lang=lang, show_owner=show_owner, source=source),
+    )
+
+
+def build_digests(calls: Sequence[Call], config: DigestConfig, *, today: dt.date, lang: str | None = None,
+                  source: str | None = None) -> list[DigestMessage]:
+    """One message per configured owner who has calls, plus one team message.
+
+    Owners match the sheet's Owner column ignoring case, spaces and ё/е.
+    Calls whose owner has no address reach only the team message. Nothing is
+    built when there are no calls at all. ``lang`` None uses the config's
+    ``lang`` ("auto" guesses from the calls' text). ``source`` labels the
+    spreadsheet when several are synced.
+    """
+    if not calls:
+        return []
+    if lang is None:
+        lang = config.lang
+    if lang not in _LABELS:
+        lang = guess_lang(calls)
+    labels = _LABELS[lang]
+    common: dict[str, Any] = {"today": today, "lang": lang, "prefix": config.subject_prefix, "source": source}
+    messages = []
+    for owner, addresses in config.owners.items():
+        key = normalise(owner)
+        mine = [c for c in calls if normalise(c.owner) == key]
+        if mine and addresses:
+            messages.append(_message(owner, tuple(addresses), mine, title=labels["title_owner"].format(owner=owner),
+                                     show_owner=False, **common))
+    if config.to_team:
+        messages.append(_message("team", tuple(config.to_team), calls, title=labels["title_team"],
+                                 show_owner=True, **common))
+    return messages
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _server_said(exc: smtplib.SMTPResponseException, secret: str | None) -> str:
+    raw = exc.smtp_error
+    said = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return _scrub(f"{exc.smtp_code} {said}".strip(), secret)
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in with one mechanism (PLAIN, else LOGIN), not smtplib's try-them-all.
+
+    ``SMTP.login`` retries a refused password with every other mechanism the
+    server offers: two or three failed logins per run can lock the mailbox
+    account at providers that count them.
+    """
+    offered = (smtp.esmtp_features.get("auth") or "").upper().split()
+    smtp.user, smtp.password = username, password
+    for mechanism, answer in (("PLAIN", smtp.auth_plain), ("LOGIN", smtp.auth_login)):
+        if mechanism in offered:
+            smtp.auth(mechanism, answer)  # raises SMTPAuthenticationError when refused
+            return
+    smtp.login(username, password)  # other mechanisms, or the "no AUTH" error
+
+
+def send(messages: Sequence[DigestMessage], config: DigestConfig, *, ssl_context: ssl.SSLContext | None = None,
+         timeout: float = 30.0) -> int:
+    """Send ``messages`` over one SMTP connection; return how many were accepted.
+
+    STARTTLS (when configured) verifies the server's certificate with
+    ``ssl_context`` (default: the system's trusted CAs). Logs in when a
+    username is set, with the password from ``$password_env``. Raises
+    ConfigError for settings that cannot work and DigestError for anything the
+    server or network refused; a refused recipient does not stop the others.
+    """
+    if not messages:
+        return 0
+    config.check_ready()
+    password = config.password.reveal() if config.password is not None else None
+    server = f"{config.smtp_host}:{config.smtp_port}"
+    failures: list[str] = []
+    sent = 0
+    try:
+        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout) as smtp:
+            smtp.ehlo()
+            if config.starttls:
+                context = ssl_context or ssl.create_default_context()
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if config.username:
+                _login(smtp, config.username, password or "")
+            for message in messages:
+                try:
+                    refused = smtp.send_message(message.to_email(config.sender))
+                except smtplib.SMTPRecipientsRefused as exc:
+                    failures.append(f"{message.audience}: all recipients refused ({', '.join(exc.recipients)})")
+                    continue
+                except smtplib.SMTPResponseException as exc:
+                    failures.append(f"{message.audience}: {_server_said(exc, password)}")
+                    continue
+                sent += 1
+                if refused:
+                    failures.append(f"{message.audience}: refused {', '.join(refused)}")
+    except smtplib.SMTPAuthenticationError as exc:
+        raise DigestError(
+            f"SMTP server {server} refused the login for {config.username!r} ({_server_said(exc, password)}); "
+            f"check [digest] username and the password in ${config.password_env}"
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        if "AUTH" in str(exc).upper():
+            raise DigestError(f"SMTP server {server} does not offer login (AUTH) on this connection; "
+                              "many servers offer it only after STARTTLS (starttls = true)") from None
+        raise DigestError(f"SMTP server {server} does not offer STARTTLS; use its submission port (587), "
+                          "or set starttls = false only for a server on a trusted network") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise DigestError(f"SMTP server {server}: its TLS certificate is not trusted ({exc.verify_message})") from None
+    except ssl.SSLError as exc:
+        raise DigestError(f"SMTP server {server}: TLS failed ({exc.reason or exc})") from None
+    except smtplib.SMTPResponseException as exc:
+        raise DigestError(f"SMTP server {server} refused: {_server_said(exc, password)}") from None
+    except smtplib.SMTPServerDisconnected:
+        raise DigestError(f"SMTP server {server} closed the connection unexpectedly") from None
+    except smtplib.SMTPException as exc:
+        raise DigestError(f"SMTP error with {server}: {_scrub(str(exc), password)}") from None
+    except ConnectionRefusedError:
+        raise DigestError(f"cannot connect to SMTP server {server}: connection refused "
+                          "(check [digest] smtp_host and smtp_port)") from None
+    except socket.gaierror:
+        raise DigestError(f"cannot connect to SMTP server {server}: unknown host name") from None
+    except TimeoutError:
+        raise DigestError(f"cannot connect to SMTP server {server}: timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise DigestError(f"cannot connect to SMTP server {server}: {exc.strerror or exc}") from None
+    if failures:
+        raise DigestError(f"digest: {sent} of {len(messages)} messages sent via {server}; "
+                          + "; ".join(failures))
+    return sent
+
+
+def deliver(result: _SyncResultLike, config: DigestConfig, *, source: str | None = None, lang: str | None = None,
+            ssl_context: ssl.SSLContext | None = None) -> int:
+    """Build and send the digests for one sync result; return messages sent (0 = nothing to say).
+
+    Does not look at ``config.enabled``: that switch is for the scheduler; a
+    person asking for a digest on the command line gets one.
+    """
+    if lang is None and config.lang == "auto":
+        lang = getattr(result, "lang", None)  # the workbook's language, when the sync knows it
+    messages = build_digests(result.calls, config, today=result.today, lang=lang, source=source)
+    return send(messages, config, ssl_context=ssl_context)

@@ -1,0 +1,409 @@
+"""``sheets-crm doctor``: check a CRM without changing it.
+
+:func:`diagnose` is pure (a snapshot, the template and today in; a
+:class:`Report` out). It reuses the sync's own reading (:mod:`reading`), so
+every warning a sync would print — unparseable dates, unknown statuses, plan
+rows for unknown projects, duplicate or blank headers — is reported here in
+the same words, and adds what only a check-up looks for: template drift
+(missing, renamed or duplicated tabs and columns), duplicate leads by phone
+(``phonenumbers``) or e-mail, open leads with nothing planned, and leads
+left without contact for longer than their stage's fade period.
+
+:func:`run_doctor` opens the workbook with the normal backends and only ever
+calls ``read()``: the doctor never writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from sheets_crm.errors import SheetShapeError
+from sheets_crm.core.model import Issue, Snapshot, TabData
+from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
+from sheets_crm.core.planner import plan_crm
+from sheets_crm.core.reading import TabMap, _leads_frame, _letter, _map_columns, _plan_frame, cell_text
+from sheets_crm.core.template import LANGS, Column, Tab, Template, default_template
+from sheets_crm.core.text import normalise
+
+__all__ = ["KINDS", "Report", "diagnose", "run_doctor"]
+
+#: Every kind of problem, in report order, with the heading it is shown under.
+KINDS: dict[str, str] = {
+    "missing-tab": "Missing tabs",
+    "duplicate-tab": "Duplicate tabs",
+    "missing-column": "Missing columns",
+    "renamed-column": "Renamed columns",
+    "duplicate-header": "Duplicate columns",
+    "blank-header": "Columns without a header",
+    "bad-date": "Unparseable dates",
+    "odd-date": "Dates far from today",
+    "no-date": "Plan rows without a date",
+    "unknown-status": "Unknown statuses",
+    "unknown-stage": "Unknown stages",
+    "unknown-project": "Plan rows for unknown projects",
+    "no-key": "Rows without a project",
+    "duplicate-lead": "Duplicate leads",
+    "bad-phone": "Unreadable phone numbers",
+    "no-next-contact": "Open leads with no next contact",
+    "stale-lead": "Leads not contacted for too long",
+}
+
+_COLUMN_CUTOFF = 0.75  # "Projct"→"Project" 0.92, "Data"→"Date" 0.75; "Source"→"Score" 0.73 is not a rename
+_TAB_CUTOFF = 0.6
+_ODD_YEARS = 10  # a contact dated further from today than this is probably a typo
+
+
+@dataclass
+class Report:
+    """What the doctor found. ``problems`` are :class:`Issue` s whose ``code`` is the kind."""
+
+    target: str
+    today: dt.date
+    problems: list[Issue] = field(default_factory=list)
+    lang: str = "en"
+    leads_checked: int = 0
+    plan_rows_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        """0 when clean, 1 when problems were found."""
+        return 0 if self.ok else 1
+
+    def by_kind(self) -> dict[str, list[Issue]]:
+        """Problems grouped by kind, kinds in :data:`KINDS` order, rows in sheet order."""
+        groups: dict[str, list[Issue]] = {}
+        order = {k: i for i, k in enumerate(KINDS)}
+        def place(issue: Issue) -> tuple[Any, ...]:
+            return (order.get(issue.code, len(order)), issue.code, issue.tab, issue.row or 0)
+
+        for issue in sorted(self.problems, key=place):
+            groups.setdefault(issue.code, []).append(issue)
+        return groups
+
+    def counts(self) -> dict[str, int]:
+        return {kind: len(items) for kind, items in self.by_kind().items()}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "today": self.today.isoformat(),
+            "ok": self.ok,
+            "checked": {"leads": self.leads_checked, "plan_rows": self.plan_rows_checked},
+            "counts": self.counts(),
+            "problems": [_problem_dict(i) for items in self.by_kind().values() for i in items],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_json(), ensure_ascii=False, indent=2)
+
+    def lines(self) -> list[str]:
+        """The report as plain text lines (no colour, no markup)."""
+        checked = f"{self.leads_checked} leads and {self.plan_rows_checked} plan rows checked"
+        head = f"Doctor: {self.target} on {self.today.isoformat()}"
+        if self.ok:
+            return [f"{head}: no problems found ({checked})."]
+        groups = self.by_kind()
+        n = len(self.problems)
+        out = [f"{head}: {n} problem{'s' if n != 1 else ''} of {len(groups)} "
+               f"kind{'s' if len(groups) != 1 else ''} ({checked})."]
+        for kind, items in groups.items():
+            out.append(f"{KINDS.get(kind, kind)} ({len(items)}):")
+            out.extend(f"  {issue}" for issue in items)
+        return out
+
+    def text(self) -> str:
+        return "\n".join(self.lines()) + "\n"
+
+
+def _problem_dict(issue: Issue) -> dict[str, Any]:
+    data = issue.as_dict()
+    value = data["value"]
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        value = str(value)
+    if isinstance(value, float) and value != value:
+        value = None
+    return {"kind": issue.code, "tab": data["tab"], "row": data["row"], "column": data["column"],
+            "value": value, "message": data["message"]}
+
+
+# -- tabs ------------------------------------------------------------------------------
+
+
+def _both_names(names: dict[str, str]) -> str:
+    return " / ".join(f"'{n}'" for n in names.values())
+
+
+def _match_tabs(snapshot: Snapshot, template: Template, problems: list[Issue]) -> tuple[dict[str, TabData], str]:
+    """find_tabs without stopping: missing tabs (with a guess) and duplicates become problems."""
+    found: dict[str, TabData] = {}
+    votes = dict.fromkeys(LANGS, 0)
+    claimed: set[str] = set()
+    for tab in template.tabs:
+        titles = [t for t in snapshot.tabs if tab.matches(t)]
+        claimed.update(titles)
+        if titles:
+            found[tab.id] = snapshot.tabs[titles[0]]
+            for lang, name in tab.names.items():
+                if normalise(name) == normalise(titles[0]):
+                    votes[lang] += 1
+        for extra in titles[1:]:
+            problems.append(Issue(extra, None, None, None,
+                                  f"another tab named like {tab.names['en']!r} (the sync uses {titles[0]!r} "
+                                  "and ignores this one); merge or rename it", "duplicate-tab"))
+    unclaimed = [t for t in snapshot.tabs if t not in claimed]
+    for tab in template.tabs:
+        if tab.id in found:
+            continue
+        guess = _closest_title(tab, unclaimed)
+        hint = f"; is it the tab {guess!r}? Rename it back" if guess else ""
+        problems.append(Issue(tab.names["en"], None, None, None,
+                              f"missing tab {_both_names(tab.names)}{hint}; the sync stops until it exists",
+                              "missing-tab"))
+    lang = max(LANGS, key=lambda la: (votes[la], la == "en"))
+    return found, lang
+
+
+def _closest_title(tab: Tab, titles: list[str]) -> str | None:
+    wanted = [normalise(n) for n in tab.names.values()]
+    best: tuple[float, str] | None = None
+    for title in titles:
+        got = normalise(title)
+        if not got:
+            continue
+        for name in wanted:
+            score = difflib.SequenceMatcher(None, got, name).ratio()
+            if got in name or name in got:
+                score = max(score, 0.8)
+            if score >= _TAB_CUTOFF and (best is None or score > best[0]):
+                best = (score, title)
+    return best[1] if best else None
+
+
+# -- columns ---------------------------------------------------------------------------
+
+
+def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> None:
+    """Missing template columns, and unknown headers that look like a renamed one."""
+    present: set[str] = set()
+    unknown: list[tuple[int, str]] = []
+    for col, raw in enumerate(data.header):
+        text = cell_text(raw)
+        if not text:
+            continue
+        match = tab.match_header(text)
+        if match is None:
+            unknown.append((col, text))
+        else:
+            present.add(match.id)
+    missing = [c for c in tab.columns if c.id not in present]
+    renamed: dict[str, tuple[int, str]] = {}
+    taken: set[int] = set()
+    for column in missing:
+        guess = _closest_header(column, [(c, t) for c, t in unknown if c not in taken])
+        if guess is not None:
+            renamed[column.id] = guess
+            taken.add(guess[0])
+    for column in missing:
+        name = column.names[lang]
+        if column.id in renamed:
+            col, text = renamed[column.id]
+            problems.append(Issue(data.title, 1, text, text,
+                                  f"column {_letter(col)} looks like {name!r} renamed; {_consequence(tab, column)} "
+                                  f"until the header is {name!r} again", "renamed-column"))
+        else:
+            problems.append(Issue(data.title, 1, name, None,
+                                  f"missing column {_both_names(column.names)}; {_consequence(tab, column)}",
+                                  "missing-column"))
+
+
+def _consequence(tab: Tab, column: Column) -> str:
+    if column.required:
+        return "the sync stops"
+    if column.owner == "tool":
+        return "the next sync adds it after the last column"
+    return "the sync reads it as empty"
+
+
+def _closest_header(column: Column, headers: list[tuple[int, str]]) -> tuple[int, str] | None:
+    best: tuple[float, int, str] | None = None
+    names = [normalise(n) for n in column.names.values()]
+    for col, text in headers:
+        got = normalise(text)
+        score = max(difflib.SequenceMatcher(None, got, n).ratio() for n in names)
+        if score >= _COLUMN_CUTOFF and (best is None or score > best[0]):
+            best = (score, col, text)
+    return (best[1], best[2]) if best else None
+
+
+# -- leads -----------------------------------------------------------------------------
+
+
+def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: list[Issue]) -> None:
+    """Leads sharing a phone number or an e-mail (the same project name is reading's warning)."""
+    data = lm.data
+    phone_col = lm.columns.get("phone") if "phone" not in lm.added else None
+    email_col = lm.columns.get("email") if "email" not in lm.added else None
+    first_by: dict[str, tuple[int, str, str]] = {}
+    for rec in leads.itertuples(index=False):
+        row = int(rec.row)
+        keys: list[tuple[str, str, str]] = []
+        if phone_col is not None:
+            phone = cell_text(data.cell(row - 1, phone_col))
+            if phone:
+                check = check_phone(phone, region)
+                if check.status == PhoneCheck.OK:
+                    keys += [(f"phone:{n}", "phone", (phone, n)) for n in check.numbers]
+                elif check.status == PhoneCheck.UNKNOWN:
+                    # No region to read it with: the very same digits are still the same number.
+                    digits = "".join(ch for ch in phone if ch.isdigit())
+                    if len(digits) >= 7:
+                        keys.append((f"digits:{digits}", "phone", (phone, digits)))
+                else:
+                    problems.append(Issue(data.title, row, lm.header_of("phone"), phone,
+                                          "not a readable phone number"
+                                          + ("" if region else " (write it with its +country code)"),
+                                          "bad-phone"))
+        if email_col is not None:
+            email = cell_text(data.cell(row - 1, email_col)).casefold()
+            if "@" in email:
+                keys.append((f"email:{email}", "e-mail", (cell_text(data.cell(row - 1, email_col)), email)))
+        reported: set[int] = set()
+        for key, what, shown in keys:
+            first = first_by.get(key)
+            if first is None:
+                first_by[key] = (row, rec.key, rec.project)
+                continue
+            first_row, first_key, first_project = first
+            if first_key == rec.key or first_row in reported:
+                continue  # same project name: reading already reports the pair
+            reported.add(first_row)
+            typed, canonical = shown
+            same = f"same {what}" + (f" ({canonical})" if canonical != typed else "")
+            problems.append(Issue(data.title, row, lm.header_of("phone" if what == "phone" else "email"), typed,
+                                  f"{same} as row {first_row} ({first_project!r}); "
+                                  "probably one client entered twice", "duplicate-lead"))
+
+
+def _follow_ups(leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: Template, today: dt.date,
+                problems: list[Issue]) -> None:
+    """Open leads with nothing planned; leads left longer than their fade period."""
+    planned = plan_crm(leads, plan, today, template)
+    out = planned.leads
+    settings = template.settings
+    for i, rec in enumerate(leads.itertuples(index=False)):
+        stage = template.stage(rec.stage)
+        if stage is not None and stage.closed:
+            continue
+        row = int(rec.row)
+        stage_name = f" ({rec.stage})" if rec.stage else ""
+        if pd.isna(out["next_contact"].iloc[i]):
+            problems.append(Issue(lm.title, row, lm.header_of("project"), rec.project,
+                                  f"open lead{stage_name} with no next contact planned; "
+                                  "add a row to the Contact Plan (or close the lead)", "no-next-contact"))
+        days = out["days_since_contact"].iloc[i]
+        if pd.isna(days):
+            continue
+        fade = (stage.fade_days if stage is not None and stage.fade_days else settings.freshness_days)
+        if int(days) > fade:
+            last = out["last_contact"].iloc[i].date().isoformat()
+            why = f"{stage.labels.get('en', stage.id)} leads fade" if stage is not None and stage.fade_days \
+                else "leads fade"
+            problems.append(Issue(lm.title, row, lm.header_of("project"), rec.project,
+                                  f"not contacted for {int(days)} days (last contact {last}); "
+                                  f"{why} after {fade} days", "stale-lead"))
+
+
+def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Issue]) -> None:
+    """Plan dates read fine but years away: usually a number typed where a date belongs."""
+    col = pm.columns.get("date")
+    for rec in plan.itertuples(index=False):
+        day = rec.date.date()
+        years = abs((day - today).days) / 365.25
+        if years <= _ODD_YEARS:
+            continue
+        raw = pm.data.cell(int(rec.row) - 1, col) if col is not None else None
+        typed = (f"; the cell holds the number {cell_text(raw)}, read as a day count from 1899-12-30"
+                 if isinstance(raw, (int, float)) and not isinstance(raw, bool) else "")
+        when = "ago" if day < today else "from now"
+        problems.append(Issue(pm.title, int(rec.row), pm.header_of("date"), raw,
+                              f"dated {day.isoformat()}, {int(years)} years {when}{typed}", "odd-date"))
+
+
+# -- the checks ------------------------------------------------------------------------
+
+
+def diagnose(snapshot: Snapshot, template: Template | None = None, today: dt.date | None = None, *,
+             target: str = "") -> Report:
+    """Check one snapshot of a CRM. Pure: no I/O, no clock (``today`` is required)."""
+    if today is None:
+        raise ValueError("diagnose() needs today's date")
+    template = template or default_template()
+    problems: list[Issue] = []
+    tabs, lang = _match_tabs(snapshot, template, problems)
+    report = Report(target or snapshot.title, today, problems, lang)
+
+    reading: list[Issue] = []
+    maps: dict[str, TabMap] = {}
+    for tab in template.tabs:
+        data = tabs.get(tab.id)
+        if data is None:
+            continue
+        _column_drift(tab, data, lang, problems)
+        try:
+            maps[tab.id] = _map_columns(tab, data, lang, reading, append=tab.id != "plan")
+        except SheetShapeError:
+            pass  # the missing key column is already a template-drift problem
+
+    leads = None
+    lm = maps.get("leads")
+    if lm is not None:
+        leads = _leads_frame(lm, template, reading)
+        report.leads_checked = len(leads)
+    pm = maps.get("plan")
+    plan = None
+    if pm is not None:
+        known = leads if leads is not None else pd.DataFrame({"key": pd.Series([], dtype=object),
+                                                              "project": pd.Series([], dtype=object)})
+        plan_issues: list[Issue] = []
+        plan = _plan_frame(pm, template, snapshot.locale, known, lm.title if lm else "Leads", plan_issues)
+        if leads is None:  # without Leads every project would look unknown: say nothing about them
+            plan_issues = [i for i in plan_issues if i.code != "unknown-project"]
+        reading.extend(plan_issues)
+        _odd_dates(plan, pm, today, problems)
+        report.plan_rows_checked = sum(1 for line in pm.data.values[1:] if any(cell_text(v) for v in line))
+    # The sync's warnings, in its own words. A tool column it would add is drift, reported above.
+    problems.extend(i for i in reading if i.code != "added-column")
+
+    if lm is not None and leads is not None:
+        _duplicates(leads, lm, region_for_locale(snapshot.locale), problems)
+        if plan is not None:
+            _follow_ups(leads, plan, lm, template, today, problems)
+    return report
+
+
+def run_doctor(target: str, credentials: str | None = None, today: dt.date | None = None, tz: str | None = None,
+               *, template: Template | None = None, locale: str | None = None) -> Report:
+    """Open ``target`` (a .xlsx path, a Sheets URL or id) read-only and diagnose it.
+
+    Only ``Workbook.read()`` is called: nothing is ever written. Raises
+    :class:`~sheets_crm.errors.CrmError` when the workbook cannot be opened.
+    """
+    from sheets_crm.backends import open_workbook
+    from sheets_crm.app.sync import resolve_today
+
+    workbook = open_workbook(target, credentials=credentials)
+    if locale and hasattr(workbook, "locale"):
+        workbook.locale = locale  # type: ignore[attr-defined]
+    snapshot = workbook.read()
+    day = resolve_today(snapshot, today, tz)
+    return diagnose(snapshot, template or default_template(), day, target=workbook.name or target)

@@ -1,0 +1,303 @@
+"""Bootstrap: lay the CRM template out in Google Sheets.
+
+Two ways, because of how Google Drive works:
+
+* With the owner's OAuth login, :func:`init_spreadsheet` **creates** a new
+  spreadsheet: one ``spreadsheets.create`` (title, locale, time zone and all
+  tabs with frozen header rows), one ``batchUpdate`` for everything else, and
+  a Drive ``permissions.create`` per ``share`` address.
+* A service account owns no Drive storage and cannot create files (Google
+  answers 403 ``storageQuotaExceeded``), so with a service account the owner
+  creates an empty spreadsheet in the browser, shares it with the service
+  account's e-mail, and ``into=URL`` lays the template out *inside* it: missing
+  tabs are added, existing ones are refused if they hold data (unless
+  ``force``), and the person's other tabs are never touched. An empty default
+  tab ("Sheet1"/"Лист1") is reused for the first CRM tab rather than left
+  lying around.
+
+The layout comes from :func:`sheets_crm.core.layout.build_layout`, like the local
+backend's ``create_workbook``: headers (bold; grey for tool columns), frozen
+header row, column widths, date formats on date columns, Status/Stage
+dropdowns (not strict: synonyms stay allowed), stage highlights, and
+warning-only protection on the tool-owned columns.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from sheets_crm.core.dates import resolve_zone
+from sheets_crm.errors import ConfigError, WorkbookError
+from sheets_crm.core.layout import TabLayout, build_layout
+from sheets_crm.core.template import Template
+from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
+from sheets_crm.backends.google.workbook import hex_to_color, quote_title
+from sheets_crm.backends.google.http import DRIVE_API, SHEETS_API, CrmHTTPClient
+
+__all__ = ["init_spreadsheet", "layout_requests", "default_locale", "share_spreadsheet", "DEFAULT_TITLE"]
+
+log = logging.getLogger("sheets_crm.google")
+
+DEFAULT_TITLE = {"en": "Studio CRM", "ru": "CRM студии"}
+_LOCALES = {"en": "en_US", "ru": "ru_RU"}
+_DEFAULT_TAB_NAMES = {"sheet1", "лист1", "лист 1", "sheet 1", "tabelle1", "feuille 1", "hoja 1", "foglio1"}
+#: Marks the protected ranges we add (so --force can replace them).
+PROTECTION_NOTE = "sheets-crm: filled in by the tool at every sync (edits here are overwritten)"
+_TOOL_NOTE = "Filled in by sheets-crm at every sync: edits here are overwritten."
+_ROWS = 1000
+
+
+def default_locale(lang: str) -> str:
+    return _LOCALES.get(lang, "en_US")
+
+
+def _chars_to_pixels(chars: int) -> int:
+    return int(chars) * 7 + 10
+
+
+def layout_requests(sheet_id: int, tab: TabLayout, *, col_count: int | None = None) -> list[dict[str, Any]]:
+    """The ``batchUpdate`` requests that format one tab like the template says.
+    ``col_count``: the tab's current column count (grown when too small)."""
+    reqs: list[dict[str, Any]] = []
+    ncols = len(tab.columns)
+    if col_count is not None and col_count < ncols:
+        reqs.append({"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": ncols - col_count}})
+    reqs.append({"updateSheetProperties": {
+        "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": tab.frozen_rows}},
+        "fields": "gridProperties.frozenRowCount"}})
+    header = []
+    for col in tab.columns:
+        cell: dict[str, Any] = {"userEnteredValue": {"stringValue": col.header},
+                                "userEnteredFormat": {"textFormat": {"bold": True}}}
+        color = tab.header_fill_tool if col.tool else tab.header_fill_user
+        if color:
+            cell["userEnteredFormat"]["backgroundColor"] = hex_to_color(color)
+        if col.tool and tab.id != "calls":
+            cell["note"] = _TOOL_NOTE
+        header.append(cell)
+    reqs.append({"updateCells": {
+        "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+        "rows": [{"values": header}],
+        "fields": "userEnteredValue,userEnteredFormat.textFormat.bold,userEnteredFormat.backgroundColor,note"}})
+    for i, col in enumerate(tab.columns):
+        column = {"sheetId": sheet_id, "startColumnIndex": i, "endColumnIndex": i + 1}
+        body = {**column, "startRowIndex": tab.frozen_rows}
+        reqs.append({"updateDimensionProperties": {
+            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+            "properties": {"pixelSize": _chars_to_pixels(col.width)}, "fields": "pixelSize"}})
+        if col.type == "date":
+            reqs.append({"repeatCell": {
+                "range": body,
+                "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": tab.date_format}}},
+                "fields": "userEnteredFormat.numberFormat"}})
+        if col.choices:
+            reqs.append({"setDataValidation": {"range": body, "rule": {
+                "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": c} for c in col.choices]},
+                "strict": False, "showCustomUi": True}}})
+        for n, (text, color) in enumerate(col.highlights):
+            reqs.append({"addConditionalFormatRule": {"index": n, "rule": {
+                "ranges": [body],
+                "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
+                                "format": {"backgroundColor": hex_to_color(color)}}}}})
+    # Warning-only protection: people get "you are editing a tool column" but can go on.
+    if all(col.tool for col in tab.columns):
+        ranges: list[dict[str, Any]] = [{"sheetId": sheet_id}]
+    else:
+        ranges = [{"sheetId": sheet_id, "startColumnIndex": a, "endColumnIndex": b + 1}
+                  for a, b in _runs(i for i, col in enumerate(tab.columns) if col.tool)]
+    for rng in ranges:
+        reqs.append({"addProtectedRange": {"protectedRange": {
+            "range": rng, "description": PROTECTION_NOTE, "warningOnly": True}}})
+    return reqs
+
+
+def _runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for i in indexes:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _check_zone(time_zone: str | None) -> str | None:
+    if time_zone:
+        resolve_zone(time_zone)  # raises ConfigError for an unknown zone
+    return time_zone
+
+
+def _machine_zone() -> str | None:
+    try:
+        import tzlocal
+
+        return tzlocal.get_localzone_name() or None
+    except Exception:
+        return None
+
+
+def init_spreadsheet(client: CrmHTTPClient, template: Template, lang: str, title: str | None = None,
+                     into: str | None = None, share: str | Iterable[str] | None = None,
+                     time_zone: str | None = None, locale: str | None = None, *,
+                     force: bool = False, notify: bool = True) -> str:
+    """Lay the CRM out in Google Sheets and return the spreadsheet's URL.
+
+    ``into`` (URL or id) lays it out inside an existing spreadsheet (the way
+    for a service account; its title is left alone); otherwise a new one titled ``title`` is created
+    (needs an OAuth user login). ``share``: e-mail address(es) given Editor
+    access (``notify``: Google sends them the usual sharing e-mail).
+    ``time_zone``/``locale`` default, for a new spreadsheet, to this machine's
+    zone and ``en_US``/``ru_RU`` by ``lang``; an existing spreadsheet keeps its
+    own unless they are given.
+    """
+    layout = build_layout(template, lang)
+    _check_zone(time_zone)
+    if locale is not None and not locale.replace("-", "_").replace("_", "").isalpha():
+        raise ConfigError(f"locale {locale!r} should look like en_US or ru_RU")
+    if into:
+        sid = _lay_out_into(client, template, layout, spreadsheet_id(into), time_zone, locale, force)
+        url = spreadsheet_url(sid)
+    else:
+        sid, url = _create(client, layout, title or DEFAULT_TITLE.get(lang, "CRM"),
+                           time_zone or _machine_zone(), locale or default_locale(lang))
+    for address in _addresses(share):
+        share_spreadsheet(client, sid, address, notify=notify)
+    return url
+
+
+def _addresses(share: str | Iterable[str] | None) -> list[str]:
+    if not share:
+        return []
+    items = [share] if isinstance(share, str) else list(share)
+    out = []
+    for item in items:
+        for part in str(item).replace(";", ",").split(","):
+            part = part.strip()
+            if part:
+                if "@" not in part:
+                    raise ConfigError(f"--share {part!r} is not an e-mail address")
+                out.append(part)
+    return out
+
+
+def _create(client: CrmHTTPClient, layout: list[TabLayout], title: str, time_zone: str | None,
+            locale: str) -> tuple[str, str]:
+    properties: dict[str, Any] = {"title": title, "locale": locale}
+    if time_zone:
+        properties["timeZone"] = time_zone
+    body = {"properties": properties, "sheets": [
+        {"properties": {"title": tab.title, "index": i, "gridProperties": {
+            "rowCount": _ROWS, "columnCount": max(len(tab.columns), 1), "frozenRowCount": tab.frozen_rows}}}
+        for i, tab in enumerate(layout)]}
+    created = client.request("post", SHEETS_API, json=body, params={"fields": "spreadsheetId,spreadsheetUrl,sheets.properties(sheetId,title)"},
+                             what="creating the spreadsheet", idempotent=False).json()
+    sid = created["spreadsheetId"]
+    ids = {s["properties"]["title"]: s["properties"].get("sheetId", 0) for s in created.get("sheets", [])}
+    reqs: list[dict[str, Any]] = []
+    for tab in layout:
+        reqs.extend(layout_requests(ids[tab.title], tab))
+    client.batch_update(sid, {"requests": reqs})
+    log.info("created spreadsheet %s (%s)", title, sid)
+    return sid, created.get("spreadsheetUrl") or spreadsheet_url(sid)
+
+
+def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLayout], sid: str,
+                  time_zone: str | None, locale: str | None, force: bool) -> str:
+    meta = client.fetch_sheet_metadata(sid, params={"fields": (
+        "properties(title,locale,timeZone),"
+        "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+        "protectedRanges(protectedRangeId,description),conditionalFormats(booleanRule(condition)))")})
+    sheets = [s for s in meta.get("sheets") or []]
+    by_title = {s["properties"]["title"]: s for s in sheets}
+    # Which of the person's tabs already are CRM tabs (either language)?
+    existing: dict[str, dict[str, Any]] = {}
+    for tab_layout in layout:
+        tab = template.tab(tab_layout.id)
+        for t, sheet in by_title.items():
+            if tab.matches(t) and tab_layout.id not in existing:
+                existing[tab_layout.id] = sheet
+    empties = [s for s in sheets if s["properties"]["title"].strip().casefold() in _DEFAULT_TAB_NAMES
+               and s not in existing.values()]
+    check = list(existing.values()) + empties
+    filled: dict[str, int] = {}
+    if check:
+        got = client.values_batch_get(sid, [quote_title(s["properties"]["title"]) for s in check],
+                                      params={"majorDimension": "ROWS"})
+        tab_of = {id(sheet): tid for tid, sheet in existing.items()}
+        for sheet, vr in zip(check, got.get("valueRanges") or []):
+            rows = vr.get("values") or []
+            tid = tab_of.get(id(sheet))
+            if rows and tid is not None and any(template.tab(tid).match_header(v) for v in rows[0]):
+                rows = rows[1:]  # our header row (an earlier init): not the person's data
+            filled[sheet["properties"]["title"]] = sum(1 for r in rows if any(str(v).strip() for v in r))
+    busy = {tid: s for tid, s in existing.items() if filled.get(s["properties"]["title"], 0)}
+    if busy and not force:
+        names = ", ".join(f"'{s['properties']['title']}' ({filled[s['properties']['title']]} rows)"
+                          for s in busy.values())
+        raise WorkbookError(
+            f"The spreadsheet already has CRM tabs with data: {names}. Nothing was changed. "
+            "If it is already a CRM, just run `sheets-crm sync`; to lay the template out over it anyway "
+            "(the header rows are rewritten, the rows below are kept) pass --force."
+        )
+    reusable = [s for s in empties if not filled.get(s["properties"]["title"], 0)]
+    used_ids = {s["properties"].get("sheetId", 0) for s in sheets}
+    next_id = max(used_ids, default=0) + 1
+    reqs: list[dict[str, Any]] = []
+    props: dict[str, Any] = {}
+    if time_zone:
+        props["timeZone"] = time_zone
+    if locale:
+        props["locale"] = locale
+    if props:
+        reqs.append({"updateSpreadsheetProperties": {"properties": props, "fields": ",".join(props)}})
+    index_base = len(sheets)
+    stage_labels = {label for stage in template.stages for label in stage.labels.values()}
+    for i, tab in enumerate(layout):
+        sheet = existing.get(tab.id)
+        if sheet is not None:
+            sp = sheet["properties"]
+            sheet_id = sp.get("sheetId", 0)
+            if sp["title"] != tab.title:
+                log.info("keeping tab name %r for %s", sp["title"], tab.title)
+            # Re-laying out (--force): replace what an earlier init added, don't pile up copies.
+            for pr in sheet.get("protectedRanges") or []:
+                if (pr.get("description") or "").startswith("sheets-crm"):
+                    reqs.append({"deleteProtectedRange": {"protectedRangeId": pr["protectedRangeId"]}})
+            for n in reversed(range(len(sheet.get("conditionalFormats") or []))):
+                rule = sheet["conditionalFormats"][n]
+                cond = ((rule.get("booleanRule") or {}).get("condition") or {})
+                texts = {v.get("userEnteredValue") for v in cond.get("values") or []}
+                if cond.get("type") == "TEXT_EQ" and texts and texts <= stage_labels:
+                    reqs.append({"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": n}})
+            col_count = (sp.get("gridProperties") or {}).get("columnCount")
+        elif reusable:
+            sp = reusable.pop(0)["properties"]
+            sheet_id = sp.get("sheetId", 0)
+            reqs.append({"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": tab.title},
+                                                   "fields": "title"}})
+            col_count = (sp.get("gridProperties") or {}).get("columnCount")
+        else:
+            sheet_id = next_id
+            next_id += 1
+            reqs.append({"addSheet": {"properties": {
+                "sheetId": sheet_id, "title": tab.title, "index": index_base + i,
+                "gridProperties": {"rowCount": _ROWS, "columnCount": max(len(tab.columns), 1)}}}})
+            col_count = max(len(tab.columns), 1)
+        reqs.extend(layout_requests(sheet_id, tab, col_count=col_count))
+    client.batch_update(sid, {"requests": reqs})
+    return sid
+
+
+def share_spreadsheet(client: CrmHTTPClient, sid: str, email: str, *, role: str = "writer",
+                      notify: bool = True) -> None:
+    """Give ``email`` access through Drive ``permissions.create``.
+
+    ``sendNotificationEmail`` may be false for ordinary shares (Drive only
+    refuses to skip it for ownership transfers).
+    """
+    client.request("post", f"{DRIVE_API}/{sid}/permissions",
+                   params={"sendNotificationEmail": "true" if notify else "false", "supportsAllDrives": "true"},
+                   json={"type": "user", "role": role, "emailAddress": email},
+                   what=f"sharing the spreadsheet with {email}")
+

@@ -1,0 +1,1 @@
+"""The local backend: a .xlsx/.xlsm workbook on disk."""

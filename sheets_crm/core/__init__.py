@@ -1,0 +1,1 @@
+"""The pure core: template, reading, planning and diffing. No I/O, no clock, no backend."""

@@ -1,0 +1,191 @@
+"""The pure planning core: tables in, desired tool columns and calls out.
+
+No I/O and no clock: ``today`` is passed in. Everything is vectorised over
+the Contact Plan (sort + group), so a million plan rows plan in about a
+second.
+
+Inputs are the frames :mod:`sheets_crm.core.reading` builds:
+
+- leads: ``row, project, key, contact, phone, stage, owner``
+- plan:  ``row, project, key, date (datetime64), status (open/done/cancelled),
+  topic, result, owner`` — only rows with a usable date and project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sheets_crm.core.model import Call, Issue
+from sheets_crm.core.template import Template
+
+__all__ = ["Plan", "plan_crm", "freshness_colors", "SECTIONS", "LEAD_FIELDS", "CALL_FIELDS"]
+
+SECTIONS = ("overdue", "today", "upcoming")
+LEAD_FIELDS = ("last_contact", "last_result", "next_contact", "next_topic", "days_since_contact", "touches")
+CALL_FIELDS = ("section", "date", "days_overdue", "project", "contact", "phone", "topic", "last_result", "owner")
+
+
+@dataclass
+class Plan:
+    """The desired state. ``leads`` is aligned row-for-row with the input leads."""
+
+    leads: pd.DataFrame   # LEAD_FIELDS + "fill" (RRGGBB or None)
+    calls: pd.DataFrame   # CALL_FIELDS + "plan_row"
+    issues: list[Issue]
+
+    def call_list(self) -> list[Call]:
+        out = []
+        for rec in self.calls.itertuples(index=False):
+            out.append(Call(
+                section=rec.section,
+                date=rec.date.date(),
+                days_overdue=None if pd.isna(rec.days_overdue) else int(rec.days_overdue),
+                project=rec.project, contact=rec.contact, phone=rec.phone, topic=rec.topic,
+                last_result=rec.last_result, owner=rec.owner, plan_row=int(rec.plan_row),
+            ))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        counts = self.calls["section"].value_counts()
+        return {s: int(counts.get(s, 0)) for s in SECTIONS}
+
+
+def plan_crm(leads: pd.DataFrame, plan: pd.DataFrame, today: dt.date, template: Template,
+             plan_title: str = "Contact Plan", date_header: str = "Date") -> Plan:
+    """Work out every lead's tool columns, the Calls Today list and the colours."""
+    settings = template.settings
+    today64 = pd.Timestamp(today)
+    issues: list[Issue] = []
+
+    dates = plan["date"].to_numpy(dtype="datetime64[ns]")
+    rows = plan["row"].to_numpy(dtype="int64")
+    status = plan["status"].to_numpy()
+    done = status == "done"
+    open_ = status == "open"
+    for i in np.flatnonzero(done & (dates > today64.to_datetime64())):
+        issues.append(Issue(plan_title, int(rows[i]), date_header, pd.Timestamp(dates[i]).date().isoformat(),
+                            "marked Done but dated in the future; counted as the last contact anyway",
+                            "future-done"))
+
+    # Projects as integer codes (the k-th distinct lead key is k; a plan row
+    # whose project is not in Leads is -1): sorting and grouping integers
+    # rather than strings is what keeps a million plan rows fast.
+    first_lead = np.flatnonzero(~leads["key"].duplicated().to_numpy())
+    lead_keys = pd.Index(leads["key"].to_numpy()[first_lead])
+    lead_code = lead_keys.get_indexer(leads["key"].to_numpy())
+    plan_code = lead_keys.get_indexer(plan["key"].to_numpy())
+    known = plan_code >= 0
+
+    # Last contact: latest done date; on a tie the row lower in the sheet
+    # (entered later) wins, so its Result is the one shown.
+    done_rows = np.flatnonzero(done & known)
+    last = _pick(done_rows, plan_code, dates, rows, len(lead_keys), latest=True)[lead_code]
+    touches = np.bincount(plan_code[done_rows], minlength=len(lead_keys))
+
+    # Next contact: the earliest open row, overdue included; on a tie the
+    # row higher in the sheet (planned first) wins.
+    nxt = _pick(np.flatnonzero(open_ & known), plan_code, dates, rows, len(lead_keys), latest=False)[lead_code]
+
+    out = pd.DataFrame(index=leads.index)
+    out["last_contact"] = _gather(dates, last, np.datetime64("NaT"))
+    out["last_result"] = _gather(plan["result"].to_numpy(dtype=object), last, "")
+    out["next_contact"] = _gather(dates, nxt, np.datetime64("NaT"))
+    out["next_topic"] = _gather(plan["topic"].to_numpy(dtype=object), nxt, "")
+    days = (today64 - out["last_contact"]).dt.days
+    out["days_since_contact"] = days.astype("Int64")
+    out["touches"] = touches[lead_code].astype("int64")
+    out["fill"] = freshness_colors(days, leads["stage"], template)
+
+    calls = _calls(plan, np.flatnonzero(open_), plan_code, leads, first_lead, out, today64,
+                   settings.upcoming_days)
+    return Plan(out, calls, issues)
+
+
+def _pick(positions: np.ndarray, code: np.ndarray, dates: np.ndarray, rows: np.ndarray, n_codes: int,
+          latest: bool) -> np.ndarray:
+    """Per project code, the plan position among ``positions`` with the smallest
+    (date, row) — the largest when ``latest`` — or -1 when it has none."""
+    order = positions[np.lexsort((rows[positions], dates[positions], code[positions]))]
+    if latest:
+        order = order[::-1]
+    sorted_code = code[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_code[1:] != sorted_code[:-1]
+    pick = np.full(n_codes, -1, dtype="int64")
+    pick[sorted_code[first]] = order[first]
+    return pick
+
+
+def _gather(values: np.ndarray, positions: np.ndarray, missing: object) -> np.ndarray:
+    """``values[positions]``, with ``missing`` where the position is -1."""
+    out = np.full(len(positions), missing, dtype=values.dtype)
+    hit = positions >= 0
+    out[hit] = values[positions[hit]]
+    return out
+
+
+def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> pd.Series:
+    """Fill per lead: full colour at 0 days, fading linearly to none at fade days.
+
+    Never contacted and closed stages (Won/Lost) get no fill. Channels are
+    rounded after interpolation, so staler is never darker than fresher.
+    """
+    settings = template.settings
+    stage_of = {s: template.stage(s) for s in stages.unique()}
+    fade = stages.map({s: (st.fade_days if st and st.fade_days else settings.freshness_days)
+                       for s, st in stage_of.items()}).astype("float64")
+    closed = stages.map({s: bool(st and st.closed) for s, st in stage_of.items()}).astype(bool)
+    d = days.astype("float64").clip(lower=0)
+    share = (1.0 - d / fade).clip(lower=0.0, upper=1.0)
+    share = share.where(~closed & days.notna(), 0.0).fillna(0.0).to_numpy()
+
+    base = np.array([int(settings.freshness_color[i:i + 2], 16) for i in (0, 2, 4)], dtype="float64")
+    rgb = np.rint(255.0 - np.outer(share, 255.0 - base)).astype("int64")
+    # Few distinct colours (one per day of fading): format each once.
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    distinct, which = np.unique(packed, return_inverse=True)
+    names = np.array([f"{v:06X}" for v in distinct.tolist()], dtype=object)
+    codes = pd.Series(names[which.reshape(-1)], index=days.index, dtype=object)
+    return codes.where(share > 0, None)
+
+
+def _calls(plan: pd.DataFrame, open_rows: np.ndarray, plan_code: np.ndarray, leads: pd.DataFrame,
+           first_lead: np.ndarray, lead_out: pd.DataFrame, today64: pd.Timestamp,
+           upcoming_days: int) -> pd.DataFrame:
+    dates = plan["date"].to_numpy(dtype="datetime64[ns]")
+    rows = plan["row"].to_numpy(dtype="int64")
+    today = today64.to_datetime64()
+    horizon = (today64 + pd.Timedelta(days=upcoming_days)).to_datetime64()
+    due = open_rows[dates[open_rows] <= horizon]
+    # 0 overdue, 1 today, 2 upcoming (the order of SECTIONS); within a
+    # section by date, then sheet order.
+    section = np.where(dates[due] < today, 0, np.where(dates[due] == today, 1, 2))
+    order = np.lexsort((rows[due], dates[due], section))
+    due, section = due[order], section[order]
+    date = dates[due]
+
+    # Lead details come from the first row of each project in Leads.
+    lead = _gather(first_lead, plan_code[due], -1)
+    lead_owner = _gather(leads["owner"].to_numpy(dtype=object), lead, "")
+    owner = plan["owner"].to_numpy(dtype=object)[due]
+    project = plan["project"].to_numpy(dtype=object)[due]
+    days_overdue = pd.Series((today - date) // np.timedelta64(1, "D")).where(section != 2).astype("Int64")
+
+    result = pd.DataFrame({
+        "section": np.array(SECTIONS, dtype=object)[section],
+        "date": date,
+        "days_overdue": days_overdue,
+        # Show the lead's own spelling of the project name where there is one.
+        "project": np.where(lead >= 0, _gather(leads["project"].to_numpy(dtype=object), lead, ""), project),
+        "contact": _gather(leads["contact"].to_numpy(dtype=object), lead, ""),
+        "phone": _gather(leads["phone"].to_numpy(dtype=object), lead, ""),
+        "topic": plan["topic"].to_numpy(dtype=object)[due],
+        "last_result": _gather(lead_out["last_result"].to_numpy(dtype=object), lead, ""),
+        "owner": np.where(owner != "", owner, lead_owner),
+        "plan_row": rows[due],
+    })
+    return result

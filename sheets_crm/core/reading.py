@@ -1,0 +1,297 @@
+"""From a raw snapshot to typed tables, with a warning for every bad cell.
+
+This is where the brief's "bad input never crashes a sync" lives: tabs are
+found by name in either language, columns by header text in any order, and
+every cell that cannot be understood becomes an :class:`Issue` naming tab,
+row, column and value. Missing tabs or key columns raise
+:class:`SheetShapeError` before anything is planned or written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sheets_crm.core.dates import parse_dates
+from sheets_crm.errors import SheetShapeError
+from sheets_crm.core.model import Issue, Snapshot, TabData
+from sheets_crm.core.template import LANGS, Tab, Template
+from sheets_crm.core.text import column_letter as _letter
+from sheets_crm.core.text import normalise
+
+__all__ = ["TabMap", "Tables", "read_tables", "cell_text", "find_tabs"]
+
+
+@dataclass
+class TabMap:
+    """Where a template tab's columns sit in the sheet as the person laid it out."""
+
+    tab: Tab
+    data: TabData
+    columns: dict[str, int]
+    headers: dict[int, str]
+    #: Template columns missing from the sheet, appended by the sync (id -> col).
+    added: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.data.title
+
+    def header_of(self, column_id: str) -> str:
+        col = self.columns[column_id]
+        return self.headers.get(col, column_id)
+
+
+@dataclass
+class Tables:
+    lang: str
+    leads_map: TabMap
+    plan_map: TabMap
+    calls_map: TabMap
+    leads: pd.DataFrame
+    plan: pd.DataFrame
+    issues: list[Issue]
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the text a person would read in it."""
+    if type(value) is str:  # the common case first
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        if value.is_integer():
+            return str(int(value))  # phone numbers typed as numbers
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def find_tabs(snapshot: Snapshot, template: Template) -> tuple[dict[str, TabData], str]:
+    """Match the workbook's tabs to the template's, and guess its language."""
+    found: dict[str, TabData] = {}
+    lang_votes: dict[str, int] = {lang: 0 for lang in LANGS}
+    for tab in template.tabs:
+        for title, data in snapshot.tabs.items():
+            if tab.matches(title):
+                found.setdefault(tab.id, data)
+                for lang, name in tab.names.items():
+                    if normalise(name) == normalise(title):
+                        lang_votes[lang] += 1
+    missing = [tab for tab in template.tabs if tab.id not in found]
+    if missing:
+        names = "; ".join(" / ".join(f"'{n}'" for n in tab.names.values()) for tab in missing)
+        have = ", ".join(f"'{t}'" for t in snapshot.tabs) or "none"
+        raise SheetShapeError(
+            f"missing tab {names} (the workbook has: {have}). Rename the tab back, or run "
+            "`sheets-crm init` to lay out a new CRM. Nothing was written."
+        )
+    lang = max(LANGS, key=lambda la: (lang_votes[la], la == "en"))
+    return found, lang
+
+
+def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append: bool) -> TabMap:
+    columns: dict[str, int] = {}
+    headers: dict[int, str] = {}
+    header = data.header
+    for col, raw in enumerate(header):
+        text = cell_text(raw)
+        headers[col] = text
+        if not text:
+            if _column_has_data(data, col):
+                issues.append(Issue(data.title, 1, _letter(col), None,
+                                    f"column {_letter(col)} has data but no header; it is ignored",
+                                    "blank-header"))
+            continue
+        match = tab.match_header(text)
+        if match is None:
+            continue  # a column of the person's own: never touched
+        if match.id in columns:
+            first = headers[columns[match.id]]
+            issues.append(Issue(data.title, 1, text, text,
+                                f"duplicate header: column {_letter(col)} repeats {first!r} "
+                                f"(column {_letter(columns[match.id])}); only the first is used",
+                                "duplicate-header"))
+            continue
+        columns[match.id] = col
+    missing_required = [c for c in tab.required_columns if c.id not in columns]
+    if missing_required:
+        names = ", ".join(" / ".join(f"'{n}'" for n in c.names.values()) for c in missing_required)
+        raise SheetShapeError(
+            f"{data.title}: missing column {names} in the header row (row 1). "
+            "Rename the header back; nothing was written."
+        )
+    added: dict[str, int] = {}
+    if append:
+        next_col = _first_free_column(data) if any(c.id not in columns for c in tab.tool_columns) else 0
+        for column in tab.tool_columns:
+            if column.id not in columns:
+                columns[column.id] = added[column.id] = next_col
+                headers[next_col] = column.names[lang]
+                issues.append(Issue(data.title, 1, column.names[lang], None,
+                                    f"tool column was missing; added it as column {_letter(next_col)}",
+                                    "added-column"))
+                next_col += 1
+    return TabMap(tab, data, columns, headers, added)
+
+
+def _first_free_column(data: TabData) -> int:
+    """The first column right of everything: header text or any cell's data."""
+    last = -1
+    for row in data.values:
+        for col in range(len(row) - 1, last, -1):
+            if cell_text(row[col]):
+                last = col
+                break
+    return last + 1
+
+
+def _column_has_data(data: TabData, col: int) -> bool:
+    return any(col < len(row) and cell_text(row[col]) for row in data.values[1:])
+
+
+def _column(data: TabData, col: int | None) -> list[Any]:
+    rows = data.values[1:]
+    if col is None:
+        return [None] * len(rows)
+    return [row[col] if col < len(row) else None for row in rows]
+
+
+def _text_column(data: TabData, col: int | None) -> pd.Series:
+    # cell_text inlined for plain strings: this runs once per cell of the plan.
+    return pd.Series([v.strip() if type(v) is str else cell_text(v) for v in _column(data, col)], dtype=object)
+
+
+def _keys(projects: pd.Series) -> pd.Series:
+    """Project names → matching keys, normalising each distinct name once."""
+    return projects.map({name: normalise(name) for name in projects.unique()})
+
+
+def read_tables(snapshot: Snapshot, template: Template) -> Tables:
+    """Snapshot → typed Leads and Contact Plan frames plus warnings."""
+    tabs, lang = find_tabs(snapshot, template)
+    issues: list[Issue] = []
+    leads_map = _map_columns(template.leads, tabs["leads"], lang, issues, append=True)
+    plan_map = _map_columns(template.plan, tabs["plan"], lang, issues, append=False)
+    calls_map = _map_columns(template.calls, tabs["calls"], lang, issues, append=True)
+    leads = _leads_frame(leads_map, template, issues)
+    plan = _plan_frame(plan_map, template, snapshot.locale, leads, leads_map.title, issues)
+    return Tables(lang, leads_map, plan_map, calls_map, leads, plan, issues)
+
+
+def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.DataFrame:
+    data = tm.data
+    get = tm.columns.get
+    frame = pd.DataFrame({
+        "row": np.arange(2, data.height + 1, dtype="int64"),
+        "project": _text_column(data, get("project")),
+        "contact": _text_column(data, get("contact")),
+        "phone": _text_column(data, get("phone")),
+        "stage": _text_column(data, get("stage")),
+        "owner": _text_column(data, get("owner")),
+    })
+    frame["key"] = _keys(frame["project"])
+    # Anything a person typed counts, in the person's own columns too; only tool cells do not.
+    tool_cols = {c for cid, c in tm.columns.items() if tm.tab.column(cid).owner == "tool"}
+    nameless = frame["key"] == ""
+    if nameless.any():
+        # A row with the person's data but no Project is reported, not guessed at.
+        for idx in frame.index[nameless]:
+            row = data.values[idx + 1]
+            if any(cell_text(v) for c, v in enumerate(row) if c not in tool_cols):
+                issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("project"), None,
+                                    "row has data but no project name; skipped", "no-key"))
+    frame = frame[~nameless]
+    dup = frame["key"].duplicated(keep=False)
+    if dup.any():
+        first_row = frame[dup].groupby("key")["row"].min()
+        for idx in frame.index[dup & frame["key"].duplicated(keep="first")]:
+            issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("project"),
+                                frame.at[idx, "project"],
+                                f"duplicate project (also row {int(first_row[frame.at[idx, 'key']])}); "
+                                "both rows show the same contact history", "duplicate-lead"))
+    known = frame["stage"].map(lambda s: s == "" or template.stage(s) is not None)
+    for idx in frame.index[~known]:
+        issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("stage"), frame.at[idx, "stage"],
+                            "unknown stage; treated as an open deal", "unknown-stage"))
+    return frame.reset_index(drop=True)
+
+
+def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.DataFrame,
+                leads_title: str, issues: list[Issue]) -> pd.DataFrame:
+    data = tm.data
+    get = tm.columns.get
+    raw_dates = pd.Series(_column(data, get("date")), dtype=object)
+    frame = pd.DataFrame({
+        "row": np.arange(2, data.height + 1, dtype="int64"),
+        "project": _text_column(data, get("project")),
+        "topic": _text_column(data, get("topic")),
+        "status_text": _text_column(data, get("status")),
+        "result": _text_column(data, get("result")),
+        "owner": _text_column(data, get("owner")),
+    })
+    frame["key"] = _keys(frame["project"])
+    dates, bad = parse_dates(raw_dates, locale)
+    frame["date"] = dates.to_numpy()
+    status_kind = {text: template.status_kind(text) for text in frame["status_text"].unique()}
+    frame["status"] = frame["status_text"].map({t: kind or "open" for t, kind in status_kind.items()})
+
+    blank = (frame["key"] == "") & (frame["topic"] == "") & (frame["status_text"] == "") & (frame["result"] == "")
+    # Only a row with nothing in it at all (its Date included) is silently blank: an
+    # Owner alone, or a note in the person's own column, makes a row that is
+    # skipped with a warning.
+    for idx in frame.index[blank.to_numpy()]:
+        if any(cell_text(v) for v in data.values[idx + 1]):
+            blank.iat[idx] = False
+    frame = frame[~blank.to_numpy()]
+    bad = bad[~blank.to_numpy()]
+
+    title = data.title
+    for idx in frame.index[bad.to_numpy()]:
+        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), raw_dates.iloc[idx],
+                            "not a date; row ignored", "bad-date"))
+    no_date = frame["date"].isna() & ~bad.to_numpy() & (frame["status"] != "cancelled")
+    for idx in frame.index[no_date]:
+        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), None,
+                            "no date; row ignored", "no-date"))
+    unknown = frame["status_text"].map({t: kind is None for t, kind in status_kind.items()}).astype(bool)
+    for idx in frame.index[unknown]:
+        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("status"), frame.at[idx, "status_text"],
+                            "unknown status; treated as Planned "
+                            f"(use {template.status_label('done', 'en')}/{template.status_label('cancelled', 'en')})",
+                            "unknown-status"))
+    no_project = frame["key"] == ""
+    for idx in frame.index[no_project]:
+        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("project"), None,
+                            "no project name; row ignored", "no-key"))
+    known = set(leads["key"])
+    stray = ~frame["key"].isin(known) & ~no_project
+    if stray.any():
+        names = list(dict.fromkeys(leads["project"]))
+        by_key: dict[str, str] = {}
+        for n in names:
+            by_key.setdefault(normalise(n), n)  # the first spelling, as Calls Today shows it
+        hints: dict[str, str] = {}
+        for idx in frame.index[stray]:
+            typed = frame.at[idx, "project"]
+            key = frame.at[idx, "key"]
+            if key not in hints:
+                close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
+                hints[key] = f"; did you mean {by_key[close[0]]!r}?" if close else ""
+            issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("project"), typed,
+                                f"project not found in {leads_title}{hints[key]}", "unknown-project"))
+    usable = ~no_project & frame["date"].notna()
+    return frame[usable].reset_index(drop=True)
+
