@@ -38,26 +38,140 @@ __all__ = ["Crm", "generate", "write_xlsx", "seed_google", "TODAY", "PLAN_PER_LE
 TODAY = dt.date(2026, 11, 22)
 PLAN_PER_LEAD = 10
 
-_WORDS_A = ["Northwind", "Blue Fern", "Atlas", "Kite & Key", "Pine Hill", "Orbit", "Copperleaf", "Harbor",
-            "Nimbus", "Sunrise", "Delta", "Maple", "Quartz", "Riverbend", "Solstice", "Terra", "Urban Sprout",
-            "Vela", "Willow", "Zenith", "Brightside", "Cobalt", "Evergreen", "Foxglove", "Granite", "Helix",
-            "Ironwood", "Juniper", "Lumen", "Белый Кит", "Север", "Ладога"]
-_WORDS_B = ["Bakery", "Dental", "Logistics", "Realty", "School", "Fitness", "Cafe", "Vets", "Legal", "Yoga",
-            "Print Shop", "Auto Care", "Jewelers", "Hotel", "Spa", "Build", "Market", "Travel", "Clinic",
-            "Insurance", "Tutors", "Brewing", "Florist", "Books", "Gym", "Labs", "Furniture", "Kids Club"]
-_FIRST = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Lucas", "Mia", "Ethan", "Sofia", "Mason", "Анна", "Игорь",
-          "Мария", "Павел", "Ольга", "Дмитрий"]
-_LAST = ["Park", "Chen", "Novak", "Ivanov", "Rossi", "Meyer", "Kowalski", "Silva", "Petrova", "Clark",
-         "Смирнов", "Кузнецова", "Попов", "Соколова"]
+_WORDS_A = [
+    "Northwind",
+    "Blue Fern",
+    "Atlas",
+    "Kite & Key",
+    "Pine Hill",
+    "Orbit",
+    "Copperleaf",
+    "Harbor",
+    "Nimbus",
+    "Sunrise",
+    "Delta",
+    "Maple",
+    "Quartz",
+    "Riverbend",
+    "Solstice",
+    "Terra",
+    "Urban Sprout",
+    "Vela",
+    "Willow",
+    "Zenith",
+    "Brightside",
+    "Cobalt",
+    "Evergreen",
+    "Foxglove",
+    "Granite",
+    "Helix",
+    "Ironwood",
+    "Juniper",
+    "Lumen",
+    "Белый Кит",
+    "Север",
+    "Ладога",
+]
+_WORDS_B = [
+    "Bakery",
+    "Dental",
+    "Logistics",
+    "Realty",
+    "School",
+    "Fitness",
+    "Cafe",
+    "Vets",
+    "Legal",
+    "Yoga",
+    "Print Shop",
+    "Auto Care",
+    "Jewelers",
+    "Hotel",
+    "Spa",
+    "Build",
+    "Market",
+    "Travel",
+    "Clinic",
+    "Insurance",
+    "Tutors",
+    "Brewing",
+    "Florist",
+    "Books",
+    "Gym",
+    "Labs",
+    "Furniture",
+    "Kids Club",
+]
+_FIRST = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Sofia",
+    "Mason",
+    "Анна",
+    "Игорь",
+    "Мария",
+    "Павел",
+    "Ольга",
+    "Дмитрий",
+]
+_LAST = [
+    "Park",
+    "Chen",
+    "Novak",
+    "Ivanov",
+    "Rossi",
+    "Meyer",
+    "Kowalski",
+    "Silva",
+    "Petrova",
+    "Clark",
+    "Смирнов",
+    "Кузнецова",
+    "Попов",
+    "Соколова",
+]
 _OWNERS = ["Anna", "Ivan", "Maria", "Petr", "Olga", "Sergey", "Elena", "Dmitry"]
 _SOURCES = ["Website", "Referral", "Cold call", "Conference", "Instagram", "Partner"]
-_NOTES = ["big one", "call after 3 pm", "prefers email", "budget approved in Q1", "friend of Ivan",
-          "decision maker is the CFO", "wants a discount", "competitor is cheaper"]
-_TOPICS = ["Intro call", "Send proposal", "Follow up on proposal", "Demo of the prototype", "Discuss budget",
-           "Contract review", "Kick-off meeting", "Check in after launch", "Invoice reminder", "Upsell support"]
-_RESULTS = ["Interested, wants a proposal", "No answer, try again", "Asked for a discount", "Liked the demo",
-            "Needs approval from the boss", "Agreed on scope", "Not now, call in a month", "Sent the contract",
-            "Signed", "Went silent"]
+_NOTES = [
+    "big one",
+    "call after 3 pm",
+    "prefers email",
+    "budget approved in Q1",
+    "friend of Ivan",
+    "decision maker is the CFO",
+    "wants a discount",
+    "competitor is cheaper",
+]
+_TOPICS = [
+    "Intro call",
+    "Send proposal",
+    "Follow up on proposal",
+    "Demo of the prototype",
+    "Discuss budget",
+    "Contract review",
+    "Kick-off meeting",
+    "Check in after launch",
+    "Invoice reminder",
+    "Upsell support",
+]
+_RESULTS = [
+    "Interested, wants a proposal",
+    "No answer, try again",
+    "Asked for a discount",
+    "Liked the demo",
+    "Needs approval from the boss",
+    "Agreed on scope",
+    "Not now, call in a month",
+    "Sent the contract",
+    "Signed",
+    "Went silent",
+]
 _STAGES = ["New", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
 _STAGE_P = [0.25, 0.20, 0.15, 0.10, 0.15, 0.15]
 _ODD_DONE = ["done", "Done ", "Проведён", "completed", "DONE"]
@@ -90,21 +204,29 @@ def generate(n_leads: int, seed: int = 42, today: dt.date = TODAY, plan_per_lead
     # -- leads ------------------------------------------------------------------
     wa = rng.integers(0, len(_WORDS_A), n)
     wb = rng.integers(0, len(_WORDS_B), n)
-    projects = [f"{_WORDS_A[a]} {_WORDS_B[b]} {i + 1}" for a, b, i in zip(wa.tolist(), wb.tolist(), idx.tolist())]
+    projects = [
+        f"{_WORDS_A[a]} {_WORDS_B[b]} {i + 1}" for a, b, i in zip(wa.tolist(), wb.tolist(), idx.tolist(), strict=False)
+    ]
     first = rng.integers(0, len(_FIRST), n).tolist()
     last = rng.integers(0, len(_LAST), n).tolist()
-    contacts = [f"{_FIRST[f]} {_LAST[l]}" for f, l in zip(first, last)]
+    contacts = [f"{_FIRST[f]} {_LAST[l]}" for f, l in zip(first, last, strict=False)]
     digits = rng.integers(0, 10**9, n).tolist()
     phones = [f"+7 9{d // 10**7:02d} {d // 10**4 % 1000:03d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in digits]
-    emails = [f"{_FIRST[f].lower()}{i + 1}@client{i + 1}.example" if f < 10 else "" for f, i in zip(first, idx.tolist())]
+    emails = [
+        f"{_FIRST[f].lower()}{i + 1}@client{i + 1}.example" if f < 10 else ""
+        for f, i in zip(first, idx.tolist(), strict=False)
+    ]
     stage_i = rng.choice(len(_STAGES), n, p=_STAGE_P)
     stages = [_STAGES[s] for s in stage_i.tolist()]
     owner_i = rng.integers(0, len(_OWNERS), n)
     owners = [_OWNERS[o] for o in owner_i.tolist()]
     sources = [_SOURCES[s] for s in rng.integers(0, len(_SOURCES), n).tolist()]
     has_note = rng.random(n) < 0.25
-    notes = [_NOTES[k] if h else "" for h, k in zip(has_note.tolist(), rng.integers(0, len(_NOTES), n).tolist())]
-    leads = [list(r) for r in zip(projects, contacts, phones, emails, stages, owners, sources, notes)]
+    notes = [
+        _NOTES[k] if h else ""
+        for h, k in zip(has_note.tolist(), rng.integers(0, len(_NOTES), n).tolist(), strict=False)
+    ]
+    leads = [list(r) for r in zip(projects, contacts, phones, emails, stages, owners, sources, notes, strict=False)]
 
     # -- plan ---------------------------------------------------------------------
     k = plan_per_lead
@@ -112,7 +234,7 @@ def generate(n_leads: int, seed: int = 42, today: dt.date = TODAY, plan_per_lead
     slot = np.tile(np.arange(k), n)
     closed = np.isin(stage_i, [4, 5])[lead_of]
     never = (rng.random(n) < 0.03)[lead_of] & ~closed
-    planned_slot = (slot >= k - 3) & ~closed          # the last 3 slots of an open deal are plans
+    planned_slot = (slot >= k - 3) & ~closed  # the last 3 slots of an open deal are plans
     past = ~planned_slot & ~never
 
     m = n * k
@@ -127,7 +249,7 @@ def generate(n_leads: int, seed: int = 42, today: dt.date = TODAY, plan_per_lead
     blank_status = rng.random(m) < 0.3
     status_pick = rng.integers(0, 5, m)
     statuses = []
-    for kd, o, b, p in zip(kind.tolist(), odd.tolist(), blank_status.tolist(), status_pick.tolist()):
+    for kd, o, b, p in zip(kind.tolist(), odd.tolist(), blank_status.tolist(), status_pick.tolist(), strict=False):
         if kd == 1:
             statuses.append(_ODD_DONE[p] if o else "Done")
         elif kd == 2:
@@ -136,13 +258,13 @@ def generate(n_leads: int, seed: int = 42, today: dt.date = TODAY, plan_per_lead
             statuses.append("" if b else ("planned" if o else "Planned"))
     topics = [_TOPICS[t] for t in rng.integers(0, len(_TOPICS), m).tolist()]
     result_pick = rng.integers(0, len(_RESULTS), m).tolist()
-    results = [_RESULTS[r] if kd == 1 else "" for r, kd in zip(result_pick, kind.tolist())]
+    results = [_RESULTS[r] if kd == 1 else "" for r, kd in zip(result_pick, kind.tolist(), strict=False)]
     with_owner = rng.random(m) < 0.5
-    plan_owner = [owners[li] if w else "" for li, w in zip(lead_of.tolist(), with_owner.tolist())]
+    plan_owner = [owners[li] if w else "" for li, w in zip(lead_of.tolist(), with_owner.tolist(), strict=False)]
     date_form = rng.random(m)
     days = [today + dt.timedelta(days=o) for o in offset.tolist()]
     dates: list[Any] = []
-    for d, f in zip(days, date_form.tolist()):
+    for d, f in zip(days, date_form.tolist(), strict=False):
         if f < 0.90:
             dates.append(d)
         elif f < 0.95:
@@ -152,8 +274,9 @@ def generate(n_leads: int, seed: int = 42, today: dt.date = TODAY, plan_per_lead
     # Roughly chronological: how rows accumulate when people plan contacts.
     order = np.lexsort((rng.random(m), offset + rng.integers(-10, 11, m)))
     lead_list = lead_of.tolist()
-    plan = [[projects[lead_list[i]], dates[i], topics[i], statuses[i], results[i], plan_owner[i]]
-            for i in order.tolist()]
+    plan = [
+        [projects[lead_list[i]], dates[i], topics[i], statuses[i], results[i], plan_owner[i]] for i in order.tolist()
+    ]
     return Crm(n_leads, seed, today, leads, plan)
 
 
@@ -198,13 +321,15 @@ def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lan
             if col.type == "date":
                 date_cols.append(i - 1)
             if col.choices:
-                dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"',
-                                    allow_blank=True, showErrorMessage=False)
+                dv = DataValidation(
+                    type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True, showErrorMessage=False
+                )
                 dv.add(body)
                 ws.data_validations.append(dv)
             for text, color in col.highlights:
-                ws.conditional_formatting.add(body, CellIsRule(operator="equal", formula=[f'"{text}"'],
-                                                               fill=fill(color)))
+                ws.conditional_formatting.add(
+                    body, CellIsRule(operator="equal", formula=[f'"{text}"'], fill=fill(color))
+                )
         header = []
         for col in tab.columns:
             cell = WriteOnlyCell(ws, value=col.header)
@@ -213,8 +338,9 @@ def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lan
             if color:
                 cell.fill = fill(color)
             if col.tool and tab.id != "calls":
-                cell.comment = Comment("Filled in by sheets-crm at every sync: edits here are overwritten.",
-                                       "sheets-crm")
+                cell.comment = Comment(
+                    "Filled in by sheets-crm at every sync: edits here are overwritten.", "sheets-crm"
+                )
             header.append(cell)
         ws.append(header)
         fmt = tab.date_format
@@ -232,14 +358,21 @@ def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lan
     return path
 
 
-def seed_google(fake: Any, crm: Crm, template: Template | None = None, lang: str = "en", *,
-                owner: str | None = None, title: str = "Bench CRM", time_zone: str = "Europe/Moscow",
-                locale: str = "en_GB") -> str:
+def seed_google(
+    fake: Any,
+    crm: Crm,
+    template: Template | None = None,
+    lang: str = "en",
+    *,
+    owner: str | None = None,
+    title: str = "Bench CRM",
+    time_zone: str = "Europe/Moscow",
+    locale: str = "en_GB",
+) -> str:
     """Create the CRM in the Google stand-in; returns the spreadsheet id.
 
     Implemented in :mod:`bench.google` (it needs the stand-in's seeding API).
     """
     from .google import seed_spreadsheet
 
-    return seed_spreadsheet(fake, crm, template, lang, owner=owner, title=title, time_zone=time_zone,
-                            locale=locale)
+    return seed_spreadsheet(fake, crm, template, lang, owner=owner, title=title, time_zone=time_zone, locale=locale)

@@ -30,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sheets_crm.core.model import CellChange, ChangeSet, Snapshot, TabData
 from sheets_crm.core.template import Template, default_template
@@ -46,6 +47,7 @@ BASELINE_READS = 10
 
 
 # -- the stand-in --------------------------------------------------------------
+
 
 def _fake(latency: float = 0.0, faithful: bool = False) -> Any:
     from google_standin import FakeGoogle
@@ -90,9 +92,17 @@ class _StandInClock:
         fake.bench_clock = self
 
 
-def seed_spreadsheet(fake: Any, crm: Crm, template: Template | None = None, lang: str = "en", *,
-                     owner: str | None = None, title: str = "Bench CRM", time_zone: str = "Europe/Moscow",
-                     locale: str = "en_GB") -> str:
+def seed_spreadsheet(
+    fake: Any,
+    crm: Crm,
+    template: Template | None = None,
+    lang: str = "en",
+    *,
+    owner: str | None = None,
+    title: str = "Bench CRM",
+    time_zone: str = "Europe/Moscow",
+    locale: str = "en_GB",
+) -> str:
     """The CRM as its owner would have typed it into a spreadsheet shared with us.
 
     Grids are as wide as the data (not Google's default 26 columns), so 100k
@@ -105,9 +115,16 @@ def seed_spreadsheet(fake: Any, crm: Crm, template: Template | None = None, lang
 def _request_stats(fake: Any, latency: float) -> dict[str, Any]:
     st = fake.stats
     standin = fake.bench_clock.seconds - latency * st.requests
-    return {"requests": st.requests, "reads": st.reads, "writes": st.writes, "bytes_sent": st.bytes_sent,
-            "bytes_received": st.bytes_received, "errors": st.errors, "by_method": dict(st.by_method),
-            "standin_s": round(max(standin, 0.0), 3)}
+    return {
+        "requests": st.requests,
+        "reads": st.reads,
+        "writes": st.writes,
+        "bytes_sent": st.bytes_sent,
+        "bytes_received": st.bytes_received,
+        "errors": st.errors,
+        "by_method": dict(st.by_method),
+        "standin_s": round(max(standin, 0.0), 3),
+    }
 
 
 def _reset(fake: Any) -> None:
@@ -117,29 +134,41 @@ def _reset(fake: Any) -> None:
 
 # -- ours -----------------------------------------------------------------------
 
+
 def _our_sync(fake: Any, sid: str, day: dt.date, latency: float) -> dict[str, Any]:
-    from sheets_crm.backends.google.workbook import GoogleWorkbook
     from sheets_crm.app.sync import sync
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
 
     workbook = GoogleWorkbook(sid, session=fake.session())
     _reset(fake)
     with measure() as ph:
         result = sync(workbook, today=day)
     ph.extra.update(_request_stats(fake, latency))
-    ph.extra.update(changed_cells=result.changed_cells, written=result.written, calls=result.counts(),
-                    write_batches=result.stats.get("write_batches", 0))
+    ph.extra.update(
+        changed_cells=result.changed_cells,
+        written=result.written,
+        calls=result.counts(),
+        write_batches=result.stats.get("write_batches", 0),
+    )
     return ph.as_dict()
 
 
-def ours(n_leads: int, latency: float = 0.0, seed: int = 42, next_day: bool = True,
-         baseline_counts: bool = False, faithful: bool = False) -> dict[str, Any]:
+def ours(
+    n_leads: int,
+    latency: float = 0.0,
+    seed: int = 42,
+    next_day: bool = True,
+    baseline_counts: bool = False,
+    faithful: bool = False,
+) -> dict[str, Any]:
     """First sync, no-op second sync, and (``next_day``) the next morning's sync."""
     with _writes_in_place(faithful):
         return _ours(n_leads, latency, seed, next_day, baseline_counts, faithful)
 
 
-def _ours(n_leads: int, latency: float, seed: int, next_day: bool, baseline_counts: bool,
-          faithful: bool) -> dict[str, Any]:
+def _ours(
+    n_leads: int, latency: float, seed: int, next_day: bool, baseline_counts: bool, faithful: bool
+) -> dict[str, Any]:
     logging.getLogger("sheets_crm").setLevel(logging.ERROR)  # the "write split" warning is counted instead
     fake = _fake(faithful=faithful)
     crm = generate(n_leads, seed)
@@ -161,6 +190,7 @@ def _ours(n_leads: int, latency: float, seed: int, next_day: bool, baseline_coun
 
 
 # -- the baseline -----------------------------------------------------------------
+
 
 class BeginnerSync:
     """The CRM sync as a gspread beginner writes it (our planner decides *what*)."""
@@ -277,8 +307,12 @@ def baseline_requests(fake: Any, sid: str, today: dt.date, template: Template | 
     snapshot = _stand_in_snapshot(fake, sid, template)
     changes = compute(snapshot, today, template).changes
     writes = len(plan_ops(changes, snapshot))  # built, never run
-    return {"requests": BASELINE_READS + writes, "reads": BASELINE_READS, "writes": writes,
-            "changed_cells": len(changes)}
+    return {
+        "requests": BASELINE_READS + writes,
+        "reads": BASELINE_READS,
+        "writes": writes,
+        "changed_cells": len(changes),
+    }
 
 
 def _baseline_sync(fake: Any, sid: str, day: dt.date, latency: float) -> dict[str, Any]:
@@ -294,8 +328,9 @@ def _baseline_sync(fake: Any, sid: str, day: dt.date, latency: float) -> dict[st
     return ph.as_dict()
 
 
-def baseline(n_leads: int, latency: float = 0.0, seed: int = 42, verify: bool = False,
-             faithful: bool = False) -> dict[str, Any]:
+def baseline(
+    n_leads: int, latency: float = 0.0, seed: int = 42, verify: bool = False, faithful: bool = False
+) -> dict[str, Any]:
     """The beginner's first and second sync; ``verify``: compare with ours cell by cell."""
     with _writes_in_place(faithful):
         return _baseline(n_leads, latency, seed, verify, faithful)

@@ -33,8 +33,8 @@ def floor(path: str) -> dict[str, Any]:
 
 def sync_once(path: str, today: str) -> dict[str, Any]:
     """One ``sheets_crm.app.sync.sync`` of the workbook at ``path`` (written in place)."""
-    from sheets_crm.backends.local.workbook import LocalWorkbook
     from sheets_crm.app.sync import sync
+    from sheets_crm.backends.local.workbook import LocalWorkbook
 
     day = dt.date.fromisoformat(today)
     with measure() as ph:

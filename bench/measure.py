@@ -22,9 +22,10 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["Phase", "measure", "run_worker", "WorkerError", "load_average"]
 
@@ -112,8 +113,14 @@ def run_worker(task: str, timeout: float | None = None, **params: Any) -> dict[s
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     try:
-        proc = subprocess.run([sys.executable, "-m", "bench.worker", spec], capture_output=True, text=True,
-                              timeout=timeout, env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.worker", spec],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=os.path.dirname(os.path.dirname(__file__)),
+        )
     except subprocess.TimeoutExpired as exc:
         raise WorkerError(f"{task} timed out after {timeout:.0f} s") from exc
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

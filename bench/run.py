@@ -19,9 +19,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .generate import PLAN_PER_LEAD, TODAY
 from .measure import WorkerError, load_average, run_worker
@@ -107,8 +108,12 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
-        "versions": {"pandas": pandas.__version__, "numpy": numpy.__version__, "openpyxl": openpyxl.__version__,
-                     "gspread": gspread_version},
+        "versions": {
+            "pandas": pandas.__version__,
+            "numpy": numpy.__version__,
+            "openpyxl": openpyxl.__version__,
+            "gspread": gspread_version,
+        },
         "load_start": load_average(),
     }
 
@@ -144,6 +149,7 @@ def _repeats(cfg: Config, n: int, limit: int) -> int:
 
 # -- parts ----------------------------------------------------------------------------
 
+
 def run_planner(cfg: Config, call: Runner) -> dict[str, Any]:
     sizes = sorted({max(cfg.sizes)} | ({PLANNER_TARGET_ROWS // PLAN_PER_LEAD} if cfg.planner_1m else set()))
     out = {}
@@ -151,8 +157,14 @@ def run_planner(cfg: Config, call: Runner) -> dict[str, Any]:
         _log(f"planner: {n} leads ({n * PLAN_PER_LEAD} plan rows)")
         out[str(n)] = _safe(call, "planner", cfg, n_leads=n, seed=cfg.seed)
         if cfg.profile and n * PLAN_PER_LEAD == PLANNER_TARGET_ROWS:
-            call("planner", timeout=cfg.timeout, n_leads=n, seed=cfg.seed, repeat=1,
-                 profile=_profile_path(cfg, "planner-1M"))
+            call(
+                "planner",
+                timeout=cfg.timeout,
+                n_leads=n,
+                seed=cfg.seed,
+                repeat=1,
+                profile=_profile_path(cfg, "planner-1M"),
+            )
     return out
 
 
@@ -186,12 +198,18 @@ def run_local(cfg: Config, call: Runner) -> dict[str, Any]:
             _log(f"local: {n} leads: floor (load+save of the synced workbook) ×{k}")
             res["floor_out"] = _best([_safe(call, "local_floor", cfg, path=str(work)) for _ in range(k)], wall)
         _log(f"local: {n} leads: no-op second sync ×{k}")
-        res["noop"] = _best([_safe(call, "local_sync", cfg, path=str(work), today=TODAY.isoformat())
-                             for _ in range(k)], wall)
+        res["noop"] = _best(
+            [_safe(call, "local_sync", cfg, path=str(work), today=TODAY.isoformat()) for _ in range(k)], wall
+        )
         if cfg.profile and n == LOCAL_TARGET_SIZE:
             shutil.copyfile(src, work)
-            call("local_sync", timeout=cfg.timeout, path=str(work), today=TODAY.isoformat(),
-                 profile=_profile_path(cfg, f"local-first-sync-{n}"))
+            call(
+                "local_sync",
+                timeout=cfg.timeout,
+                path=str(work),
+                today=TODAY.isoformat(),
+                profile=_profile_path(cfg, f"local-first-sync-{n}"),
+            )
         work.unlink(missing_ok=True)
         out[str(n)] = res
     return out
@@ -203,16 +221,44 @@ def run_google(cfg: Config, call: Runner) -> dict[str, Any]:
         res: dict[str, Any] = {}
         k = _repeats(cfg, n, cfg.repeat_max // 10)
         _log(f"google: {n} leads, no latency ×{k}")
-        res["0"] = _best([_safe(call, "google_ours", cfg, n_leads=n, latency=0.0, seed=cfg.seed,
-                                next_day=n <= cfg.next_day_max, baseline_counts=True, faithful=cfg.faithful)
-                          for _ in range(k)], lambda r: r["first"]["wall_s"])
+        res["0"] = _best(
+            [
+                _safe(
+                    call,
+                    "google_ours",
+                    cfg,
+                    n_leads=n,
+                    latency=0.0,
+                    seed=cfg.seed,
+                    next_day=n <= cfg.next_day_max,
+                    baseline_counts=True,
+                    faithful=cfg.faithful,
+                )
+                for _ in range(k)
+            ],
+            lambda r: r["first"]["wall_s"],
+        )
         if cfg.latency and n <= cfg.latency_max:
             _log(f"google: {n} leads, {cfg.latency * 1000:.0f} ms per request")
-            res[str(cfg.latency)] = _safe(call, "google_ours", cfg, n_leads=n, latency=cfg.latency, seed=cfg.seed,
-                                          next_day=False, faithful=cfg.faithful)
+            res[str(cfg.latency)] = _safe(
+                call,
+                "google_ours",
+                cfg,
+                n_leads=n,
+                latency=cfg.latency,
+                seed=cfg.seed,
+                next_day=False,
+                faithful=cfg.faithful,
+            )
         if cfg.profile and n == max(s for s in cfg.sizes if s <= LOCAL_TARGET_SIZE):
-            call("google_ours", timeout=cfg.timeout, n_leads=n, seed=cfg.seed, next_day=False,
-                 profile=_profile_path(cfg, f"google-sync-{n}"))
+            call(
+                "google_ours",
+                timeout=cfg.timeout,
+                n_leads=n,
+                seed=cfg.seed,
+                next_day=False,
+                profile=_profile_path(cfg, f"google-sync-{n}"),
+            )
         out[str(n)] = res
     return out
 
@@ -223,22 +269,38 @@ def run_baseline(cfg: Config, call: Runner) -> dict[str, Any]:
         res: dict[str, Any] = {}
         if n <= cfg.baseline_max:
             _log(f"baseline: {n} leads, no latency")
-            res["0"] = _safe(call, "google_baseline", cfg, n_leads=n, latency=0.0, seed=cfg.seed,
-                             verify=n == cfg.verify_size, faithful=cfg.faithful)
+            res["0"] = _safe(
+                call,
+                "google_baseline",
+                cfg,
+                n_leads=n,
+                latency=0.0,
+                seed=cfg.seed,
+                verify=n == cfg.verify_size,
+                faithful=cfg.faithful,
+            )
         if cfg.latency and n <= cfg.baseline_latency_max:
             _log(f"baseline: {n} leads, {cfg.latency * 1000:.0f} ms per request")
-            res[str(cfg.latency)] = _safe(call, "google_baseline", cfg, n_leads=n, latency=cfg.latency,
-                                          seed=cfg.seed, faithful=cfg.faithful)
+            res[str(cfg.latency)] = _safe(
+                call, "google_baseline", cfg, n_leads=n, latency=cfg.latency, seed=cfg.seed, faithful=cfg.faithful
+            )
         if cfg.profile and n == min(cfg.sizes):
-            call("google_baseline", timeout=cfg.timeout, n_leads=n, seed=cfg.seed,
-                 profile=_profile_path(cfg, f"baseline-sync-{n}"))
+            call(
+                "google_baseline",
+                timeout=cfg.timeout,
+                n_leads=n,
+                seed=cfg.seed,
+                profile=_profile_path(cfg, f"baseline-sync-{n}"),
+            )
         out[str(n)] = res
     return out
 
 
 def collect(cfg: Config, call: Runner = run_worker) -> dict[str, Any]:
-    results: dict[str, Any] = {"env": environment(), "config": {k: (str(v) if isinstance(v, Path) else v)
-                                                                for k, v in asdict(cfg).items()}}
+    results: dict[str, Any] = {
+        "env": environment(),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+    }
     t0 = time.perf_counter()
     parts = {"planner": run_planner, "local": run_local, "google": run_google, "baseline": run_baseline}
     for name in cfg.parts:
@@ -250,6 +312,7 @@ def collect(cfg: Config, call: Runner = run_worker) -> dict[str, Any]:
 
 
 # -- rendering ------------------------------------------------------------------------
+
 
 def _n(n: int | str) -> str:
     n = int(n)
@@ -310,8 +373,18 @@ def google_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     google = results.get("google") or {}
     lat = str(results["config"]["latency"])
     ms = f"{float(lat) * 1000:.0f} ms"
-    header = ["leads", "sync", "reads", "writes", "sent", "received", "wall", f"wall at {ms}/request",
-              "of which in stand-in", "peak RSS (before)"]
+    header = [
+        "leads",
+        "sync",
+        "reads",
+        "writes",
+        "sent",
+        "received",
+        "wall",
+        f"wall at {ms}/request",
+        "of which in stand-in",
+        "peak RSS (before)",
+    ]
     rows = []
     for n, res in google.items():
         for kind, label in (("first", "first"), ("noop", "no-op 2nd"), ("next_day", "next day")):
@@ -323,9 +396,20 @@ def google_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 continue
             e = r["extra"]
             slow = _get(res, lat, kind)
-            rows.append([_n(n), label, str(e["reads"]), str(e["writes"]), _bytes(e["bytes_sent"]),
-                         _bytes(e["bytes_received"]), _s(r["wall_s"]), _s(slow["wall_s"]) if slow else "not run",
-                         _s(e["standin_s"]), f"{_mb(r['peak_mb'])} ({_mb(r['base_mb'])})"])
+            rows.append(
+                [
+                    _n(n),
+                    label,
+                    str(e["reads"]),
+                    str(e["writes"]),
+                    _bytes(e["bytes_sent"]),
+                    _bytes(e["bytes_received"]),
+                    _s(r["wall_s"]),
+                    _s(slow["wall_s"]) if slow else "not run",
+                    _s(e["standin_s"]),
+                    f"{_mb(r['peak_mb'])} ({_mb(r['base_mb'])})",
+                ]
+            )
     return header, rows
 
 
@@ -334,9 +418,20 @@ def baseline_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     base = results.get("baseline") or {}
     lat = str(results["config"]["latency"])
     ms = f"{float(lat) * 1000:.0f} ms"
-    header = ["leads", "sync", "baseline requests (reads+writes)", "ours", "requests ours/baseline",
-              "baseline wall", "ours wall", "time ours/baseline", f"baseline at {ms}", f"ours at {ms}",
-              f"time at {ms} ours/baseline", "baseline at 60 writes/min ≥"]
+    header = [
+        "leads",
+        "sync",
+        "baseline requests (reads+writes)",
+        "ours",
+        "requests ours/baseline",
+        "baseline wall",
+        "ours wall",
+        "time ours/baseline",
+        f"baseline at {ms}",
+        f"ours at {ms}",
+        f"time at {ms} ours/baseline",
+        "baseline at 60 writes/min ≥",
+    ]
     rows = []
     for n in google:
         for kind, label in (("first", "first"), ("noop", "no-op 2nd")):
@@ -357,21 +452,38 @@ def baseline_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             slow_b = _get(base, n, lat, kind)
             slow_o = _get(google, n, lat, kind)
             minutes = b_writes / 60
-            rows.append([
-                _n(n), label, f"{b_req:,} ({b_reads}+{b_writes:,}){tag}", str(ours_req),
-                f"1/{b_req / ours_req:,.0f}" if ours_req else "–",
-                _s(measured["wall_s"]) if measured else "not run", _s(ours["wall_s"]),
-                _ratio(ours["wall_s"], measured["wall_s"]) if measured else "–",
-                _s(slow_b["wall_s"]) if slow_b else "not run", _s(slow_o["wall_s"]) if slow_o else "not run",
-                _ratio(slow_o["wall_s"], slow_b["wall_s"]) if slow_b and slow_o else "–",
-                f"{minutes:,.0f} min" if minutes >= 1 else f"{b_writes * 1.0:.0f} s" if b_writes else "0",
-            ])
+            rows.append(
+                [
+                    _n(n),
+                    label,
+                    f"{b_req:,} ({b_reads}+{b_writes:,}){tag}",
+                    str(ours_req),
+                    f"1/{b_req / ours_req:,.0f}" if ours_req else "–",
+                    _s(measured["wall_s"]) if measured else "not run",
+                    _s(ours["wall_s"]),
+                    _ratio(ours["wall_s"], measured["wall_s"]) if measured else "–",
+                    _s(slow_b["wall_s"]) if slow_b else "not run",
+                    _s(slow_o["wall_s"]) if slow_o else "not run",
+                    _ratio(slow_o["wall_s"], slow_b["wall_s"]) if slow_b and slow_o else "–",
+                    f"{minutes:,.0f} min" if minutes >= 1 else f"{b_writes * 1.0:.0f} s" if b_writes else "0",
+                ]
+            )
     return header, rows
 
 
 def local_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    header = ["leads", "sync", "cells written", "file", "load+save floor", "sync wall", "ratio (wall)",
-              "ratio (CPU)", "sync peak RSS", "floor peak RSS"]
+    header = [
+        "leads",
+        "sync",
+        "cells written",
+        "file",
+        "load+save floor",
+        "sync wall",
+        "ratio (wall)",
+        "ratio (CPU)",
+        "sync peak RSS",
+        "floor peak RSS",
+    ]
     rows = []
     for n, res in (results.get("local") or {}).items():
         for kind, floor_key, label in (("first", "floor_in", "first"), ("noop", "floor_out", "no-op 2nd")):
@@ -380,25 +492,54 @@ def local_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 rows.append([_n(n), label, "error", "", "", "", "", "", "", (r or {}).get("error", "not run")[:60]])
                 continue
             f = f if f and "error" not in f else None
-            rows.append([_n(n), label, f"{r['extra']['changed_cells']:,}", f"{r['extra']['file_mb']} MB",
-                         _s(f["wall_s"]) if f else "not run", _s(r["wall_s"]),
-                         _ratio(r["wall_s"], f["wall_s"]) if f else "–", _ratio(r["cpu_s"], f["cpu_s"]) if f else "–",
-                         _mb(r["peak_mb"]), _mb(f["peak_mb"]) if f else "–"])
+            rows.append(
+                [
+                    _n(n),
+                    label,
+                    f"{r['extra']['changed_cells']:,}",
+                    f"{r['extra']['file_mb']} MB",
+                    _s(f["wall_s"]) if f else "not run",
+                    _s(r["wall_s"]),
+                    _ratio(r["wall_s"], f["wall_s"]) if f else "–",
+                    _ratio(r["cpu_s"], f["cpu_s"]) if f else "–",
+                    _mb(r["peak_mb"]),
+                    _mb(f["peak_mb"]) if f else "–",
+                ]
+            )
     return header, rows
 
 
 def planner_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    header = ["leads", "plan rows", "plan_crm (CPU)", "plan_crm (wall)", "rows/s", "read_tables (CPU)",
-              "diff (CPU)", "calls", "peak RSS"]
+    header = [
+        "leads",
+        "plan rows",
+        "plan_crm (CPU)",
+        "plan_crm (wall)",
+        "rows/s",
+        "read_tables (CPU)",
+        "diff (CPU)",
+        "calls",
+        "peak RSS",
+    ]
     rows = []
     for n, r in (results.get("planner") or {}).items():
         if "error" in r:
             rows.append([_n(n), "", "error", "", "", "", "", "", r["error"][:60]])
             continue
         calls = sum(r["calls"].values())
-        rows.append([_n(n), f"{r['plan_rows']:,}", _s(r["plan"]["cpu_s"]), _s(r["plan"]["wall_s"]),
-                     f"{r['plan_rows_per_s']:,.0f}", _s(r["read_tables"]["cpu_s"]), _s(r["diff"]["cpu_s"]),
-                     f"{calls:,}", _mb(r["plan"]["peak_mb"])])
+        rows.append(
+            [
+                _n(n),
+                f"{r['plan_rows']:,}",
+                _s(r["plan"]["cpu_s"]),
+                _s(r["plan"]["wall_s"]),
+                f"{r['plan_rows_per_s']:,.0f}",
+                _s(r["read_tables"]["cpu_s"]),
+                _s(r["diff"]["cpu_s"]),
+                f"{calls:,}",
+                _mb(r["plan"]["peak_mb"]),
+            ]
+        )
     return header, rows
 
 
@@ -412,8 +553,13 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
         ok_first = all(r <= 2 and w <= 1 for r, w in shapes.values()) and len(set(shapes.values())) == 1
         ok_noop = all(e and e["writes"] == 0 and e["reads"] <= 2 for e in noops.values())
         seen = ", ".join(f"{_n(n)}: {r}+{w}" for n, (r, w) in shapes.items())
-        rows.append(["Google requests per sync constant, ≤ 2 reads + 1 write (first sync)", f"reads+writes {seen}",
-                     _ok(ok_first and len(shapes) == len(google))])
+        rows.append(
+            [
+                "Google requests per sync constant, ≤ 2 reads + 1 write (first sync)",
+                f"reads+writes {seen}",
+                _ok(ok_first and len(shapes) == len(google)),
+            ]
+        )
         seen = ", ".join(f"{_n(n)}: {e['reads']}+{e['writes']}" for n, e in noops.items() if e)
         rows.append(["Google: 0 writes when nothing changed (no-op sync)", f"reads+writes {seen}", _ok(ok_noop)])
     local = _get(results, "local", str(LOCAL_TARGET_SIZE))
@@ -422,14 +568,23 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
             r, f = local.get(kind), local.get(floor_key)
             if r and f and "error" not in r and "error" not in f:
                 wall, cpu = r["wall_s"] / f["wall_s"], r["cpu_s"] / f["cpu_s"]
-                rows.append([f"Local sync ≤ {LOCAL_TARGET_RATIO} × openpyxl load+save at 10k leads ({label} sync)",
-                             f"{wall:.2f}× wall, {cpu:.2f}× CPU", _ok(max(wall, cpu) <= LOCAL_TARGET_RATIO)])
+                rows.append(
+                    [
+                        f"Local sync ≤ {LOCAL_TARGET_RATIO} × openpyxl load+save at 10k leads ({label} sync)",
+                        f"{wall:.2f}× wall, {cpu:.2f}× CPU",
+                        _ok(max(wall, cpu) <= LOCAL_TARGET_RATIO),
+                    ]
+                )
     planner = _get(results, "planner", str(PLANNER_TARGET_ROWS // PLAN_PER_LEAD))
     if planner and "error" not in planner:
         cpu, wall = planner["plan"]["cpu_s"], planner["plan"]["wall_s"]
-        rows.append([f"Planner: 1M contact-plan rows < {PLANNER_TARGET_S:.0f} s on one core",
-                     f"{cpu:.2f} s CPU, {wall:.2f} s wall ({planner['plan_rows_per_s']:,.0f} rows/s)",
-                     _ok(max(cpu, wall) < PLANNER_TARGET_S)])
+        rows.append(
+            [
+                f"Planner: 1M contact-plan rows < {PLANNER_TARGET_S:.0f} s on one core",
+                f"{cpu:.2f} s CPU, {wall:.2f} s wall ({planner['plan_rows_per_s']:,.0f} rows/s)",
+                _ok(max(cpu, wall) < PLANNER_TARGET_S),
+            ]
+        )
     return rows
 
 
@@ -441,8 +596,11 @@ def render(results: dict[str, Any]) -> str:
         "# sheets-crm benchmark results",
         "",
         f"Run {env['date']} at commit {env['commit']}"
-        + (f" (at the end: {env['commit_end']}; each worker imports the tree as it is when it starts)"
-           if env.get("commit_end", env["commit"]) != env["commit"] else "")
+        + (
+            f" (at the end: {env['commit_end']}; each worker imports the tree as it is when it starts)"
+            if env.get("commit_end", env["commit"]) != env["commit"]
+            else ""
+        )
         + f": Python {env['python']}, {env['cpus']} CPUs "
         f"({env['machine']}), pandas {env['versions']['pandas']}, openpyxl {env['versions']['openpyxl']}, "
         f"gspread {env['versions']['gspread']}. Load average at start "
@@ -450,9 +608,12 @@ def render(results: dict[str, Any]) -> str:
         f"{' / '.join(f'{x:.1f}' for x in env.get('load_end', (0, 0, 0)))}; whole run {_s(env.get('total_s'))}. "
         f"Every measurement in a fresh process; {PLAN_PER_LEAD} Contact Plan rows per lead; "
         f"today = {TODAY.isoformat()}; seed {cfg['seed']}. "
-        + (f"Local measurements up to {_n(cfg['repeat_max'])} leads and Google runs (without latency) up to "
-           f"{_n(cfg['repeat_max'] // 10)} leads are the fastest of {cfg['repeat']} runs; the rest ran once."
-           if cfg["repeat"] > 1 else "Each measurement ran once."),
+        + (
+            f"Local measurements up to {_n(cfg['repeat_max'])} leads and Google runs (without latency) up to "
+            f"{_n(cfg['repeat_max'] // 10)} leads are the fastest of {cfg['repeat']} runs; the rest ran once."
+            if cfg["repeat"] > 1
+            else "Each measurement ran once."
+        ),
         "",
     ]
     rows = targets(results)
@@ -460,46 +621,72 @@ def render(results: dict[str, Any]) -> str:
         out += ["## Targets", "", _table(["target", "measured", ""], rows), ""]
     if results.get("google"):
         header, rows = google_rows(results)
-        out += ["## Google backend on the in-process stand-in", "",
-                f"Requests, bytes and time per sync; the {ms} column is a second run with that latency added "
-                "to every request by the stand-in. *No-op 2nd*: the same sync again, nothing changed. *Next "
-                "day*: the sync one day later (every contacted lead's Days since contact and colour move). "
-                "*In stand-in*: time the in-process stand-in spent serving (work real Google does on its "
-                "side). Peak RSS includes the stand-in holding the whole spreadsheet (the figure in brackets "
-                "is the process just before the sync).", "", _table(header, rows), ""]
+        out += [
+            "## Google backend on the in-process stand-in",
+            "",
+            f"Requests, bytes and time per sync; the {ms} column is a second run with that latency added "
+            "to every request by the stand-in. *No-op 2nd*: the same sync again, nothing changed. *Next "
+            "day*: the sync one day later (every contacted lead's Days since contact and colour move). "
+            "*In stand-in*: time the in-process stand-in spent serving (work real Google does on its "
+            "side). Peak RSS includes the stand-in holding the whole spreadsheet (the figure in brackets "
+            "is the process just before the sync).",
+            "",
+            _table(header, rows),
+            "",
+        ]
     if results.get("google") and results.get("baseline") is not None:
         header, rows = baseline_rows(results)
-        out += ["## Against the beginner's gspread script", "",
-                "The same sync as gspread's docs teach it: `get_all_records` + `row_values(1)` per tab, "
-                "`update_cell` per changed cell, `format` per changed row, `BackOffHTTPClient` (bench/google.py, "
-                "`BeginnerSync`; our planner decides what to write). Where it was not run, its request count is "
-                "computed exactly from the same planning. The last column is the least time Google's quota of "
-                "60 write requests per minute per user would let it take.", "", _table(header, rows), ""]
+        out += [
+            "## Against the beginner's gspread script",
+            "",
+            "The same sync as gspread's docs teach it: `get_all_records` + `row_values(1)` per tab, "
+            "`update_cell` per changed cell, `format` per changed row, `BackOffHTTPClient` (bench/google.py, "
+            "`BeginnerSync`; our planner decides what to write). Where it was not run, its request count is "
+            "computed exactly from the same planning. The last column is the least time Google's quota of "
+            "60 write requests per minute per user would let it take.",
+            "",
+            _table(header, rows),
+            "",
+        ]
         verify = [(n, _get(r, "0", "verify")) for n, r in (results.get("baseline") or {}).items()]
         for n, v in verify:
             if v:
-                out += [f"Checked at {_n(n)} leads after the first sync: {v['cells']:,} cells compared, "
-                        f"{v['values_differ']} values and {v['fills_differ']} fills differ between the "
-                        "baseline's sheet and ours." + (f" e.g. {'; '.join(v['examples'])}" if v["examples"] else ""),
-                        ""]
+                out += [
+                    f"Checked at {_n(n)} leads after the first sync: {v['cells']:,} cells compared, "
+                    f"{v['values_differ']} values and {v['fills_differ']} fills differ between the "
+                    "baseline's sheet and ours." + (f" e.g. {'; '.join(v['examples'])}" if v["examples"] else ""),
+                    "",
+                ]
     if results.get("local"):
         header, rows = local_rows(results)
-        out += ["## Local .xlsx workbook", "",
-                "Sync time against the floor of `openpyxl.load_workbook` + `save` of the same input workbook "
-                "(the first sync's input is the fresh CRM, the no-op's is the synced one). CPU ratios are "
-                "less disturbed by other load on the machine than wall ratios.", "", _table(header, rows), ""]
+        out += [
+            "## Local .xlsx workbook",
+            "",
+            "Sync time against the floor of `openpyxl.load_workbook` + `save` of the same input workbook "
+            "(the first sync's input is the fresh CRM, the no-op's is the synced one). CPU ratios are "
+            "less disturbed by other load on the machine than wall ratios.",
+            "",
+            _table(header, rows),
+            "",
+        ]
     if results.get("planner"):
         header, rows = planner_rows(results)
-        out += ["## Planner alone", "",
-                "The pure core on one core, from ready frames: `plan_crm` (best of 3); `read_tables` (snapshot → "
-                "frames) and `diff` (planned − current → cell changes, first sync) for scale.", "",
-                _table(header, rows), ""]
+        out += [
+            "## Planner alone",
+            "",
+            "The pure core on one core, from ready frames: `plan_crm` (best of 3); `read_tables` (snapshot → "
+            "frames) and `diff` (planned − current → cell changes, first sync) for scale.",
+            "",
+            _table(header, rows),
+            "",
+        ]
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sizes", help="comma-separated lead counts (default 100,1000,10000,100000)")
     p.add_argument("--quick", action="store_true", help="100 and 1000 leads only")
     p.add_argument("--only", help="comma-separated parts: planner,local,google,baseline")
@@ -508,8 +695,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-max", type=int, default=1_000, help="largest size the baseline is run at")
     p.add_argument("--no-1m", action="store_true", help="skip the separate 1M-plan-row planner measurement")
     p.add_argument("--profile", action="store_true", help="also write cProfile reports to bench/profiles/")
-    p.add_argument("--faithful-standin", action="store_true",
-                   help="keep the Google stand-in's validation and copy-on-write (much slower at 100k)")
+    p.add_argument(
+        "--faithful-standin",
+        action="store_true",
+        help="keep the Google stand-in's validation and copy-on-write (much slower at 100k)",
+    )
     p.add_argument("--out", default=str(HERE / "results.md"))
     p.add_argument("--render", metavar="RESULTS.json", help="only re-render tables from a results file")
     args = p.parse_args(argv)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def _generate_xlsx(n_leads: int, path: str, seed: int = 42) -> dict[str, Any]:
@@ -48,14 +49,19 @@ def _profiled(task: Callable[..., dict[str, Any]], params: dict[str, Any], path:
     result = profiler.runcall(task, **params)
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
-    text.write(f"cProfile of bench.worker task with {json.dumps(params)}\n"
-               "(profiling slows Python code down ~2x; the timings in results.md are unprofiled runs)\n\n"
-               "== by cumulative time ==\n")
+    text.write(
+        f"cProfile of bench.worker task with {json.dumps(params)}\n"
+        "(profiling slows Python code down ~2x; the timings in results.md are unprofiled runs)\n\n"
+        "== by cumulative time ==\n"
+    )
     stats.sort_stats("cumulative").print_stats(45)
     text.write("\n== by own time ==\n")
     stats.sort_stats("tottime").print_stats(30)
-    cleaned = "\n".join(line.rstrip() for line in text.getvalue().splitlines()
-                        if not line.startswith(("   List reduced", "   Ordered by")))
+    cleaned = "\n".join(
+        line.rstrip()
+        for line in text.getvalue().splitlines()
+        if not line.startswith(("   List reduced", "   Ordered by"))
+    )
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(cleaned.replace(str(__import__("pathlib").Path.cwd()) + "/", "") + "\n")
     return result

@@ -10,9 +10,13 @@ The public API::
 ``sync`` wraps it with one read and one atomic write.
 """
 
+from sheets_crm.app.sync import Outcome, SyncResult, compute, run_sync, sync
 from sheets_crm.backends import open_workbook
-from sheets_crm.backends.protocol import Workbook
 from sheets_crm.backends.local.workbook import LocalWorkbook, create_workbook
+from sheets_crm.backends.protocol import Workbook
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import Call, CellChange, ChangeSet, Issue, Snapshot, TabData
+from sheets_crm.core.template import Template, default_template, load_template
 from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
@@ -28,10 +32,6 @@ from sheets_crm.errors import (
     WorkbookError,
     WorkbookLockedError,
 )
-from sheets_crm.core.layout import build_layout
-from sheets_crm.core.model import Call, CellChange, ChangeSet, Issue, Snapshot, TabData
-from sheets_crm.app.sync import Outcome, SyncResult, compute, run_sync, sync
-from sheets_crm.core.template import Template, default_template, load_template
 
 __version__ = "0.1.0"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import openpyxl
 import pytest
@@ -31,10 +32,17 @@ def user_header(template: Template, tab_id: str, lang: str = "en") -> list[str]:
     return [c.names[lang] for c in template.tab(tab_id).columns if c.owner == "user"]
 
 
-def make_snapshot(template: Template, leads: list[list[Any]], plan: list[list[Any]], *,
-                  lang: str = "en", leads_header: list[str] | None = None,
-                  plan_header: list[str] | None = None, locale: str | None = None,
-                  time_zone: str | None = None) -> Snapshot:
+def make_snapshot(
+    template: Template,
+    leads: list[list[Any]],
+    plan: list[list[Any]],
+    *,
+    lang: str = "en",
+    leads_header: list[str] | None = None,
+    plan_header: list[str] | None = None,
+    locale: str | None = None,
+    time_zone: str | None = None,
+) -> Snapshot:
     """A snapshot as a backend would read it, from plain rows."""
     names = {t.id: t.names[lang] for t in template.tabs}
     tabs = {
@@ -54,9 +62,15 @@ def workbook_path(tmp_path: Path) -> Path:
 def make_workbook(tmp_path: Path, template: Template) -> Callable[..., Path]:
     """Write a CRM workbook from rows; headers default to the template's."""
 
-    def make(leads: list[list[Any]], plan: list[list[Any]], *, lang: str = "en",
-             leads_header: list[str] | None = None, plan_header: list[str] | None = None,
-             name: str = "crm.xlsx") -> Path:
+    def make(
+        leads: list[list[Any]],
+        plan: list[list[Any]],
+        *,
+        lang: str = "en",
+        leads_header: list[str] | None = None,
+        plan_header: list[str] | None = None,
+        name: str = "crm.xlsx",
+    ) -> Path:
         path = create_workbook(tmp_path / name, build_layout(template, lang), overwrite=True)
         book = openpyxl.load_workbook(path)
         for tab_id, hdr, rows in (("leads", leads_header, leads), ("plan", plan_header, plan)):

@@ -36,13 +36,44 @@ TEMPLATE: Template = default_template()
 # -- vocabulary -------------------------------------------------------------------------
 
 NAMES = [
-    "Acme", "ACME", " acme ", "Acme  Corp", "acme corp", "Ромашка", "ромашка ", "Ёлка", "Елка", "ЁЛКА",
-    "Zeta\u00a0Studio", "zeta studio", "東京 Studio", "O'Brien & Sons", "Beta LLC",
-    '=HYPERLINK("http://evil.example","click")', '=IMPORTXML("http://x","//a")', "#REF!", "#N/A", "+7 916",
+    "Acme",
+    "ACME",
+    " acme ",
+    "Acme  Corp",
+    "acme corp",
+    "Ромашка",
+    "ромашка ",
+    "Ёлка",
+    "Елка",
+    "ЁЛКА",
+    "Zeta\u00a0Studio",
+    "zeta studio",
+    "東京 Studio",
+    "O'Brien & Sons",
+    "Beta LLC",
+    '=HYPERLINK("http://evil.example","click")',
+    '=IMPORTXML("http://x","//a")',
+    "#REF!",
+    "#N/A",
+    "+7 916",
 ]
 UNKNOWN_PROJECTS = ["Ghost", "Acmee", "Ромашко", "Nobody Ltd"]
-STAGES = ["New", "Qualified", "Proposal", "Negotiation", "Won", "Lost", "Новый", "ВЫИГРАН", " lost ",
-          "переговоры", "", None, "Frozen", "On hold"]
+STAGES = [
+    "New",
+    "Qualified",
+    "Proposal",
+    "Negotiation",
+    "Won",
+    "Lost",
+    "Новый",
+    "ВЫИГРАН",
+    " lost ",
+    "переговоры",
+    "",
+    None,
+    "Frozen",
+    "On hold",
+]
 STATUS_TEXT = {
     "open": ["", None, "Planned", "planned ", "ЗАПЛАНИРОВАН", "todo", " Запланировано"],
     "done": ["Done", " DONE", "Проведён", "проведен", "ПРОВЕДЁН", "completed", "Выполнен"],
@@ -94,8 +125,24 @@ class CrmCase:
 def plan_dates(draw: st.DrawFn, locale: str | None) -> tuple[Any, dt.date | None]:
     """(the cell as typed, the date it means or None)."""
     day = TODAY + dt.timedelta(days=draw(st.integers(-15, 15)))
-    kind = draw(st.sampled_from(["date", "datetime", "serial", "serial_float", "iso", "iso_time", "dotted",
-                                 "dotted_short", "slash", "garbage", "garbage", "blank"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "date",
+                "datetime",
+                "serial",
+                "serial_float",
+                "iso",
+                "iso_time",
+                "dotted",
+                "dotted_short",
+                "slash",
+                "garbage",
+                "garbage",
+                "blank",
+            ]
+        )
+    )
     serial = (day - EPOCH).days
     pad = draw(st.sampled_from(["", " ", "  "]))
     if kind == "date":
@@ -120,8 +167,24 @@ def plan_dates(draw: st.DrawFn, locale: str | None) -> tuple[Any, dt.date | None
         return f"{a}/{b}/{day.year}", day
     if kind == "blank":
         return None, None
-    return draw(st.sampled_from(["next week", "31.02.2026", "2026-13-01", "#N/A", "#REF!", True, False,
-                                 -5, 0, 30_000_000, "22/11", "Nov 22"])), None
+    return draw(
+        st.sampled_from(
+            [
+                "next week",
+                "31.02.2026",
+                "2026-13-01",
+                "#N/A",
+                "#REF!",
+                True,
+                False,
+                -5,
+                0,
+                30_000_000,
+                "22/11",
+                "Nov 22",
+            ]
+        )
+    ), None
 
 
 # -- whole CRMs ----------------------------------------------------------------------------
@@ -144,8 +207,13 @@ def crm_cases(draw: st.DrawFn, max_leads: int = 8, max_plan: int = 14) -> CrmCas
     cols += [f"x:{n}" for n in draw(st.lists(st.sampled_from(EXTRA_COLUMNS), max_size=2, unique=True))]
     cols = draw(st.permutations(cols))
     header = [c[2:] if c.startswith("x:") else _header_text(draw, "leads", c, lang) for c in cols]
-    names = draw(st.lists(st.one_of(st.sampled_from(NAMES), safe_text.filter(lambda s: not s.startswith("="))),
-                          min_size=0, max_size=max_leads))
+    names = draw(
+        st.lists(
+            st.one_of(st.sampled_from(NAMES), safe_text.filter(lambda s: not s.startswith("="))),
+            min_size=0,
+            max_size=max_leads,
+        )
+    )
     leads = []
     for name in names:
         row = []
@@ -155,8 +223,20 @@ def crm_cases(draw: st.DrawFn, max_leads: int = 8, max_plan: int = 14) -> CrmCas
             elif c == "stage":
                 row.append(draw(st.sampled_from(STAGES)))
             elif c == "phone":
-                row.append(draw(st.sampled_from(["", "+7 916 000-00-01", "8 (916) 000 00 01", 79160000002,
-                                                 "(212) 555-0100", "ask reception"])))
+                row.append(
+                    draw(
+                        st.sampled_from(
+                            [
+                                "",
+                                "+7 916 000-00-01",
+                                "8 (916) 000 00 01",
+                                79160000002,
+                                "(212) 555-0100",
+                                "ask reception",
+                            ]
+                        )
+                    )
+                )
             elif c in TOOL_LEADS:
                 row.append(draw(st.sampled_from([None, None, "stale", 7, dt.datetime(2020, 1, 1)])))
             elif c.startswith("x:"):
@@ -174,13 +254,23 @@ def crm_cases(draw: st.DrawFn, max_leads: int = 8, max_plan: int = 14) -> CrmCas
     plan, dates = [], []
     for _ in range(draw(st.integers(0, max_plan))):
         cell, meant = draw(plan_dates(locale))
-        project = draw(st.one_of(st.sampled_from(known), st.sampled_from(known), st.sampled_from(UNKNOWN_PROJECTS),
-                                 st.sampled_from(NAMES), st.just("")))
+        project = draw(
+            st.one_of(
+                st.sampled_from(known),
+                st.sampled_from(known),
+                st.sampled_from(UNKNOWN_PROJECTS),
+                st.sampled_from(NAMES),
+                st.just(""),
+            )
+        )
         status = draw(st.sampled_from(sum(STATUS_TEXT.values(), [])))
         row = []
         for c in pcols:
-            row.append({"project": project, "date": cell, "status": status}.get(c) if c in ("project", "date", "status")
-                       else draw(st.one_of(st.none(), safe_text)))
+            row.append(
+                {"project": project, "date": cell, "status": status}.get(c)
+                if c in ("project", "date", "status")
+                else draw(st.one_of(st.none(), safe_text))
+            )
         plan.append(row)
         dates.append(meant)
 
@@ -191,8 +281,14 @@ def crm_cases(draw: st.DrawFn, max_leads: int = 8, max_plan: int = 14) -> CrmCas
         tab = draw(st.sampled_from(["leads", "plan"]))
         n_rows = len(leads) if tab == "leads" else len(plan)
         n_cols = len(cols) if tab == "leads" else len(pcols)
-        styles.append((tab, draw(st.integers(0, n_rows)), draw(st.integers(0, n_cols)),
-                       draw(st.sampled_from(["fill", "bold", "italic", "border", "center", "numfmt"]))))
+        styles.append(
+            (
+                tab,
+                draw(st.integers(0, n_rows)),
+                draw(st.integers(0, n_cols)),
+                draw(st.sampled_from(["fill", "bold", "italic", "border", "center", "numfmt"])),
+            )
+        )
     return CrmCase(lang, locale, list(cols), header, leads, list(pcols), pheader, plan, dates, calls, styles)
 
 
@@ -246,13 +342,19 @@ def build_xlsx(case: CrmCase, path: Path) -> Path:
 def seed_google(fake: Any, case: CrmCase) -> str:
     """The same case in the Google stand-in, typed RAW so both backends hold the same values."""
     titles = case.titles
-    sid = fake.add_spreadsheet("CRM", [titles["leads"], titles["plan"], titles["calls"]],
-                               locale=case.google_locale(), time_zone="Europe/Moscow")
+    sid = fake.add_spreadsheet(
+        "CRM",
+        [titles["leads"], titles["plan"], titles["calls"]],
+        locale=case.google_locale(),
+        time_zone="Europe/Moscow",
+    )
     person = fake.person
     calls_header = [c.names[case.lang] for c in TEMPLATE.calls.columns]
-    for title, rows in ((titles["leads"], [case.leads_header, *case.leads]),
-                        (titles["plan"], [case.plan_header, *case.plan]),
-                        (titles["calls"], [calls_header, *case.calls])):
+    for title, rows in (
+        (titles["leads"], [case.leads_header, *case.leads]),
+        (titles["plan"], [case.plan_header, *case.plan]),
+        (titles["calls"], [calls_header, *case.calls]),
+    ):
         if any(v is not None for row in rows for v in row):
             person.set_values(sid, title, "A1", rows, raw=True)
     return sid
@@ -301,7 +403,7 @@ def expected(case: CrmCase, today: dt.date = TODAY) -> Expected:
 
     # Plan rows that count: a project and a date.
     rows = []
-    for i, (row, day) in enumerate(zip(case.plan, case.plan_dates)):
+    for i, (row, day) in enumerate(zip(case.plan, case.plan_dates, strict=False)):
         key = normalise(pget(row, "project"))
         if key and day is not None:
             rows.append((i, key, day, status_kind(row[pcol["status"]]), row))
@@ -345,10 +447,24 @@ def expected(case: CrmCase, today: dt.date = TODAY) -> Expected:
         phone = lget(lead, "phone") if lead is not None else ""
         last_result = (history(key)["last_result"] or "") if lead is not None else ""
         owner = pget(row, "owner") or (lget(lead, "owner") if lead is not None else "")
-        calls.append((order[section], day, i, (
-            TEMPLATE.section_label(section, case.lang), day,
-            (today - day).days if section != "upcoming" else None,
-            project, contact, phone, pget(row, "topic"), last_result, owner)))
+        calls.append(
+            (
+                order[section],
+                day,
+                i,
+                (
+                    TEMPLATE.section_label(section, case.lang),
+                    day,
+                    (today - day).days if section != "upcoming" else None,
+                    project,
+                    contact,
+                    phone,
+                    pget(row, "topic"),
+                    last_result,
+                    owner,
+                ),
+            )
+        )
     calls.sort(key=lambda t: t[:3])
     blank = lambda v: None if v == "" else v  # noqa: E731
     return Expected(leads, [tuple(blank(v) for v in c[3]) for c in calls])
@@ -440,8 +556,11 @@ def google_person_cells(fake: Any, sid: str, titles: dict[int, str] | None = Non
                 if not cell:
                     continue
                 if c in tool_cols and r > 0:
-                    fmt = {k: v for k, v in (cell.get("userEnteredFormat") or {}).items()
-                           if k not in ("backgroundColor", "backgroundColorStyle", "numberFormat")}
+                    fmt = {
+                        k: v
+                        for k, v in (cell.get("userEnteredFormat") or {}).items()
+                        if k not in ("backgroundColor", "backgroundColorStyle", "numberFormat")
+                    }
                     if fmt:
                         out[(title, r, c)] = {"format": fmt}
                     continue

@@ -18,8 +18,16 @@ from bench.run import Config, collect, in_process, render
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    cfg = Config(sizes=[20, 50], latency=0.0, baseline_max=20, verify_size=20, planner_1m=False,
-                 faithful=True, repeat=1, cache=tmp_path_factory.mktemp("bench"))
+    cfg = Config(
+        sizes=[20, 50],
+        latency=0.0,
+        baseline_max=20,
+        verify_size=20,
+        planner_1m=False,
+        faithful=True,
+        repeat=1,
+        cache=tmp_path_factory.mktemp("bench"),
+    )
     started = time.perf_counter()
     out = collect(cfg, call=in_process)
     out["elapsed"] = time.perf_counter() - started

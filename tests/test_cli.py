@@ -51,7 +51,8 @@ def test_sync_dry_run_writes_nothing(runner, crm):
     result = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22", "--dry-run"])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
-        f"Checked {crm} for 2026-11-22: 33 cells would change (dry run, nothing written).")
+        f"Checked {crm} for 2026-11-22: 33 cells would change (dry run, nothing written)."
+    )
     assert crm.read_bytes() == before
 
 
@@ -59,12 +60,39 @@ def test_today_json(runner, crm):
     result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [
-        {"section": "overdue", "date": "2026-11-21", "days_overdue": 1, "project": "Acme", "contact": "Bob",
-         "phone": "+7 916 000-00-01", "topic": "Follow up", "last_result": "Liked it", "owner": "Petr"},
-        {"section": "today", "date": "2026-11-22", "days_overdue": 0, "project": "Beta", "contact": "Eve",
-         "phone": "", "topic": "Intro", "last_result": "", "owner": "Ivan"},
-        {"section": "upcoming", "date": "2026-11-25", "days_overdue": None, "project": "Beta", "contact": "Eve",
-         "phone": "", "topic": "Demo", "last_result": "", "owner": "Ivan"},
+        {
+            "section": "overdue",
+            "date": "2026-11-21",
+            "days_overdue": 1,
+            "project": "Acme",
+            "contact": "Bob",
+            "phone": "+7 916 000-00-01",
+            "topic": "Follow up",
+            "last_result": "Liked it",
+            "owner": "Petr",
+        },
+        {
+            "section": "today",
+            "date": "2026-11-22",
+            "days_overdue": 0,
+            "project": "Beta",
+            "contact": "Eve",
+            "phone": "",
+            "topic": "Intro",
+            "last_result": "",
+            "owner": "Ivan",
+        },
+        {
+            "section": "upcoming",
+            "date": "2026-11-25",
+            "days_overdue": None,
+            "project": "Beta",
+            "contact": "Eve",
+            "phone": "",
+            "topic": "Demo",
+            "last_result": "",
+            "owner": "Ivan",
+        },
     ]
 
 
@@ -92,8 +120,9 @@ def test_init_then_sync_empty(runner, tmp_path):
     )
     assert openpyxl.load_workbook(path).sheetnames == ["Лиды", "План контактов", "Звонки на сегодня"]
     synced = runner.invoke(app, ["sync", str(path), "--today", "2026-11-22"])
-    assert synced.stdout == (f"Synced {path} for 2026-11-22: already up to date, nothing written.\n"
-                             "Calls: 0 overdue, 0 today, 0 upcoming.\n")
+    assert synced.stdout == (
+        f"Synced {path} for 2026-11-22: already up to date, nothing written.\nCalls: 0 overdue, 0 today, 0 upcoming.\n"
+    )
     again = runner.invoke(app, ["init", str(path)])
     assert again.exit_code == 1
     assert again.stderr == f"Error: {path} already exists; pick another name (or pass --force to replace it)\n"
@@ -102,8 +131,10 @@ def test_init_then_sync_empty(runner, tmp_path):
 def test_missing_file_exit_1(runner, tmp_path):
     result = runner.invoke(app, ["sync", str(tmp_path / "nope.xlsx")])
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {tmp_path / 'nope.xlsx'}: no such workbook "
-                             f"(create one with `sheets-crm init {tmp_path / 'nope.xlsx'}`)\n")
+    assert result.stderr == (
+        f"Error: {tmp_path / 'nope.xlsx'}: no such workbook "
+        f"(create one with `sheets-crm init {tmp_path / 'nope.xlsx'}`)\n"
+    )
 
 
 def test_missing_tab_exit_1(runner, crm):
@@ -116,12 +147,15 @@ def test_missing_tab_exit_1(runner, crm):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("args", [
-    ["sync", "x.xlsx", "--today", "22.11.2026"],
-    ["sync"],
-    ["frobnicate"],
-    ["init", "x.xlsx", "--lang", "de"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sync", "x.xlsx", "--today", "22.11.2026"],
+        ["sync"],
+        ["frobnicate"],
+        ["init", "x.xlsx", "--lang", "de"],
+    ],
+)
 def test_usage_errors_exit_2(runner, args):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
@@ -147,17 +181,19 @@ def test_demo(runner, tmp_path):
 
 # -- config-driven commands ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def config_file(tmp_path, crm):
     path = tmp_path / "sheets-crm.toml"
     path.write_text(
         f'spreadsheets = ["{crm.name}"]\n'
         'time_zone = "Europe/Moscow"\n'
-        'upcoming_days = 2\n'
+        "upcoming_days = 2\n"
         '[digest]\nenabled = false\nsmtp_host = "127.0.0.1"\nusername = "crm@studio.example"\n'
         'from = "crm@studio.example"\nto_team = ["team@studio.example"]\n'
         '[digest.owners]\n"Ivan" = "ivan@studio.example"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     path.chmod(0o600)
     return path
 
@@ -200,9 +236,11 @@ def test_doctor_exit_status(runner, crm, make_workbook):
     assert result.exit_code == 1  # the plan has a date that is not a date
     assert result.stdout.startswith(f"Doctor: {crm} on 2026-11-22: ")
     assert "'31.02.2026'" in result.stdout
-    clean = make_workbook([["Acme", "Bob", "", "", "Proposal", "Anna", "", ""]],
-                          [["Acme", "2026-11-21", "Call", "Done", "ok", ""],
-                           ["Acme", "2026-11-24", "Call", "Planned", "", ""]], name="clean.xlsx")
+    clean = make_workbook(
+        [["Acme", "Bob", "", "", "Proposal", "Anna", "", ""]],
+        [["Acme", "2026-11-21", "Call", "Done", "ok", ""], ["Acme", "2026-11-24", "Call", "Planned", "", ""]],
+        name="clean.xlsx",
+    )
     before = clean.read_bytes()
     ok = runner.invoke(app, ["doctor", str(clean), "--today", "2026-11-22", "--json"])
     assert ok.exit_code == 0, ok.output
@@ -214,8 +252,9 @@ def test_export_ics(runner, crm, tmp_path):
     from icalendar import Calendar
 
     ics = tmp_path / "calls.ics"
-    result = runner.invoke(app, ["export-ics", str(crm), "--out", str(ics), "--today", "2026-11-22",
-                                 "--tz", "Europe/Moscow"])
+    result = runner.invoke(
+        app, ["export-ics", str(crm), "--out", str(ics), "--today", "2026-11-22", "--tz", "Europe/Moscow"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Wrote 3 events to {ics}\n"
     events = Calendar.from_ical(ics.read_bytes()).walk("VEVENT")

@@ -25,21 +25,22 @@ import datetime as dt
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import TODAY
-from sheets_crm.backends.google.workbook import GoogleWorkbook
-from sheets_crm.backends.google.http import CrmHTTPClient
-from sheets_crm.errors import ConcurrentEditError, CrmError
-from sheets_crm.app.sync import MAX_ATTEMPTS, compute, sync
-from sheets_crm.core.template import default_template
-from google_standin import FakeGoogle
 from strategies import google_person_cells as person_cells
+
+from google_standin import FakeGoogle
+from sheets_crm.app.sync import MAX_ATTEMPTS, compute, sync
+from sheets_crm.backends.google.http import CrmHTTPClient
+from sheets_crm.backends.google.workbook import GoogleWorkbook
+from sheets_crm.core.template import default_template
 from sheets_crm.core.text import TitleSet, normalise
+from sheets_crm.errors import ConcurrentEditError, CrmError
 
 TPL = default_template()
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -68,8 +69,11 @@ PLAN = [
 def seed(fake: FakeGoogle) -> str:
     """A CRM synced yesterday: today's sync has days, colours and calls to update."""
     head = {t.id: [c.names["en"] for c in t.columns] for t in TPL.tabs}
-    sid = fake.add_spreadsheet("CRM", {"Leads": [head["leads"], *LEADS], "Contact Plan": [head["plan"], *PLAN],
-                                       "Calls Today": [head["calls"]]}, time_zone="Europe/Moscow")
+    sid = fake.add_spreadsheet(
+        "CRM",
+        {"Leads": [head["leads"], *LEADS], "Contact Plan": [head["plan"], *PLAN], "Calls Today": [head["calls"]]},
+        time_zone="Europe/Moscow",
+    )
     fake.person.set_background(sid, "Leads", "A2:A4", "#FFCC00")  # the person's own colours
     sync(workbook(fake, sid), today=YESTERDAY)
     fake.reset_stats()
@@ -175,8 +179,11 @@ def make_edit(kind: str, rng: random.Random) -> Callable[[FakeGoogle, str], str]
             p.rename_tab(sid, tab, new)
             return f"renamed {tab!r} to {new!r}"
         if kind == "type_tool":
-            cols = [c for c in range(width) if (m := TPL.leads.match_header(fake.values(sid, title)[0][c]))
-                    and m.owner == "tool"]
+            cols = [
+                c
+                for c in range(width)
+                if (m := TPL.leads.match_header(fake.values(sid, title)[0][c])) and m.owner == "tool"
+            ]
             r, c = rng.randint(2, max(2, height)), rng.choice(cols)
             p.set_value(sid, title, f"{chr(65 + c)}{r}", TYPED)
             return f"typed into tool cell {chr(65 + c)}{r}"
@@ -196,10 +203,10 @@ KINDS = ["insert_above", "delete_row", "sort", "move_column", "rename_tab", "typ
 
 @dataclass
 class Run:
-    outcome: str            # clean / stopped / wrong
+    outcome: str  # clean / stopped / wrong
     detail: str
     attempts: int
-    window: bool            # an edit landed between the guard read and the write
+    window: bool  # an edit landed between the guard read and the write
 
 
 def run_interleaving(kind: str, position: int, rng: random.Random, *, second: tuple[str, int] | None = None) -> Run:
@@ -287,13 +294,14 @@ def test_an_edit_between_read_and_guard_is_seen_and_the_sync_retries(kind: str) 
 def test_rows_inserted_above_move_the_tool_values_with_their_leads() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake)
-    at_request(fake, 2, lambda info: fake.person.insert_rows(sid, "Leads", 2, 2,
-                                                           [["Newco", "Nina"], ["Omega", "Olga"]]))
+    at_request(
+        fake, 2, lambda info: fake.person.insert_rows(sid, "Leads", 2, 2, [["Newco", "Nina"], ["Omega", "Olga"]])
+    )
     result = sync(workbook(fake, sid), today=TODAY)
     assert result.attempts == 2
     rows = {r[0]: r for r in fake.values(sid, "Leads")[1:]}
     assert rows["Newco"][1] == "Nina" and rows["Newco"][8:12] == ["", "", "", ""] and rows["Newco"][13] == 0
-    assert rows["Acme"][12] == 2 and rows["Acme"][9] == "Liked it"      # days since contact, last result
+    assert rows["Acme"][12] == 2 and rows["Acme"][9] == "Liked it"  # days since contact, last result
     assert rows["Delta"][12] == 12 and rows["Delta"][11] == "Offer"
     assert still_to_do(fake, sid) == 0
 
@@ -368,7 +376,7 @@ def test_rows_moved_in_the_last_instant_are_repaired_by_the_next_sync(kind: str)
     snap: dict[str, Any] = {}
     at_request(fake, 3, lambda info: (edit(fake, sid), snap.__setitem__("person", person_cells(fake, sid))))
     sync(workbook(fake, sid), today=TODAY)
-    assert person_cells(fake, sid) == snap["person"]   # no person's cell was touched
+    assert person_cells(fake, sid) == snap["person"]  # no person's cell was touched
     sync(workbook(fake, sid), today=TODAY)
     assert still_to_do(fake, sid) == 0 and person_cells(fake, sid) == snap["person"]
 
@@ -393,9 +401,13 @@ def summarise(runs: list[tuple[Run, str, int]]) -> dict[str, Any]:
     outside = Counter(r.outcome for r, _, _ in runs if not r.window)
     inside = Counter(r.outcome for r, _, _ in runs if r.window)
     by_kind = Counter((kind, r.outcome) for r, kind, _ in runs if r.window)
-    return {"n": len(runs), "outside_window": dict(outside), "in_last_instant_window": dict(inside),
-            "window_by_kind": {f"{k}:{o}": v for (k, o), v in sorted(by_kind.items())},
-            "retried": sum(1 for r, _, _ in runs if r.attempts > 1)}
+    return {
+        "n": len(runs),
+        "outside_window": dict(outside),
+        "in_last_instant_window": dict(inside),
+        "window_by_kind": {f"{k}:{o}": v for (k, o), v in sorted(by_kind.items())},
+        "retried": sum(1 for r, _, _ in runs if r.attempts > 1),
+    }
 
 
 def test_randomised_interleavings() -> None:
@@ -421,7 +433,17 @@ if __name__ == "__main__":  # uv run python tests/test_concurrent_edits.py: the 
     sys.path.insert(0, str(Path(__file__).parent))
     runs = interleavings()
     print(json.dumps(summarise(runs), indent=2))
-    kinds = Counter(("values" if "values overwritten" in r.detail else "recoloured" if "recoloured" in r.detail
-                     else "typed value replaced unread" if "typed" in r.detail else "tool values misplaced")
-                    for r, _, _ in runs if r.outcome == "wrong")
+    kinds = Counter(
+        (
+            "values"
+            if "values overwritten" in r.detail
+            else "recoloured"
+            if "recoloured" in r.detail
+            else "typed value replaced unread"
+            if "typed" in r.detail
+            else "tool values misplaced"
+        )
+        for r, _, _ in runs
+        if r.outcome == "wrong"
+    )
     print(json.dumps(dict(kinds), indent=2))

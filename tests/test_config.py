@@ -55,8 +55,14 @@ def write(folder: Path, text: str, name: str = "sheets-crm.toml") -> Path:
     return path
 
 
-def load(tmp_path: Path, text: str | None = None, *, env: dict | None = None, overrides: dict | None = None,
-         cwd: Path | None = None) -> Config:
+def load(
+    tmp_path: Path,
+    text: str | None = None,
+    *,
+    env: dict | None = None,
+    overrides: dict | None = None,
+    cwd: Path | None = None,
+) -> Config:
     """Load with an isolated cwd and user folder: never the real user's config."""
     folder = tmp_path / "project"
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,8 +92,10 @@ def test_full_file_is_read_and_relative_paths_follow_the_file(tmp_path):
     assert (d.smtp_host, d.smtp_port, d.username) == ("smtp.studio.example", 2525, "robot@studio.example")
     assert d.sender == "CRM robot <robot@studio.example>"
     assert d.to_team == ("team@studio.example",)
-    assert dict(d.owners) == {"Anna": ("anna@studio.example",),
-                              "Борис": ("boris@studio.example", "boris.mobile@studio.example")}
+    assert dict(d.owners) == {
+        "Anna": ("anna@studio.example",),
+        "Борис": ("boris@studio.example", "boris.mobile@studio.example"),
+    }
     assert d.password is not None and d.password.reveal() == "hunter2"
     d.check_ready()
 
@@ -117,10 +125,16 @@ def test_a_single_spreadsheet_may_be_a_plain_string(tmp_path):
     assert load(tmp_path, 'spreadsheets = "~/crm.xlsx"\n').spreadsheets == (str(Path.home() / "crm.xlsx"),)
 
 
-@pytest.mark.parametrize("target, google", [
-    (SHEET_ID, True), (f"https://docs.google.com/spreadsheets/d/{SHEET_ID}", True),
-    ("crm.xlsx", False), ("Sales/crm.xlsx", False), ("a_very_long_workbook_name_without_dots.xlsx", False),
-])
+@pytest.mark.parametrize(
+    "target, google",
+    [
+        (SHEET_ID, True),
+        (f"https://docs.google.com/spreadsheets/d/{SHEET_ID}", True),
+        ("crm.xlsx", False),
+        ("Sales/crm.xlsx", False),
+        ("a_very_long_workbook_name_without_dots.xlsx", False),
+    ],
+)
 def test_google_targets_are_told_from_paths(target, google, tmp_path):
     assert is_google_target(target) is google
     resolved = resolve_target(target, tmp_path)
@@ -139,24 +153,27 @@ def test_search_order(tmp_path, monkeypatch):
     from_env = write(tmp_path / "env", "x = 1\n", "custom.toml")
     assert find_config_file(None, {"SHEETS_CRM_CONFIG": str(from_env)}, cwd=cwd, user_file=user)[0] == from_env
     explicit = write(tmp_path / "flag", "x = 1\n", "flag.toml")
-    assert find_config_file(str(explicit), {"SHEETS_CRM_CONFIG": str(from_env)}, cwd=cwd,
-                            user_file=user)[0] == explicit
+    assert find_config_file(str(explicit), {"SHEETS_CRM_CONFIG": str(from_env)}, cwd=cwd, user_file=user)[0] == explicit
 
 
 def test_an_explicit_config_that_does_not_exist_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="config file not found: .*nope.toml.*--config"):
         load_config("nope.toml", {}, cwd=tmp_path, user_file=tmp_path / "u.toml")
     with pytest.raises(ConfigError, match=r"\$SHEETS_CRM_CONFIG"):
-        load_config(None, {"SHEETS_CRM_CONFIG": str(tmp_path / "gone.toml")}, cwd=tmp_path,
-                    user_file=tmp_path / "u.toml")
+        load_config(
+            None, {"SHEETS_CRM_CONFIG": str(tmp_path / "gone.toml")}, cwd=tmp_path, user_file=tmp_path / "u.toml"
+        )
 
 
 # --------------------------------------------------------------------------- precedence
 
 
 def test_environment_overrides_file_and_flags_override_both(tmp_path):
-    env = {"SHEETS_CRM_TZ": "Asia/Tokyo", "SHEETS_CRM_SYNC_TIME": "09:15",
-           "GOOGLE_APPLICATION_CREDENTIALS": "/etc/gac.json"}
+    env = {
+        "SHEETS_CRM_TZ": "Asia/Tokyo",
+        "SHEETS_CRM_SYNC_TIME": "09:15",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/etc/gac.json",
+    }
     config = load(tmp_path, FULL, env=env)
     assert config.time_zone == "Asia/Tokyo" and config.sync_time == dt.time(9, 15)
     assert config.credentials == Path("/etc/gac.json")
@@ -166,8 +183,13 @@ def test_environment_overrides_file_and_flags_override_both(tmp_path):
     env["SHEETS_CRM_CREDENTIALS"] = "/etc/mine.json"  # the tool's own variable wins over Google's
     assert load(tmp_path, FULL, env=env).credentials == Path("/etc/mine.json")
 
-    flags = {"time_zone": "America/New_York", "sync_time": "06:00", "upcoming_days": 3, "credentials": None,
-             "digest.enabled": False}
+    flags = {
+        "time_zone": "America/New_York",
+        "sync_time": "06:00",
+        "upcoming_days": 3,
+        "credentials": None,
+        "digest.enabled": False,
+    }
     config = load(tmp_path, FULL, env=env, overrides=flags)
     assert config.time_zone == "America/New_York" and config.sync_time == dt.time(6, 0)
     assert config.upcoming_days == 3 and not config.digest.enabled
@@ -178,8 +200,13 @@ def test_environment_overrides_file_and_flags_override_both(tmp_path):
 def test_paths_from_flags_and_environment_are_relative_to_the_current_folder(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    config = load(tmp_path, FULL, env={"SHEETS_CRM_CREDENTIALS": "key.json"},
-                  overrides={"spreadsheets": ["other.xlsx"]}, cwd=elsewhere)
+    config = load(
+        tmp_path,
+        FULL,
+        env={"SHEETS_CRM_CREDENTIALS": "key.json"},
+        overrides={"spreadsheets": ["other.xlsx"]},
+        cwd=elsewhere,
+    )
     assert config.credentials == elsewhere / "key.json"
     assert config.spreadsheets == (str(elsewhere / "other.xlsx"),)
 
@@ -192,22 +219,25 @@ def test_unknown_override_is_rejected(tmp_path):
 # --------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("text, message", [
-    ('time_zone = "Mars/Olympus"\n', r"time_zone: 'Mars/Olympus' is not a known IANA time zone"),
-    ('sync_time = "25:00"\n', r"sync_time: '25:00' is not a time of day"),
-    ('sync_time = 8\n', r"sync_time: expected a time like \"08:00\""),
-    ("upcoming_days = -1\n", r"upcoming_days: -1 is out of range"),
-    ('freshness_days = "soon"\n', r"freshness_days: expected a whole number"),
-    ("spreadsheets = [1, 2]\n", r"spreadsheets: expected a list of texts"),
-    ("[digest]\nsmtp_port = 70000\n", r"digest.smtp_port: 70000 is out of range"),
-    ('[digest]\nstarttls = "maybe"\n', r"digest.starttls: expected true or false"),
-    ('[digest]\nto_team = ["not an address"]\n', r"digest.to_team: 'not an address' is not an e-mail"),
-    ('[digest]\nowners = "Anna"\n', r"digest.owners: expected a table"),
-    ('[digest]\nowners = {Anna = "anna"}\n', r"digest.owners.Anna: 'anna' is not an e-mail"),
-    ('[digest]\nlang = "de"\n', r"digest.lang: 'de' is not one of auto, en, ru"),
-    ('[digest]\npassword_env = "s3cr3t pass"\n', r"digest.password_env: .* never the password itself"),
-    ("digest = 3\n", r"digest: expected a \[digest\] table"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('time_zone = "Mars/Olympus"\n', r"time_zone: 'Mars/Olympus' is not a known IANA time zone"),
+        ('sync_time = "25:00"\n', r"sync_time: '25:00' is not a time of day"),
+        ("sync_time = 8\n", r"sync_time: expected a time like \"08:00\""),
+        ("upcoming_days = -1\n", r"upcoming_days: -1 is out of range"),
+        ('freshness_days = "soon"\n', r"freshness_days: expected a whole number"),
+        ("spreadsheets = [1, 2]\n", r"spreadsheets: expected a list of texts"),
+        ("[digest]\nsmtp_port = 70000\n", r"digest.smtp_port: 70000 is out of range"),
+        ('[digest]\nstarttls = "maybe"\n', r"digest.starttls: expected true or false"),
+        ('[digest]\nto_team = ["not an address"]\n', r"digest.to_team: 'not an address' is not an e-mail"),
+        ('[digest]\nowners = "Anna"\n', r"digest.owners: expected a table"),
+        ('[digest]\nowners = {Anna = "anna"}\n', r"digest.owners.Anna: 'anna' is not an e-mail"),
+        ('[digest]\nlang = "de"\n', r"digest.lang: 'de' is not one of auto, en, ru"),
+        ('[digest]\npassword_env = "s3cr3t pass"\n', r"digest.password_env: .* never the password itself"),
+        ("digest = 3\n", r"digest: expected a \[digest\] table"),
+    ],
+)
 def test_bad_values_name_the_key_and_the_file(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load(tmp_path, text)
@@ -248,13 +278,25 @@ def test_port_follows_starttls_unless_set(tmp_path):
     assert load(tmp_path, "[digest]\nstarttls = false\nsmtp_port = 2525\n").digest.smtp_port == 2525
 
 
-@pytest.mark.parametrize("digest, message", [
-    (DigestConfig(enabled=True, sender="a@b.example", to_team=("t@b.example",)), "smtp_host is not set"),
-    (DigestConfig(enabled=True, smtp_host="h", to_team=("t@b.example",)), "from is not set"),
-    (DigestConfig(enabled=True, smtp_host="h", sender="a@b.example"), "no recipients"),
-    (DigestConfig(enabled=True, smtp_host="h", sender="a@b.example", to_team=("t@b.example",), username="u",
-                  password_env="MY_SMTP_PW"), r"MY_SMTP_PW is empty or missing: export MY_SMTP_PW="),
-])
+@pytest.mark.parametrize(
+    "digest, message",
+    [
+        (DigestConfig(enabled=True, sender="a@b.example", to_team=("t@b.example",)), "smtp_host is not set"),
+        (DigestConfig(enabled=True, smtp_host="h", to_team=("t@b.example",)), "from is not set"),
+        (DigestConfig(enabled=True, smtp_host="h", sender="a@b.example"), "no recipients"),
+        (
+            DigestConfig(
+                enabled=True,
+                smtp_host="h",
+                sender="a@b.example",
+                to_team=("t@b.example",),
+                username="u",
+                password_env="MY_SMTP_PW",
+            ),
+            r"MY_SMTP_PW is empty or missing: export MY_SMTP_PW=",
+        ),
+    ],
+)
 def test_digest_check_ready_explains_what_is_missing(digest, message):
     with pytest.raises(ConfigError, match=message):
         digest.check_ready()
@@ -264,7 +306,7 @@ def test_digest_check_ready_explains_what_is_missing(digest, message):
 
 
 def test_show_never_contains_the_password_and_says_where_it_is(tmp_path):
-    config = load(tmp_path, FULL + '\n', env={DEFAULT_PASSWORD_ENV: "hunter2-very-secret"})
+    config = load(tmp_path, FULL + "\n", env={DEFAULT_PASSWORD_ENV: "hunter2-very-secret"})
     shown = config.show()
     dumped = json.dumps(shown, ensure_ascii=False)
     assert "hunter2-very-secret" not in dumped
@@ -279,16 +321,22 @@ def test_show_never_contains_the_password_and_says_where_it_is(tmp_path):
 
 
 def test_show_reports_a_missing_password_and_a_custom_variable(tmp_path):
-    config = load(tmp_path, FULL.replace("[digest]\n", '[digest]\npassword_env = "STUDIO_SMTP"\n'),
-                  env={DEFAULT_PASSWORD_ENV: "not this one"})
+    config = load(
+        tmp_path,
+        FULL.replace("[digest]\n", '[digest]\npassword_env = "STUDIO_SMTP"\n'),
+        env={DEFAULT_PASSWORD_ENV: "not this one"},
+    )
     assert config.digest.password is None
     assert config.show()["digest"]["password"] == "not set ($STUDIO_SMTP is empty)"
 
 
 def test_show_mentions_the_credentials_path_but_never_its_contents(tmp_path):
     folder = tmp_path / "project"
-    key = write(folder / "secrets", '{"type": "service_account", "private_key": "-----BEGIN KEY-----abc"}',
-                "service-account.json")
+    key = write(
+        folder / "secrets",
+        '{"type": "service_account", "private_key": "-----BEGIN KEY-----abc"}',
+        "service-account.json",
+    )
     key.chmod(0o600)
     shown = load(tmp_path, FULL).show()
     assert shown["credentials"] == str(key)

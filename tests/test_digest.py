@@ -20,18 +20,38 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sheets_crm.app.config import DigestConfig, Secret
 from sheets_crm.app.digest import DigestError, build_digests, deliver, guess_lang, render_text, send
-from sheets_crm.errors import ConfigError, CrmError
 from sheets_crm.core.model import Call
+from sheets_crm.errors import ConfigError, CrmError
 
 TODAY = dt.date(2025, 3, 3)
 PASSWORD = "s3cret-Pa55"
 
 
-def call(section: str, project: str, owner: str, *, days: int = 0, topic: str = "Follow up", row: int = 2,
-         contact: str = "Maria", phone: str = "+7 999 000-00-00", last: str = "") -> Call:
+def call(
+    section: str,
+    project: str,
+    owner: str,
+    *,
+    days: int = 0,
+    topic: str = "Follow up",
+    row: int = 2,
+    contact: str = "Maria",
+    phone: str = "+7 999 000-00-00",
+    last: str = "",
+) -> Call:
     date = TODAY + dt.timedelta(days=-days if section == "overdue" else days)
-    return Call(section=section, date=date, days_overdue=days if section == "overdue" else None, project=project,
-                contact=contact, phone=phone, topic=topic, last_result=last, owner=owner, plan_row=row)
+    return Call(
+        section=section,
+        date=date,
+        days_overdue=days if section == "overdue" else None,
+        project=project,
+        contact=contact,
+        phone=phone,
+        topic=topic,
+        last_result=last,
+        owner=owner,
+        plan_row=row,
+    )
 
 
 CALLS = [
@@ -43,10 +63,15 @@ CALLS = [
 
 
 def digest_config(**changes: Any) -> DigestConfig:
-    base = dict(enabled=True, smtp_host="127.0.0.1", smtp_port=25, starttls=False, sender="crm@studio.example",
-                to_team=("team@studio.example",),
-                owners={"Anna": ("anna@studio.example",), "Boris": ("boris@studio.example",),
-                        "Vera": ("vera@studio.example",)})
+    base = dict(
+        enabled=True,
+        smtp_host="127.0.0.1",
+        smtp_port=25,
+        starttls=False,
+        sender="crm@studio.example",
+        to_team=("team@studio.example",),
+        owners={"Anna": ("anna@studio.example",), "Boris": ("boris@studio.example",), "Vera": ("vera@studio.example",)},
+    )
     base.update(changes)
     return DigestConfig(**base)
 
@@ -87,9 +112,11 @@ def test_empty_digest_is_not_built_and_overdue_only_is():
 
 
 def test_russian_digest_uses_russian_section_titles_and_dates():
-    calls = [call("overdue", "Ромашка", "Анна", days=2, topic="Отправить КП"),
-             call("today", "Лютик", "анна", topic="Созвон"),
-             call("upcoming", "Василёк", "Анна", days=1, topic="Договор")]
+    calls = [
+        call("overdue", "Ромашка", "Анна", days=2, topic="Отправить КП"),
+        call("today", "Лютик", "анна", topic="Созвон"),
+        call("upcoming", "Василёк", "Анна", days=1, topic="Договор"),
+    ]
     assert guess_lang(calls) == "ru" and guess_lang(CALLS) == "en"
     config = digest_config(owners={"Анна": ("anna@studio.example",)})
     (anna, team) = build_digests(calls, config, today=TODAY)  # lang "auto" guesses Russian
@@ -148,8 +175,9 @@ def free_port() -> int:
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"robot" and auth_data.password == \
-        PASSWORD.encode()
+    ok = (
+        isinstance(auth_data, LoginPassword) and auth_data.login == b"robot" and auth_data.password == PASSWORD.encode()
+    )
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
 
@@ -174,8 +202,11 @@ def test_send_plain_smtp_delivers_each_message():
         config = digest_config(smtp_port=port)
         messages = build_digests(CALLS, config, today=TODAY, lang="en")
         assert send(messages, config) == 3
-    assert [r.rcpt_tos for r in handler.received] == [["anna@studio.example"], ["boris@studio.example"],
-                                                       ["team@studio.example"]]
+    assert [r.rcpt_tos for r in handler.received] == [
+        ["anna@studio.example"],
+        ["boris@studio.example"],
+        ["team@studio.example"],
+    ]
     anna = handler.received[0]
     assert anna.mail_from == "crm@studio.example"
     assert anna.message["Subject"] == "[CRM] Calls 2025-03-03: 1 overdue, 1 today, 0 upcoming"
@@ -200,8 +231,10 @@ def test_deliver_uses_the_workbooks_language_unless_configured():
     with smtp_server() as (handler, port):
         deliver(result, digest_config(smtp_port=port, to_team=()))
         deliver(result, digest_config(smtp_port=port, to_team=(), lang="en"))
-    assert [r.message["Subject"].split(":")[0] for r in handler.received] == ["[CRM] Звонки на 03.03.2025",
-                                                                            "[CRM] Calls 2025-03-03"]
+    assert [r.message["Subject"].split(":")[0] for r in handler.received] == [
+        "[CRM] Звонки на 03.03.2025",
+        "[CRM] Calls 2025-03-03",
+    ]
 
 
 def test_nothing_to_say_sends_nothing():
@@ -260,6 +293,7 @@ def test_starttls_required_but_not_offered():
 
 # --------------------------------------------------------------------------- STARTTLS with a test certificate
 
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1/localhost, made for this test run."""
@@ -271,15 +305,19 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sheets-crm test SMTP")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
@@ -288,8 +326,9 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -300,13 +339,20 @@ def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 def test_starttls_and_login_against_a_trusted_test_certificate(certificate):
-    with smtp_server(tls_context=server_context(certificate), require_starttls=True,
-                     authenticator=authenticator, auth_require_tls=True) as (handler, port):
+    with smtp_server(
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    ) as (handler, port):
         config = digest_config(smtp_port=port, starttls=True, username="robot", password=Secret(PASSWORD))
         trust = ssl.create_default_context(cafile=str(certificate[0]))
         assert send(build_digests(CALLS, config, today=TODAY), config, ssl_context=trust) == 3
-    assert [r.rcpt_tos[0] for r in handler.received] == ["anna@studio.example", "boris@studio.example",
-                                                         "team@studio.example"]
+    assert [r.rcpt_tos[0] for r in handler.received] == [
+        "anna@studio.example",
+        "boris@studio.example",
+        "team@studio.example",
+    ]
 
 
 def test_untrusted_certificate_is_refused(certificate):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from conftest import TODAY, make_snapshot
+
 from sheets_crm.app.doctor import KINDS, Report, diagnose, run_doctor
-from sheets_crm.errors import WorkbookError
 from sheets_crm.core.model import TabData
 from sheets_crm.core.phones import check_phone, normalise_phones, region_for_locale
+from sheets_crm.errors import WorkbookError
 
 LEADS = [
     ["Acme", "Bob", "+7 916 000-00-01", "bob@acme.example", "Proposal", "Anna", "Web", ""],
@@ -48,8 +48,14 @@ def test_clean_workbook_is_ok(make_workbook):
     report = run_doctor(str(path), today=TODAY)
     assert report.ok and report.exit_code == 0 and report.problems == []
     assert report.lines() == [f"Doctor: {path} on 2026-11-22: no problems found (2 leads and 3 plan rows checked)."]
-    assert report.as_json() == {"target": str(path), "today": "2026-11-22", "ok": True,
-                                "checked": {"leads": 2, "plan_rows": 3}, "counts": {}, "problems": []}
+    assert report.as_json() == {
+        "target": str(path),
+        "today": "2026-11-22",
+        "ok": True,
+        "checked": {"leads": 2, "plan_rows": 3},
+        "counts": {},
+        "problems": [],
+    }
 
 
 def test_diagnose_needs_today(template):
@@ -80,15 +86,24 @@ def test_report_text_and_json(template):
     data = json.loads(report.to_json())
     assert data["ok"] is False and data["today"] == "2026-11-22"
     assert data["counts"] == {"bad-date": 1, "unknown-status": 1, "unknown-project": 1, "no-next-contact": 1}
-    assert data["problems"][0] == {"kind": "bad-date", "tab": "Contact Plan", "row": 5, "column": "Date",
-                                   "value": "31.02.2026", "message": "not a date; row ignored"}
+    assert data["problems"][0] == {
+        "kind": "bad-date",
+        "tab": "Contact Plan",
+        "row": 5,
+        "column": "Date",
+        "value": "31.02.2026",
+        "message": "not a date; row ignored",
+    }
     assert [p["kind"] for p in data["problems"]] == list(data["counts"])  # grouped, in KINDS order
     assert set(data["counts"]) <= set(KINDS)
 
 
 def test_json_survives_odd_values(template):
-    plan = PLAN + [["Acme", True, "x", "", "", ""], ["Acme", float("nan"), "y", "", "", ""],
-                   ["Acme", dt.time(10, 30), "z", "", "", ""]]
+    plan = PLAN + [
+        ["Acme", True, "x", "", "", ""],
+        ["Acme", float("nan"), "y", "", "", ""],
+        ["Acme", dt.time(10, 30), "z", "", "", ""],
+    ]
     report = diagnose(make_snapshot(template, LEADS, plan), template, TODAY)
     data = json.loads(json.dumps(report.as_json()))
     bad = [p for p in data["problems"] if p["kind"] == "bad-date"]
@@ -99,8 +114,22 @@ def test_json_survives_odd_values(template):
 
 
 def test_renamed_and_missing_columns(make_workbook):
-    header = ["Projct", "Contact", "Phone", "E-mail", "Stage", "Owner", "Source", "Notes", "My score",
-              "Last contact", "Last result", "Next contact", "Next topic", "Days since contact"]
+    header = [
+        "Projct",
+        "Contact",
+        "Phone",
+        "E-mail",
+        "Stage",
+        "Owner",
+        "Source",
+        "Notes",
+        "My score",
+        "Last contact",
+        "Last result",
+        "Next contact",
+        "Next topic",
+        "Days since contact",
+    ]
     leads = [[*row, 5] for row in LEADS]
     path = make_workbook(leads, PLAN, leads_header=header)
     report = run_doctor(str(path), today=TODAY)
@@ -130,9 +159,11 @@ def test_missing_tab_with_a_guess_and_duplicate_tabs(make_workbook):
     report = run_doctor(str(path), today=TODAY)
     assert messages(report, "missing-tab") == [
         "Contact Plan — missing tab 'Contact Plan' / 'План контактов'; is it the tab 'Plan'? Rename it back; "
-        "the sync stops until it exists"]
+        "the sync stops until it exists"
+    ]
     assert messages(report, "duplicate-tab") == [
-        "Лиды — another tab named like 'Leads' (the sync uses 'Leads' and ignores this one); merge or rename it"]
+        "Лиды — another tab named like 'Leads' (the sync uses 'Leads' and ignores this one); merge or rename it"
+    ]
     # The leads were still checked (no plan: nothing planned, but no false "no next contact" either).
     assert report.leads_checked == 2 and "no-next-contact" not in kinds(report)
 
@@ -143,24 +174,46 @@ def test_missing_tab_without_a_guess(template):
     snap.tabs["Budget"] = TabData("Budget", [["Item", "Cost"]])
     report = diagnose(snap, template, TODAY)
     assert messages(report, "missing-tab") == [
-        "Calls Today — missing tab 'Calls Today' / 'Звонки на сегодня'; the sync stops until it exists"]
+        "Calls Today — missing tab 'Calls Today' / 'Звонки на сегодня'; the sync stops until it exists"
+    ]
 
 
 def test_duplicate_and_blank_headers_reuse_the_sync_warnings(template):
-    header = ["Project", "Contact", "Phone", "Email", "Stage", "Owner", "Source", "Notes", "Last contact",
-              "Last result", "Next contact", "Next topic", "Days since contact", "Touches", "project", None]
+    header = [
+        "Project",
+        "Contact",
+        "Phone",
+        "Email",
+        "Stage",
+        "Owner",
+        "Source",
+        "Notes",
+        "Last contact",
+        "Last result",
+        "Next contact",
+        "Next topic",
+        "Days since contact",
+        "Touches",
+        "project",
+        None,
+    ]
     leads = [[*LEADS[0], None, None, None, None, None, None, "Acme again", "orphan"], LEADS[1]]
     report = diagnose(make_snapshot(template, leads, PLAN, leads_header=header), template, TODAY)
     assert messages(report, "duplicate-header") == [
         "Leads, row 1, column 'project': 'project' — duplicate header: column O repeats 'Project' (column A); "
-        "only the first is used"]
-    assert messages(report, "blank-header") == ["Leads, row 1, column 'P' — column P has data but no header; it is ignored"]
+        "only the first is used"
+    ]
+    assert messages(report, "blank-header") == [
+        "Leads, row 1, column 'P' — column P has data but no header; it is ignored"
+    ]
 
 
 def test_russian_workbook_is_not_drift(make_workbook):
     leads = [["Ромашка", "Олег", "+7 916 000-00-01", "", "Переговоры", "Анна", "", ""]]
-    plan = [["Ромашка", "20.11.2026", "Звонок", "Проведён", "Ждут КП", ""],
-            ["Ромашка", "24.11.2026", "КП", "Запланирован", "", ""]]
+    plan = [
+        ["Ромашка", "20.11.2026", "Звонок", "Проведён", "Ждут КП", ""],
+        ["Ромашка", "24.11.2026", "КП", "Запланирован", "", ""],
+    ]
     path = make_workbook(leads, plan, lang="ru")
     report = run_doctor(str(path), today=TODAY)
     assert report.ok, report.lines()
@@ -171,15 +224,25 @@ def test_russian_workbook_is_not_drift(make_workbook):
 
 
 def test_sync_warnings_are_reported_in_the_same_words(make_workbook):
-    from sheets_crm.backends.local.workbook import LocalWorkbook
     from sheets_crm.app.sync import compute
+    from sheets_crm.backends.local.workbook import LocalWorkbook
 
-    plan = PLAN + [["Acme", "31.02.2026", "Oops", "Planned", "", ""], ["", "2026-11-23", "who?", "", "", ""],
-                   ["Beta", None, "when?", "", "", ""], ["Beta", "2026-11-23", "x", "Maybe", "", ""]]
+    plan = PLAN + [
+        ["Acme", "31.02.2026", "Oops", "Planned", "", ""],
+        ["", "2026-11-23", "who?", "", "", ""],
+        ["Beta", None, "when?", "", "", ""],
+        ["Beta", "2026-11-23", "x", "Maybe", "", ""],
+    ]
     leads = LEADS + [["", "Orphan", "", "", "", "", "", "a note"], ["Delta", "", "", "", "Frozen", "", "", ""]]
     path = make_workbook(leads, plan)
-    sync_warnings = {str(i) for i in compute(LocalWorkbook(path).read(), TODAY, __import__(
-        "sheets_crm.core.template", fromlist=["default_template"]).default_template()).issues}
+    sync_warnings = {
+        str(i)
+        for i in compute(
+            LocalWorkbook(path).read(),
+            TODAY,
+            __import__("sheets_crm.core.template", fromlist=["default_template"]).default_template(),
+        ).issues
+    }
     report = run_doctor(str(path), today=TODAY)
     doctor = {str(i) for i in report.problems}
     assert sync_warnings <= doctor
@@ -206,14 +269,17 @@ def test_duplicate_leads_by_phone_email_and_name(template):
     ]
 
 
-@pytest.mark.parametrize("locale, a, b, same", [
-    ("ru_RU", "+7 916 000-00-01", "8 916 000 00 01", True),
-    ("en_US", "(212) 555-0100", "+1 212 555 0100", True),
-    ("en_US", "(212) 555-0100", "+7 212 555 0100", False),
-    (None, "+7 916 000-00-01", "8 916 000 00 01", False),   # no region: "8 916..." cannot be read
-    (None, "8 916 000 00 01", "8-916-000-00-01", True),     # ... but the same digits are the same number
-    (None, "+7 916 000-00-01", "tel. +7 (916) 000-00-01, ask for Bob", True),
-])
+@pytest.mark.parametrize(
+    "locale, a, b, same",
+    [
+        ("ru_RU", "+7 916 000-00-01", "8 916 000 00 01", True),
+        ("en_US", "(212) 555-0100", "+1 212 555 0100", True),
+        ("en_US", "(212) 555-0100", "+7 212 555 0100", False),
+        (None, "+7 916 000-00-01", "8 916 000 00 01", False),  # no region: "8 916..." cannot be read
+        (None, "8 916 000 00 01", "8-916-000-00-01", True),  # ... but the same digits are the same number
+        (None, "+7 916 000-00-01", "tel. +7 (916) 000-00-01, ask for Bob", True),
+    ],
+)
 def test_phone_normalisation_follows_the_sheet_locale(template, locale, a, b, same):
     leads = [["A", "", a, "", "Won", "", "", ""], ["B", "", b, "", "Won", "", "", ""]]
     report = diagnose(make_snapshot(template, leads, [], locale=locale), template, TODAY)
@@ -232,8 +298,11 @@ def test_phone_helpers():
 
 
 def test_unreadable_phones(template):
-    leads = [["A", "", "ask reception", "", "Won", "", "", ""], ["B", "", "123", "", "Won", "", "", ""],
-             ["C", "", "+7 916 000-00-01", "", "Won", "", "", ""]]
+    leads = [
+        ["A", "", "ask reception", "", "Won", "", "", ""],
+        ["B", "", "123", "", "Won", "", "", ""],
+        ["C", "", "+7 916 000-00-01", "", "Won", "", "", ""],
+    ]
     report = diagnose(make_snapshot(template, leads, [], locale="ru_RU"), template, TODAY)
     assert [i.row for i in report.by_kind()["bad-phone"]] == [2, 3]
     # Without a locale "ask reception" cannot be judged, so it is not called a problem.
@@ -251,20 +320,30 @@ def test_open_leads_without_a_next_contact(template):
         ["Lost deal", "", "", "", "проигран", "", "", ""],
         ["Nothing", "", "", "", "Mystery", "", "", ""],
     ]
-    plan = [["Planned", "2026-12-25", "t", "Planned", "", ""],
-            ["Overdue only", "2026-11-01", "t", "", "", ""],
-            ["Done only", "2026-11-20", "t", "Done", "", ""],
-            ["Cancelled only", "2026-11-21", "t", "Cancelled", "", ""]]
+    plan = [
+        ["Planned", "2026-12-25", "t", "Planned", "", ""],
+        ["Overdue only", "2026-11-01", "t", "", "", ""],
+        ["Done only", "2026-11-20", "t", "Done", "", ""],
+        ["Cancelled only", "2026-11-21", "t", "Cancelled", "", ""],
+    ]
     report = diagnose(make_snapshot(template, leads, plan), template, TODAY)
     flagged = [i.value for i in report.by_kind()["no-next-contact"]]
     assert flagged == ["Done only", "Cancelled only", "Nothing"]  # an overdue plan still counts as planned
 
 
-@pytest.mark.parametrize("stage, days, stale", [
-    ("New", 30, False), ("New", 31, True),
-    ("Proposal", 14, False), ("Proposal", 15, True),
-    ("Negotiation", 11, True), ("", 31, True), ("Won", 400, False), ("Lost", 400, False),
-])
+@pytest.mark.parametrize(
+    "stage, days, stale",
+    [
+        ("New", 30, False),
+        ("New", 31, True),
+        ("Proposal", 14, False),
+        ("Proposal", 15, True),
+        ("Negotiation", 11, True),
+        ("", 31, True),
+        ("Won", 400, False),
+        ("Lost", 400, False),
+    ],
+)
 def test_stale_leads_use_their_stage_fade_period(template, stage, days, stale):
     last = TODAY - dt.timedelta(days=days)
     leads = [["Acme", "", "", "", stage, "", "", ""]]
@@ -280,8 +359,10 @@ def test_stale_message_names_the_stage_rule(template):
     plan = [["Acme", "2026-11-01", "t", "Done", "r", ""], ["Acme", "2026-12-01", "t", "", "", ""]]
     leads = [["Acme", "", "", "", "Proposal", "", "", ""]]
     (issue,) = diagnose(make_snapshot(template, leads, plan), template, TODAY).problems
-    assert str(issue) == ("Leads, row 2, column 'Project': 'Acme' — not contacted for 21 days "
-                          "(last contact 2026-11-01); Proposal leads fade after 14 days")
+    assert str(issue) == (
+        "Leads, row 2, column 'Project': 'Acme' — not contacted for 21 days "
+        "(last contact 2026-11-01); Proposal leads fade after 14 days"
+    )
 
 
 def test_today_comes_from_tz_when_not_given(make_workbook):
@@ -332,19 +413,28 @@ def test_unopenable_workbook_is_an_error_not_a_report(tmp_path):
 
 
 def test_doctor_on_google_reads_once_and_never_writes(monkeypatch, template):
-    from sheets_crm.backends.google import auth as google_auth
     from google_standin import FakeGoogle
+    from sheets_crm.backends.google import auth as google_auth
 
     fake = FakeGoogle(account="service")
     account = google_auth.GoogleAccount("service_account", fake.credentials(), fake.identity)
     monkeypatch.setattr(google_auth, "load_account", lambda *a, **k: account)
     head = {t.id: [c.names["en"] for c in t.columns] for t in template.tabs}
-    leads = [["Acme", "Bob", "+7 916 000-00-01", "", "Proposal", "", "", ""],
-             ["Beta", "Eve", "8 916 000 00 01", "", "New", "", "", ""]]
-    plan = [["Acme", "2026-10-01", "x", "Done", "ok", ""], ["Acme", "2026-12-01", "y", "", "", ""],
-            ["Beta", "someday", "z", "Maybe", "", ""]]
-    sid = fake.add_spreadsheet("CRM", {"Leads": [head["leads"][:-1], *leads], "Contact Plan": [head["plan"], *plan],
-                                       "Calls Today": [head["calls"]]}, locale="ru_RU", time_zone="Europe/Moscow")
+    leads = [
+        ["Acme", "Bob", "+7 916 000-00-01", "", "Proposal", "", "", ""],
+        ["Beta", "Eve", "8 916 000 00 01", "", "New", "", "", ""],
+    ]
+    plan = [
+        ["Acme", "2026-10-01", "x", "Done", "ok", ""],
+        ["Acme", "2026-12-01", "y", "", "", ""],
+        ["Beta", "someday", "z", "Maybe", "", ""],
+    ]
+    sid = fake.add_spreadsheet(
+        "CRM",
+        {"Leads": [head["leads"][:-1], *leads], "Contact Plan": [head["plan"], *plan], "Calls Today": [head["calls"]]},
+        locale="ru_RU",
+        time_zone="Europe/Moscow",
+    )
     state = repr([(s.properties, s.rows) for s in fake.spreadsheet(sid).sheets])
     with fake.patch():
         report = run_doctor(f"https://docs.google.com/spreadsheets/d/{sid}/edit", today=TODAY)
@@ -353,13 +443,22 @@ def test_doctor_on_google_reads_once_and_never_writes(monkeypatch, template):
     assert repr([(s.properties, s.rows) for s in fake.spreadsheet(sid).sheets]) == state
     assert report.target == sid
     # The sheet's own locale (ru_RU) reads "8 916 …" as the same number as "+7 916 …".
-    assert kinds(report) == {"missing-column": 1, "bad-date": 1, "unknown-status": 1, "duplicate-lead": 1,
-                             "no-next-contact": 1, "stale-lead": 1}
+    assert kinds(report) == {
+        "missing-column": 1,
+        "bad-date": 1,
+        "unknown-status": 1,
+        "duplicate-lead": 1,
+        "no-next-contact": 1,
+        "stale-lead": 1,
+    }
 
 
 def test_numbers_where_dates_belong_are_flagged(template):
-    plan = PLAN + [["Beta", 5, "typed 5", "", "", ""], ["Beta", "2099-01-01", "far", "", "", ""],
-                   ["Beta", 46348, "a real serial", "", "", ""]]
+    plan = PLAN + [
+        ["Beta", 5, "typed 5", "", "", ""],
+        ["Beta", "2099-01-01", "far", "", "", ""],
+        ["Beta", 46348, "a real serial", "", "", ""],
+    ]
     report = diagnose(make_snapshot(template, LEADS, plan), template, TODAY)
     assert messages(report, "odd-date") == [
         "Contact Plan, row 5, column 'Date': 5 — dated 1900-01-04, 126 years ago; the cell holds the number 5, "

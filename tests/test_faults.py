@@ -13,7 +13,6 @@ say which:
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -29,9 +28,9 @@ from typing import Any
 
 import openpyxl
 import pytest
+from conftest import TODAY
 from typer.testing import CliRunner
 
-from conftest import TODAY
 from google_standin import FakeGoogle
 
 LEADS = [
@@ -56,8 +55,11 @@ def seed(fake: FakeGoogle) -> str:
 
     tpl = default_template()
     head = {t.id: [c.names["en"] for c in t.columns] for t in tpl.tabs}
-    sid = fake.add_spreadsheet("CRM", {"Leads": [head["leads"], *LEADS], "Contact Plan": [head["plan"], *PLAN],
-                                       "Calls Today": [head["calls"]]}, time_zone="Europe/Moscow")
+    sid = fake.add_spreadsheet(
+        "CRM",
+        {"Leads": [head["leads"], *LEADS], "Contact Plan": [head["plan"], *PLAN], "Calls Today": [head["calls"]]},
+        time_zone="Europe/Moscow",
+    )
     fake.person.set_background(sid, "Leads", "B2", "#FFCC00")  # the person's own formatting
     return sid
 
@@ -68,9 +70,18 @@ def state(fake: FakeGoogle, sid: str) -> str:
     sheets = []
     for sheet in ss.sheets:
         cells = {f"{r},{c}": cell for r, row in enumerate(sheet.rows) for c, cell in enumerate(row) if cell}
-        sheets.append({"properties": sheet.properties, "cells": cells, "merges": sheet.merges,
-                       "conditional": sheet.conditional_formats, "protected": sheet.protected_ranges,
-                       "filter": sheet.basic_filter, "rows": sheet.row_meta, "cols": sheet.col_meta})
+        sheets.append(
+            {
+                "properties": sheet.properties,
+                "cells": cells,
+                "merges": sheet.merges,
+                "conditional": sheet.conditional_formats,
+                "protected": sheet.protected_ranges,
+                "filter": sheet.basic_filter,
+                "rows": sheet.row_meta,
+                "cols": sheet.col_meta,
+            }
+        )
     return json.dumps({"properties": ss.properties, "sheets": sheets}, sort_keys=True, default=str)
 
 
@@ -106,9 +117,9 @@ def cli(monkeypatch):
 @pytest.fixture(scope="module")
 def states() -> dict[str, str]:
     """The spreadsheet before any sync, and after a clean one."""
-    from sheets_crm.backends.google.workbook import GoogleWorkbook
-    from sheets_crm.backends.google.http import CrmHTTPClient
     from sheets_crm.app.sync import sync
+    from sheets_crm.backends.google.http import CrmHTTPClient
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
 
     fake = FakeGoogle(account="service")
     sid = seed(fake)
@@ -120,8 +131,9 @@ def states() -> dict[str, str]:
 MATRIX = [(kind, at, persistent) for persistent in (False, True) for kind in KINDS for at in POSITIONS]
 
 
-@pytest.mark.parametrize("kind, at, persistent", MATRIX,
-                         ids=[f"{k}-at-{a}-{'persistent' if p else 'once'}" for k, a, p in MATRIX])
+@pytest.mark.parametrize(
+    "kind, at, persistent", MATRIX, ids=[f"{k}-at-{a}-{'persistent' if p else 'once'}" for k, a, p in MATRIX]
+)
 def test_google_fault_matrix(cli, states, kind: str, at: int, persistent: bool) -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake)
@@ -170,9 +182,9 @@ def test_a_lost_answer_then_an_error_still_says_the_write_may_have_landed(cli, s
 
 def test_a_sync_with_faults_costs_only_the_retries(states) -> None:
     """Each transient fault costs exactly one extra request (no re-read, no second write)."""
-    from sheets_crm.backends.google.workbook import GoogleWorkbook
-    from sheets_crm.backends.google.http import CrmHTTPClient
     from sheets_crm.app.sync import sync
+    from sheets_crm.backends.google.http import CrmHTTPClient
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
 
     for at in POSITIONS:
         fake = FakeGoogle(account="service")
@@ -232,42 +244,54 @@ def _digest(path: Path) -> str:
 
 
 def _spawn(path: Path, stage: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(path), stage], stdout=subprocess.PIPE, text=True,
-                            env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(path), stage], stdout=subprocess.PIPE, text=True, env=env)
 
 
 def _workbook_state(path: Path) -> str:
     book = openpyxl.load_workbook(path)  # must load: never half-written
-    return json.dumps([[ws.title, [[c.value for c in row] for row in ws.iter_rows()]] for ws in book.worksheets],
-                      default=str)
+    return json.dumps(
+        [[ws.title, [[c.value for c in row] for row in ws.iter_rows()]] for ws in book.worksheets], default=str
+    )
 
 
 @pytest.fixture
 def big_crm(make_workbook) -> Path:
     rng = random.Random(5)
     leads = [[f"Lead {i}", "", "", "", "New", "", "", ""] for i in range(600)]
-    plan = [[f"Lead {rng.randrange(600)}", (TODAY + dt.timedelta(days=rng.randint(-40, 10))).isoformat(), "t",
-             rng.choice(["Done", "", "Cancelled"]), "r", ""] for _ in range(1200)]
+    plan = [
+        [
+            f"Lead {rng.randrange(600)}",
+            (TODAY + dt.timedelta(days=rng.randint(-40, 10))).isoformat(),
+            "t",
+            rng.choice(["Done", "", "Cancelled"]),
+            "r",
+            "",
+        ]
+        for _ in range(1200)
+    ]
     return make_workbook(leads, plan)
 
 
 def _new_state(path: Path, tmp: Path) -> str:
     twin = tmp / "twin.xlsx"
     twin.write_bytes(path.read_bytes())
-    from sheets_crm.backends.local.workbook import LocalWorkbook
     from sheets_crm.app.sync import sync
+    from sheets_crm.backends.local.workbook import LocalWorkbook
 
     sync(LocalWorkbook(twin), today=TODAY)
     return _workbook_state(twin)
 
 
-@pytest.mark.parametrize("stage, survivor", [("after-temp-file", "old"), ("before-rename", "old"),
-                                             ("after-rename", "new")])
+@pytest.mark.parametrize(
+    "stage, survivor", [("after-temp-file", "old"), ("before-rename", "old"), ("after-rename", "new")]
+)
 def test_local_sync_killed_at_each_stage_of_the_save(big_crm, tmp_path, stage, survivor) -> None:
     path = big_crm
-    old_bytes, old_state = path.read_bytes(), _workbook_state(path)
+    old_bytes, _old_state = path.read_bytes(), _workbook_state(path)
     new_state = _new_state(path, tmp_path)
     child = _spawn(path, stage)
     assert child.stdout.readline().strip() == "stage"

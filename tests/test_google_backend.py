@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from sheets_crm.backends.google.auth import load_account
+from sheets_crm.backends.google.bootstrap import layout_requests
+from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy, body_size, convert_error
 from sheets_crm.backends.google.workbook import (
     GoogleWorkbook,
     _guard_spans,
@@ -21,12 +24,11 @@ from sheets_crm.backends.google.workbook import (
     column_letter,
     extended_value,
     hex_to_color,
-    spreadsheet_id,
     split_requests,
+    spreadsheet_id,
 )
-from sheets_crm.backends.google.auth import load_account
-from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy, body_size, convert_error
-from sheets_crm.backends.google.bootstrap import layout_requests
+from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
 from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
@@ -36,14 +38,13 @@ from sheets_crm.errors import (
     StorageQuotaError,
     WorkbookError,
 )
-from sheets_crm.core.layout import build_layout
-from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
 
 REPO = Path(__file__).resolve().parents[1]
 SA = "crm-bot@studio-crm.iam.gserviceaccount.com"
 
 
 # -- ids and A1 ------------------------------------------------------------------
+
 
 def test_spreadsheet_id_from_url_and_raw_id() -> None:
     sid = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abc"
@@ -61,6 +62,7 @@ def test_a1_ranges_quote_titles() -> None:
 
 
 # -- colours and values -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("hexa", ["57BB8A", "FFFFFF", "000000", "F4C7C3", "010203", "FEFDFC", "D9D9D9"])
 def test_colours_round_trip_exactly(hexa: str) -> None:
@@ -99,11 +101,14 @@ def test_values_are_never_formulas() -> None:
 
 # -- building the write ---------------------------------------------------------------
 
+
 def _base(rows: int = 1000, cols: int = 14) -> Snapshot:
-    return Snapshot(tabs={
-        "Leads": TabData("Leads", [["Project"]], ref=11, grid_rows=rows, grid_cols=cols),
-        "Calls Today": TabData("Calls Today", [["When"]], ref=22, grid_rows=rows, grid_cols=9),
-    })
+    return Snapshot(
+        tabs={
+            "Leads": TabData("Leads", [["Project"]], ref=11, grid_rows=rows, grid_cols=cols),
+            "Calls Today": TabData("Calls Today", [["When"]], ref=22, grid_rows=rows, grid_cols=9),
+        }
+    )
 
 
 def test_values_and_colours_go_as_rectangles() -> None:
@@ -122,18 +127,35 @@ def test_values_and_colours_go_as_rectangles() -> None:
     calls = next(u for u in values if u["start"]["sheetId"] == 22)
     assert calls["start"] == {"sheetId": 22, "rowIndex": 1, "columnIndex": 0}
     assert [[c["userEnteredValue"]["stringValue"] for c in row["values"]] for row in calls["rows"]] == [
-        ["v10", "v11", "v12"], ["v20", "v21", "v22"], ["v30", "v31", "v32"]]
+        ["v10", "v11", "v12"],
+        ["v20", "v21", "v22"],
+        ["v30", "v31", "v32"],
+    ]
     lead = next(u for u in values if u["start"] == {"sheetId": 11, "rowIndex": 5, "columnIndex": 8})
-    assert lead["rows"] == [{"values": [
-        {"userEnteredValue": {"numberValue": (dt.date(2026, 11, 20) - dt.date(1899, 12, 30)).days},
-         "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}},
-        {"userEnteredValue": {"stringValue": "ok"}}]}]
+    assert lead["rows"] == [
+        {
+            "values": [
+                {
+                    "userEnteredValue": {"numberValue": (dt.date(2026, 11, 20) - dt.date(1899, 12, 30)).days},
+                    "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}},
+                },
+                {"userEnteredValue": {"stringValue": "ok"}},
+            ]
+        }
+    ]
     clear = next(u for u in values if u["start"].get("columnIndex") == 12)
     assert clear["rows"] == [{"values": [{}]}]
     # One repeatCell per rectangle of one colour.
-    assert [(f["range"]["sheetId"], f["range"]["startRowIndex"], f["range"]["endRowIndex"],
-             f["range"]["startColumnIndex"], f["range"]["endColumnIndex"]) for f in fills] == [
-        (22, 1, 3, 0, 3), (22, 3, 4, 0, 3), (11, 5, 6, 8, 10), (11, 6, 7, 8, 9)]
+    assert [
+        (
+            f["range"]["sheetId"],
+            f["range"]["startRowIndex"],
+            f["range"]["endRowIndex"],
+            f["range"]["startColumnIndex"],
+            f["range"]["endColumnIndex"],
+        )
+        for f in fills
+    ] == [(22, 1, 3, 0, 3), (22, 3, 4, 0, 3), (11, 5, 6, 8, 10), (11, 6, 7, 8, 9)]
     assert fills[0]["cell"] == {"userEnteredFormat": {"backgroundColor": hex_to_color("F4C7C3")}}
     assert all(f["fields"] == "userEnteredFormat.backgroundColor" for f in fills)
 
@@ -147,8 +169,10 @@ def test_grid_grows_in_the_same_batch_first() -> None:
     changes = [CellChange("Calls Today", 1004, 2, value="x"), CellChange("Leads", 3, 15, value="y")]
     reqs = build_update_requests(ChangeSet(changes=changes), _base())
     grow = [r["appendDimension"] for r in reqs if "appendDimension" in r]
-    assert grow == [{"sheetId": 22, "dimension": "ROWS", "length": 5},
-                    {"sheetId": 11, "dimension": "COLUMNS", "length": 2}]
+    assert grow == [
+        {"sheetId": 22, "dimension": "ROWS", "length": 5},
+        {"sheetId": 11, "dimension": "COLUMNS", "length": 2},
+    ]
     assert all("appendDimension" in r for r in reqs[:2])
 
 
@@ -183,6 +207,7 @@ def test_guard_spans_are_few_rectangles() -> None:
 
 # -- init layout ---------------------------------------------------------------------
 
+
 def test_layout_requests_cover_the_template(template) -> None:
     layout = {t.id: t for t in build_layout(template, "ru")}
     reqs = layout_requests(5, layout["leads"])
@@ -191,29 +216,40 @@ def test_layout_requests_cover_the_template(template) -> None:
     assert [c["userEnteredValue"]["stringValue"] for c in header["rows"][0]["values"]][:2] == ["Проект", "Контакт"]
     assert all(c["userEnteredFormat"]["textFormat"]["bold"] for c in header["rows"][0]["values"])
     assert kinds.count("updateDimensionProperties") == len(layout["leads"].columns)
-    widths = [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in reqs if "updateDimensionProperties" in r]
+    widths = [
+        r["updateDimensionProperties"]["properties"]["pixelSize"] for r in reqs if "updateDimensionProperties" in r
+    ]
     assert widths[0] == 28 * 7 + 10
     assert kinds.count("repeatCell") == 2  # Last contact, Next contact
     (validation,) = [r["setDataValidation"] for r in reqs if "setDataValidation" in r]
     assert validation["rule"]["strict"] is False and validation["rule"]["showCustomUi"] is True
     assert validation["rule"]["condition"]["type"] == "ONE_OF_LIST"
     protected = [r["addProtectedRange"]["protectedRange"] for r in reqs if "addProtectedRange" in r]
-    assert protected == [{"range": {"sheetId": 5, "startColumnIndex": 8, "endColumnIndex": 14},
-                          "description": protected[0]["description"], "warningOnly": True}]
+    assert protected == [
+        {
+            "range": {"sheetId": 5, "startColumnIndex": 8, "endColumnIndex": 14},
+            "description": protected[0]["description"],
+            "warningOnly": True,
+        }
+    ]
     assert kinds.count("addConditionalFormatRule") == len(template.stages)
     calls = layout_requests(6, layout["calls"])
-    assert [r["addProtectedRange"]["protectedRange"]["range"] for r in calls if "addProtectedRange" in r] == [{"sheetId": 6}]
+    assert [r["addProtectedRange"]["protectedRange"]["range"] for r in calls if "addProtectedRange" in r] == [
+        {"sheetId": 6}
+    ]
 
 
 # -- credentials ----------------------------------------------------------------------
+
 
 def _rsa_key() -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def _no_defaults(monkeypatch, tmp_path: Path) -> None:
@@ -248,8 +284,7 @@ def test_bad_credential_files(monkeypatch, tmp_path: Path) -> None:
 def test_service_account_key_is_found_in_gspread_default_location(monkeypatch, tmp_path: Path) -> None:
     _no_defaults(monkeypatch, tmp_path)
     info = json.loads((REPO / "credentials.example.json").read_text(encoding="utf-8"))
-    info.update(private_key=_rsa_key(), client_email=SA, project_id="studio-crm",
-                client_x509_cert_url="")
+    info.update(private_key=_rsa_key(), client_email=SA, project_id="studio-crm", client_x509_cert_url="")
     (tmp_path / "gspread").mkdir()
     (tmp_path / "gspread" / "service_account.json").write_text(json.dumps(info), encoding="utf-8")
     account = load_account(None, env={})
@@ -267,6 +302,7 @@ def test_oauth_client_file_needs_an_interactive_login(monkeypatch, tmp_path: Pat
 
 # -- error messages --------------------------------------------------------------------
 
+
 def _client(kind: str = "service_account") -> CrmHTTPClient:
     return CrmHTTPClient(None, account_email=SA if kind == "service_account" else None, account_kind=kind)
 
@@ -276,29 +312,50 @@ URL = "https://sheets.googleapis.com/v4/spreadsheets/1AbCdEfGhIjKlMnOpQrStUvWx"
 
 def test_error_conversion_messages() -> None:
     c = _client()
-    err = convert_error(403, {"code": 403, "message": "The caller does not have permission",
-                              "status": "PERMISSION_DENIED"}, c, URL, "reading the spreadsheet")
+    err = convert_error(
+        403,
+        {"code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"},
+        c,
+        URL,
+        "reading the spreadsheet",
+    )
     assert isinstance(err, NotSharedError) and SA in str(err) and "Share" in str(err)
     err = convert_error(404, {"code": 404, "message": "Requested entity was not found."}, c, URL, "reading")
     assert isinstance(err, NotSharedError) and "not found" in str(err) and "URL/id" in str(err)
-    disabled = {"code": 403, "status": "PERMISSION_DENIED",
-                "message": "Google Sheets API has not been used in project 123456789012 before or it is disabled.",
-                "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
-                             "metadata": {"service": "sheets.googleapis.com", "consumer": "projects/123456789012"}}]}
+    disabled = {
+        "code": 403,
+        "status": "PERMISSION_DENIED",
+        "message": "Google Sheets API has not been used in project 123456789012 before or it is disabled.",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "SERVICE_DISABLED",
+                "metadata": {"service": "sheets.googleapis.com", "consumer": "projects/123456789012"},
+            }
+        ],
+    }
     err = convert_error(403, disabled, c, URL, "reading")
     assert isinstance(err, ApiDisabledError)
     assert "Google Sheets API" in str(err) and "123456789012" in str(err) and "console" in str(err)
-    drive_off = {"code": 403, "message": "Access Not Configured. Drive API has not been used in project 42424242 "
-                 "before or it is disabled.", "errors": [{"reason": "accessNotConfigured", "domain": "usageLimits"}]}
+    drive_off = {
+        "code": 403,
+        "message": "Access Not Configured. Drive API has not been used in project 42424242 before or it is disabled.",
+        "errors": [{"reason": "accessNotConfigured", "domain": "usageLimits"}],
+    }
     err = convert_error(403, drive_off, c, "https://www.googleapis.com/drive/v3/files", "creating")
     assert isinstance(err, ApiDisabledError) and "Drive API" in str(err) and "42424242" in str(err)
-    quota = {"code": 403, "message": "The user's Drive storage quota has been exceeded.",
-             "errors": [{"domain": "usageLimits", "reason": "storageQuotaExceeded"}]}
+    quota = {
+        "code": 403,
+        "message": "The user's Drive storage quota has been exceeded.",
+        "errors": [{"domain": "usageLimits", "reason": "storageQuotaExceeded"}],
+    }
     err = convert_error(403, quota, c, "https://www.googleapis.com/drive/v3/files", "creating")
     assert isinstance(err, StorageQuotaError) and "--into" in str(err) and SA in str(err)
     err = convert_error(401, {"code": 401, "message": "Request had invalid authentication credentials."}, c, URL, "x")
     assert isinstance(err, AuthError)
-    user = convert_error(403, {"code": 403, "message": "The caller does not have permission"}, _client("user"), URL, "x")
+    user = convert_error(
+        403, {"code": 403, "message": "The caller does not have permission"}, _client("user"), URL, "x"
+    )
     assert isinstance(user, NotSharedError) and "logged in with" in str(user)
 
 

@@ -13,13 +13,16 @@ from typing import Any
 
 import openpyxl
 import pytest
-
 from conftest import TODAY
-from sheets_crm.backends.google.workbook import GoogleWorkbook, spreadsheet_id
-from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy
+
+from google_standin import FakeGoogle
+from sheets_crm.app.sync import sync
 from sheets_crm.backends.google.bootstrap import PROTECTION_NOTE, init_spreadsheet
+from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy
+from sheets_crm.backends.google.workbook import GoogleWorkbook, spreadsheet_id
 from sheets_crm.backends.local.workbook import LocalWorkbook
 from sheets_crm.core.dates import EPOCH
+from sheets_crm.core.template import default_template
 from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
@@ -31,9 +34,6 @@ from sheets_crm.errors import (
     StorageQuotaError,
     WorkbookError,
 )
-from sheets_crm.app.sync import sync
-from sheets_crm.core.template import default_template
-from google_standin import FakeGoogle
 
 TPL = default_template()
 EVIL = '=IMPORTXML("http://x","//a")'
@@ -48,7 +48,7 @@ PLAN = [
     ["Acme", dt.date(2026, 11, 20), "Proposal", "Done", "Liked it", ""],
     ["Acme", dt.date(2026, 11, 21), "Follow up", "Planned", "", "Petr"],
     ["Beta", dt.date(2026, 11, 22), "Intro", "", "", ""],
-    [EVIL, dt.date(2026, 11, 22), "=HYPERLINK(\"http://evil.example\",\"click\")", "", "", ""],
+    [EVIL, dt.date(2026, 11, 22), '=HYPERLINK("http://evil.example","click")', "", "", ""],
     ["Gamma", dt.date(2026, 10, 1), "Signed", "Done", "Contract", "Anna"],
     ["Gamma", dt.date(2026, 11, 25), "Kick-off", "", "", "Anna"],
     ["Ghost", dt.date(2026, 11, 23), "Who?", "Planned", "", ""],
@@ -56,6 +56,7 @@ PLAN = [
 
 
 # -- helpers ---------------------------------------------------------------------------
+
 
 def names(lang: str = "en") -> dict[str, str]:
     return {t.id: t.names[lang] for t in TPL.tabs}
@@ -71,8 +72,15 @@ def user_header(tab_id: str, lang: str = "en") -> list[str]:
 
 def client_of(fake: FakeGoogle, sleeps: list[float] | None = None, **kw: Any) -> CrmHTTPClient:
     kind = "service_account" if fake.account == "service" else "user"
-    return CrmHTTPClient(None, fake.session(), account_email=fake.identity, account_kind=kind,
-                         sleep=(sleeps.append if sleeps is not None else (lambda s: None)), rng=lambda: 0.0, **kw)
+    return CrmHTTPClient(
+        None,
+        fake.session(),
+        account_email=fake.identity,
+        account_kind=kind,
+        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
+        rng=lambda: 0.0,
+        **kw,
+    )
 
 
 def type_rows(fake: FakeGoogle, sid: str, tab: str, rows: list[list[Any]], start_row: int = 2) -> None:
@@ -84,13 +92,25 @@ def type_rows(fake: FakeGoogle, sid: str, tab: str, rows: list[list[Any]], start
                 fake.person.set_value(sid, tab, f"{chr(65 + c)}{start_row + r}", value, raw=True)
 
 
-def seed(fake: FakeGoogle, leads: list[list[Any]], plan: list[list[Any]], *, lang: str = "en",
-         locale: str = "en_US", time_zone: str = "Etc/GMT", **kw: Any) -> str:
+def seed(
+    fake: FakeGoogle,
+    leads: list[list[Any]],
+    plan: list[list[Any]],
+    *,
+    lang: str = "en",
+    locale: str = "en_US",
+    time_zone: str = "Etc/GMT",
+    **kw: Any,
+) -> str:
     """A CRM spreadsheet as its owner typed it (header rows from the template)."""
     n = names(lang)
-    sid = fake.add_spreadsheet("CRM", {n["leads"]: [header("leads", lang)], n["plan"]: [header("plan", lang)],
-                                       n["calls"]: [header("calls", lang)]},
-                               locale=locale, time_zone=time_zone, **kw)
+    sid = fake.add_spreadsheet(
+        "CRM",
+        {n["leads"]: [header("leads", lang)], n["plan"]: [header("plan", lang)], n["calls"]: [header("calls", lang)]},
+        locale=locale,
+        time_zone=time_zone,
+        **kw,
+    )
     if leads:
         type_rows(fake, sid, n["leads"], leads)
     if plan:
@@ -147,11 +167,11 @@ def by_method(fake: FakeGoogle) -> dict[str, int]:
 
 # -- bootstrap ----------------------------------------------------------------------------
 
+
 def test_bootstrap_with_oauth_then_sync_end_to_end() -> None:
     fake = FakeGoogle(account="user")
     client = client_of(fake)
-    url = init_spreadsheet(client, TPL, "en", title="Studio CRM", share="anna@example.com",
-                           time_zone="Europe/Moscow")
+    url = init_spreadsheet(client, TPL, "en", title="Studio CRM", share="anna@example.com", time_zone="Europe/Moscow")
     sid = spreadsheet_id(url)
     # create + one batchUpdate for the layout + one share
     assert by_method(fake) == {"spreadsheets.create": 1, "spreadsheets.batchUpdate": 1, "permissions.create": 1}
@@ -173,8 +193,7 @@ def test_bootstrap_with_oauth_then_sync_end_to_end() -> None:
     assert protected[0]["range"]["startColumnIndex"] == 8 and protected[0]["description"] == PROTECTION_NOTE
     assert [p["warningOnly"] for p in fake.protected_ranges(sid, "Calls Today")] == [True]
     assert len(fake.conditional_formats(sid, "Leads")) == len(TPL.stages)
-    assert any(p.get("emailAddress") == "anna@example.com" and p["role"] == "writer"
-               for p in fake.permissions(sid))
+    assert any(p.get("emailAddress") == "anna@example.com" and p["role"] == "writer" for p in fake.permissions(sid))
 
     # A person fills it in; the morning sync does the rest.
     type_rows(fake, sid, "Leads", LEADS)
@@ -212,8 +231,9 @@ def test_service_account_cannot_create_and_is_not_retried() -> None:
 
 def test_init_into_an_existing_spreadsheet_with_a_service_account() -> None:
     fake = FakeGoogle(account="service")
-    sid = fake.add_spreadsheet("Our sales", {"Sheet1": [], "My notes": [["keep", "me"]]},
-                               locale="ru_RU", time_zone="Europe/Moscow")
+    sid = fake.add_spreadsheet(
+        "Our sales", {"Sheet1": [], "My notes": [["keep", "me"]]}, locale="ru_RU", time_zone="Europe/Moscow"
+    )
     client = client_of(fake)
     url = init_spreadsheet(client, TPL, "ru", into=f"https://docs.google.com/spreadsheets/d/{sid}/edit")
     assert spreadsheet_id(url) == sid
@@ -239,10 +259,13 @@ def test_init_into_an_existing_spreadsheet_with_a_service_account() -> None:
 
 # -- cost per sync --------------------------------------------------------------------------
 
+
 def _bulk(n: int) -> tuple[list[list[Any]], list[list[Any]]]:
     leads = [[f"Lead {i:05d}", f"C{i}", f"+7 900 {i:07d}", "", "New" if i % 2 else "Proposal", "Bob"] for i in range(n)]
-    plan = [[f"Lead {i * (n // 25 or 1):05d}", dt.date(2026, 11, 2 + i % 25), "t", "Done" if i % 3 == 0 else "", "r", ""]
-            for i in range(min(n, 50))]
+    plan = [
+        [f"Lead {i * (n // 25 or 1):05d}", dt.date(2026, 11, 2 + i % 25), "t", "Done" if i % 3 == 0 else "", "r", ""]
+        for i in range(min(n, 50))
+    ]
     return leads, plan
 
 
@@ -267,6 +290,7 @@ def test_requests_per_sync_are_constant_whatever_the_size() -> None:
 
 
 # -- same answers as the local backend ------------------------------------------------------
+
 
 def test_local_and_google_backends_agree(make_workbook) -> None:
     path = make_workbook(LEADS, PLAN)
@@ -303,6 +327,7 @@ def test_user_cells_are_never_touched() -> None:
 
 # -- hostile and local input --------------------------------------------------------------------
 
+
 def test_formula_looking_names_are_written_as_text() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
@@ -314,22 +339,31 @@ def test_formula_looking_names_are_written_as_text() -> None:
     cell = fake.cell(sid, "Calls Today", f"D{row}")
     assert cell["userEnteredValue"] == {"stringValue": EVIL}
     assert fake.cell(sid, "Calls Today", f"G{row}")["userEnteredValue"] == {
-        "stringValue": "=HYPERLINK(\"http://evil.example\",\"click\")"}
+        "stringValue": '=HYPERLINK("http://evil.example","click")'
+    }
     assert "formulaValue" not in str(body)
 
 
 def test_russian_spreadsheet() -> None:
     fake = FakeGoogle(account="service")
     leads = [["Альфа", "Иван", "+7 900 000-00-00", "", "Предложение", "Анна", "", ""]]
-    plan = [["Альфа", dt.date(2026, 11, 20), "Звонок", "Проведён", "Договорились", ""],
-            ["Альфа", dt.date(2026, 11, 21), "КП", "запланирован", "", ""]]
+    plan = [
+        ["Альфа", dt.date(2026, 11, 20), "Звонок", "Проведён", "Договорились", ""],
+        ["Альфа", dt.date(2026, 11, 21), "КП", "запланирован", "", ""],
+    ]
     sid = seed(fake, leads, plan, lang="ru", locale="ru_RU", time_zone="Europe/Moscow")
     result = sync(workbook(fake, sid), today=TODAY)
     assert result.lang == "ru" and not result.issues
     calls = fake.values(sid, "Звонки на сегодня")
     assert calls[1][0] == "Просрочен" and calls[1][3] == "Альфа"
-    assert fake.values(sid, "Лиды")[1][8:] == [serial(dt.date(2026, 11, 20)), "Договорились",
-                                               serial(dt.date(2026, 11, 21)), "КП", 2, 1]
+    assert fake.values(sid, "Лиды")[1][8:] == [
+        serial(dt.date(2026, 11, 20)),
+        "Договорились",
+        serial(dt.date(2026, 11, 21)),
+        "КП",
+        2,
+        1,
+    ]
 
 
 @pytest.mark.parametrize("locale,expected", [("ru_RU", dt.date(2026, 4, 3)), ("en_US", dt.date(2026, 3, 4))])
@@ -346,10 +380,11 @@ def test_text_dates_follow_the_spreadsheet_locale(locale: str, expected: dt.date
 
 def test_time_zone_of_the_spreadsheet_decides_today() -> None:
     fake = FakeGoogle(account="service")
-    sid = seed(fake, [["Acme", "Bob"]], [["Acme", dt.date(2026, 11, 23), "Call", "", "", ""]],
-               time_zone="Pacific/Kiritimati")  # UTC+14
+    sid = seed(
+        fake, [["Acme", "Bob"]], [["Acme", dt.date(2026, 11, 23), "Call", "", "", ""]], time_zone="Pacific/Kiritimati"
+    )  # UTC+14
     # 2026-11-22 12:00 UTC is already the 23rd in Kiritimati: the call is due today.
-    now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
     result = sync(workbook(fake, sid), now=lambda: now)
     assert result.today == dt.date(2026, 11, 23) and result.counts()["today"] == 1
 
@@ -389,6 +424,7 @@ def test_missing_tab_stops_before_any_write() -> None:
 
 # -- payload splitting --------------------------------------------------------------------------------
 
+
 def test_oversized_write_is_split_and_says_so(caplog) -> None:
     fake = FakeGoogle(account="service")
     leads, plan = _bulk(60)
@@ -412,6 +448,7 @@ def test_oversized_write_is_split_and_says_so(caplog) -> None:
 
 
 # -- retries and errors ----------------------------------------------------------------------------------
+
 
 def test_429_then_success_honours_retry_after() -> None:
     fake = FakeGoogle(account="service")
@@ -483,9 +520,19 @@ def test_a_lost_answer_to_the_write_is_retried_safely() -> None:
 def test_drive_rate_limit_403_is_retried_but_401_is_not() -> None:
     fake = FakeGoogle(account="user")
     sleeps: list[float] = []
-    fake.inject("permissions.create", status=403, body={"error": {
-        "code": 403, "message": "User rate limit exceeded.",
-        "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded", "message": "User rate limit exceeded."}]}})
+    fake.inject(
+        "permissions.create",
+        status=403,
+        body={
+            "error": {
+                "code": 403,
+                "message": "User rate limit exceeded.",
+                "errors": [
+                    {"domain": "usageLimits", "reason": "userRateLimitExceeded", "message": "User rate limit exceeded."}
+                ],
+            }
+        },
+    )
     init_spreadsheet(client_of(fake, sleeps), TPL, "en", share="anna@example.com")
     assert len(sleeps) == 1 and by_method(fake)["permissions.create"] == 2
     other = FakeGoogle(account="service")
@@ -515,12 +562,25 @@ def test_unknown_spreadsheet_is_not_found() -> None:
 def test_disabled_api_points_at_the_console() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
-    fake.inject("spreadsheets.get", status=403, body={"error": {
-        "code": 403, "status": "PERMISSION_DENIED",
-        "message": "Google Sheets API has not been used in project 123456789012 before or it is disabled.",
-        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
-                     "domain": "googleapis.com",
-                     "metadata": {"service": "sheets.googleapis.com", "consumer": "projects/123456789012"}}]}})
+    fake.inject(
+        "spreadsheets.get",
+        status=403,
+        body={
+            "error": {
+                "code": 403,
+                "status": "PERMISSION_DENIED",
+                "message": "Google Sheets API has not been used in project 123456789012 before or it is disabled.",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "SERVICE_DISABLED",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "sheets.googleapis.com", "consumer": "projects/123456789012"},
+                    }
+                ],
+            }
+        },
+    )
     with pytest.raises(ApiDisabledError) as err:
         workbook(fake, sid).read()
     assert "Google Sheets API" in str(err.value) and "123456789012" in str(err.value)
@@ -529,18 +589,26 @@ def test_disabled_api_points_at_the_console() -> None:
 
 # -- a person editing while the sync runs (issue 5's guard) ----------------------------------------------
 
+
 def test_rows_inserted_above_between_read_and_write_are_detected_and_retried() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
-    fake.on_request(1, lambda: fake.person.insert_rows(sid, "Leads", 2, 1, [["Newco", "Nina"]]),
-                    method="values.batchGet")
+    fake.on_request(
+        1, lambda: fake.person.insert_rows(sid, "Leads", 2, 1, [["Newco", "Nina"]]), method="values.batchGet"
+    )
     result = sync(workbook(fake, sid), today=TODAY)
     assert result.attempts == 2 and result.written
     leads = fake.values(sid, "Leads")
     by_name = {row[0]: row for row in leads[1:]}
     assert by_name["Newco"][1] == "Nina" and by_name["Newco"][8:11] == ["", "", ""]
-    assert by_name["Acme"][8:] == [serial(dt.date(2026, 11, 20)), "Liked it", serial(dt.date(2026, 11, 21)),
-                                   "Follow up", 2, 1]
+    assert by_name["Acme"][8:] == [
+        serial(dt.date(2026, 11, 20)),
+        "Liked it",
+        serial(dt.date(2026, 11, 21)),
+        "Follow up",
+        2,
+        1,
+    ]
     assert by_name["Beta"][10:12] == [serial(TODAY), "Intro"]
     # The colour moved with the lead, too.
     acme_row = next(i for i, r in enumerate(leads) if r[0] == "Acme") + 1
@@ -548,8 +616,9 @@ def test_rows_inserted_above_between_read_and_write_are_detected_and_retried() -
     assert fake.background(sid, "Leads", "I2") is None  # Newco: never contacted
 
 
-@pytest.mark.parametrize("edit", ["sort", "rename_tab", "type_in_tool_column", "delete_row", "move_column",
-                                  "delete_tab"])
+@pytest.mark.parametrize(
+    "edit", ["sort", "rename_tab", "type_in_tool_column", "delete_row", "move_column", "delete_tab"]
+)
 def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
@@ -586,14 +655,20 @@ def test_a_sheet_that_keeps_moving_stops_the_sync_with_a_message() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
     counter = iter(range(100))
-    fake.before_request(lambda info: fake.person.insert_rows(sid, "Leads", 2, 1, [[f"New {next(counter)}"]])
-                        if info.method_id.endswith("values.batchGet") else None)
+    fake.before_request(
+        lambda info: (
+            fake.person.insert_rows(sid, "Leads", 2, 1, [[f"New {next(counter)}"]])
+            if info.method_id.endswith("values.batchGet")
+            else None
+        )
+    )
     with pytest.raises(ConcurrentEditError):
         sync(workbook(fake, sid), today=TODAY)
     assert fake.stats.writes == 0 and by_method(fake)["spreadsheets.get"] == 3
 
 
 # -- through the command line ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cli_fake(monkeypatch) -> FakeGoogle:

@@ -36,7 +36,10 @@ def crm(fake: FakeGoogle) -> str:
         "Studio CRM",
         {
             "Лиды": [["Проект", "Контакт", "Этап"], ["Acme", "Ann", "Won"], ["Beta", "Bob", "Lead"]],
-            "План контактов": [["Проект", "Дата", "Тема", "Статус"], ["Acme", dt.date(2026, 11, 20), "Call", "Проведен"]],
+            "План контактов": [
+                ["Проект", "Дата", "Тема", "Статус"],
+                ["Acme", dt.date(2026, 11, 20), "Call", "Проведен"],
+            ],
         },
         time_zone="Europe/Moscow",
         locale="ru_RU",
@@ -89,8 +92,18 @@ def test_structure_requests_insert_delete_move_sort(fake: FakeGoogle, crm: str) 
     ws.sort((1, "des"), range="A2:C4")
     assert [r[0] for r in fake.values(crm, "Лиды")] == ["Проект", "Gamma", "Beta", "Acme"]
     ws.delete_rows(2)
-    ws.spreadsheet.batch_update({"requests": [{"moveDimension": {
-        "source": {"sheetId": ws.id, "dimension": "COLUMNS", "startIndex": 2, "endIndex": 3}, "destinationIndex": 0}}]})
+    ws.spreadsheet.batch_update(
+        {
+            "requests": [
+                {
+                    "moveDimension": {
+                        "source": {"sheetId": ws.id, "dimension": "COLUMNS", "startIndex": 2, "endIndex": 3},
+                        "destinationIndex": 0,
+                    }
+                }
+            ]
+        }
+    )
     assert fake.values(crm, "Лиды") == [["Этап", "Проект", "Контакт"], ["Lead", "Beta", "Bob"], ["Won", "Acme", "Ann"]]
     assert ws.spreadsheet.worksheet("Лиды").row_count == 1000
 
@@ -116,29 +129,39 @@ def test_dates_become_serials_and_render_three_ways() -> None:
     fake = FakeGoogle()
     sid = fake.add_spreadsheet("D")
     sh = fake.client().open_by_key(sid)
-    sh.values_update("Sheet1!A1", params={"valueInputOption": "USER_ENTERED"},
-                     body={"values": [["2020-01-01", "1/2/2020", "=4/2", "=NOPE()", 53, "TRUE", "string"]]})
+    sh.values_update(
+        "Sheet1!A1",
+        params={"valueInputOption": "USER_ENTERED"},
+        body={"values": [["2020-01-01", "1/2/2020", "=4/2", "=NOPE()", 53, "TRUE", "string"]]},
+    )
     sh.values_update("Sheet1!A2", params={"valueInputOption": "RAW"}, body={"values": [["2020-01-01", "=1+1"]]})
 
     def row(**params: str) -> list[Any]:
         return sh.values_get("Sheet1!A1:G2", params=params)["values"]
 
     assert row(valueRenderOption="UNFORMATTED_VALUE", dateTimeRenderOption="SERIAL_NUMBER") == [
-        [43831, 43832, 2, "#NAME?", 53, True, "string"], ["2020-01-01", "=1+1"]]
+        [43831, 43832, 2, "#NAME?", 53, True, "string"],
+        ["2020-01-01", "=1+1"],
+    ]
     assert row(valueRenderOption="UNFORMATTED_VALUE", dateTimeRenderOption="FORMATTED_STRING")[0][:2] == [
-        "2020-01-01", "1/2/2020"]
+        "2020-01-01",
+        "1/2/2020",
+    ]
     assert row()[0] == ["2020-01-01", "1/2/2020", "2", "#NAME?", "53", "TRUE", "string"]
     assert row(valueRenderOption="FORMULA")[0][2:4] == ["=4/2", "=NOPE()"]
     assert fake.cell(sid, "Sheet1", "A1")["userEnteredFormat"]["numberFormat"]["type"] == "DATE"
     assert fake.cell(sid, "Sheet1", "D1")["effectiveValue"]["errorValue"]["type"] == "NAME"
 
 
-@pytest.mark.parametrize(("locale", "typed", "expected"), [
-    ("en_US", "1/2/2020", dt.date(2020, 1, 2)),
-    ("en_GB", "02/01/2020", dt.date(2020, 1, 2)),
-    ("ru_RU", "02.01.2020", dt.date(2020, 1, 2)),
-    ("ru_RU", "2020-01-02", dt.date(2020, 1, 2)),
-])
+@pytest.mark.parametrize(
+    ("locale", "typed", "expected"),
+    [
+        ("en_US", "1/2/2020", dt.date(2020, 1, 2)),
+        ("en_GB", "02/01/2020", dt.date(2020, 1, 2)),
+        ("ru_RU", "02.01.2020", dt.date(2020, 1, 2)),
+        ("ru_RU", "2020-01-02", dt.date(2020, 1, 2)),
+    ],
+)
 def test_typed_dates_follow_the_spreadsheet_locale(locale: str, typed: str, expected: dt.date) -> None:
     fake = FakeGoogle()
     sid = fake.add_spreadsheet("D", {"Sheet1": [[typed]]}, locale=locale)
@@ -148,17 +171,37 @@ def test_typed_dates_follow_the_spreadsheet_locale(locale: str, typed: str, expe
 def test_date_number_format_and_update_cells_string_values(fake: FakeGoogle, crm: str) -> None:
     sh = fake.client().open_by_key(crm)
     sheet_id = sh.worksheet("План контактов").id
-    sh.batch_update({"requests": [
-        {"updateCells": {"start": {"sheetId": sheet_id, "rowIndex": 1, "columnIndex": 4},
-                         "rows": [{"values": [
-                             {"userEnteredValue": {"numberValue": 46000},
-                              "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "dd.mm.yyyy"}}},
-                             {"userEnteredValue": {"stringValue": "=not a formula"}},
-                             {"userEnteredValue": {"formulaValue": "=1+2"}}]}],
-                         "fields": "userEnteredValue,userEnteredFormat.numberFormat"}}]})
+    sh.batch_update(
+        {
+            "requests": [
+                {
+                    "updateCells": {
+                        "start": {"sheetId": sheet_id, "rowIndex": 1, "columnIndex": 4},
+                        "rows": [
+                            {
+                                "values": [
+                                    {
+                                        "userEnteredValue": {"numberValue": 46000},
+                                        "userEnteredFormat": {
+                                            "numberFormat": {"type": "DATE", "pattern": "dd.mm.yyyy"}
+                                        },
+                                    },
+                                    {"userEnteredValue": {"stringValue": "=not a formula"}},
+                                    {"userEnteredValue": {"formulaValue": "=1+2"}},
+                                ]
+                            }
+                        ],
+                        "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+                    }
+                }
+            ]
+        }
+    )
     formatted = sh.values_get("'План контактов'!B2:G2")["values"][0]
     assert formatted == ["20.11.2026", "Call", "Проведен", "09.12.2025", "=not a formula", "3"]
-    assert sh.values_get("'План контактов'!F2", params={"valueRenderOption": "FORMULA"})["values"] == [["=not a formula"]]
+    assert sh.values_get("'План контактов'!F2", params={"valueRenderOption": "FORMULA"})["values"] == [
+        ["=not a formula"]
+    ]
 
 
 def test_a1_ranges_with_russian_titles_and_open_ends(fake: FakeGoogle, crm: str) -> None:
@@ -169,15 +212,22 @@ def test_a1_ranges_with_russian_titles_and_open_ends(fake: FakeGoogle, crm: str)
     assert sh.values_get("A1:A2")["values"] == [["Проект"], ["Acme"]]  # first sheet
     with pytest.raises(gspread.exceptions.APIError) as err:
         sh.values_get("'Звонки'!A1")
-    assert api_error(err) == {"code": 400, "message": "Unable to parse range: 'Звонки'!A1", "status": "INVALID_ARGUMENT"}
+    assert api_error(err) == {
+        "code": 400,
+        "message": "Unable to parse range: 'Звонки'!A1",
+        "status": "INVALID_ARGUMENT",
+    }
     with pytest.raises(gspread.exceptions.APIError, match="exceeds grid limits"):
         sh.values_get("Лиды!A1:AA2")
 
 
 def test_append_continues_the_table(fake: FakeGoogle, crm: str) -> None:
     sh = fake.client().open_by_key(crm)
-    out = sh.values_append("'План контактов'", params={"valueInputOption": "USER_ENTERED"},
-                           body={"values": [["Beta", "2026-11-25", "Demo", ""]]})
+    out = sh.values_append(
+        "'План контактов'",
+        params={"valueInputOption": "USER_ENTERED"},
+        body={"values": [["Beta", "2026-11-25", "Demo", ""]]},
+    )
     assert out["tableRange"] == "'План контактов'!A1:D2"
     assert out["updates"]["updatedRange"] == "'План контактов'!A3:D3"
     assert fake.values(sh.id, "План контактов")[2] == ["Beta", 46351, "Demo"]
@@ -185,17 +235,33 @@ def test_append_continues_the_table(fake: FakeGoogle, crm: str) -> None:
 
 def test_fields_mask_returns_only_what_was_asked(fake: FakeGoogle, crm: str) -> None:
     fake.person.set_background(crm, "Лиды", "A2", "#00FF00")
-    fields = ("properties(title,timeZone,locale),sheets(properties(sheetId,title,index,gridProperties(rowCount)),"
-              "data(startRow,rowData(values(effectiveValue,userEnteredFormat/backgroundColor))))")
+    fields = (
+        "properties(title,timeZone,locale),sheets(properties(sheetId,title,index,gridProperties(rowCount)),"
+        "data(startRow,rowData(values(effectiveValue,userEnteredFormat/backgroundColor))))"
+    )
     got = fake.client().http_client.fetch_sheet_metadata(
-        crm, params={"includeGridData": "true", "fields": fields, "ranges": ["Лиды!A2:B3"]})
+        crm, params={"includeGridData": "true", "fields": fields, "ranges": ["Лиды!A2:B3"]}
+    )
     assert got["properties"] == {"title": "Studio CRM", "timeZone": "Europe/Moscow", "locale": "ru_RU"}
     (sheet,) = got["sheets"]
     assert sheet["properties"] == {"sheetId": 0, "title": "Лиды", "index": 0, "gridProperties": {"rowCount": 1000}}
-    assert sheet["data"] == [{"startRow": 1, "rowData": [
-        {"values": [{"effectiveValue": {"stringValue": "Acme"}, "userEnteredFormat": {"backgroundColor": {"green": 1}}},
-                    {"effectiveValue": {"stringValue": "Ann"}}]},
-        {"values": [{"effectiveValue": {"stringValue": "Beta"}}, {"effectiveValue": {"stringValue": "Bob"}}]}]}]
+    assert sheet["data"] == [
+        {
+            "startRow": 1,
+            "rowData": [
+                {
+                    "values": [
+                        {
+                            "effectiveValue": {"stringValue": "Acme"},
+                            "userEnteredFormat": {"backgroundColor": {"green": 1}},
+                        },
+                        {"effectiveValue": {"stringValue": "Ann"}},
+                    ]
+                },
+                {"values": [{"effectiveValue": {"stringValue": "Beta"}}, {"effectiveValue": {"stringValue": "Bob"}}]},
+            ],
+        }
+    ]
 
 
 # -- validation against the discovery documents ------------------------------------------------
@@ -211,25 +277,44 @@ def test_unknown_field_is_rejected_with_googles_error_shape(fake: FakeGoogle, cr
         "code": 400,
         "message": message,
         "status": "INVALID_ARGUMENT",
-        "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
-                     "fieldViolations": [{"field": "requests[0].update_cells", "description": message}]}],
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": "requests[0].update_cells", "description": message}],
+            }
+        ],
     }
 
 
-@pytest.mark.parametrize(("request_", "message"), [
-    ({"repeatCell": {"range": {"sheetId": 0}, "cell": {"userEnteredFormat": {"horizontalAlignment": "MIDDLE"}},
-                     "fields": "userEnteredFormat"}},
-     "Invalid value at 'requests[0].repeat_cell.cell.user_entered_format.horizontal_alignment'"),
-    ({"repeatCell": {"range": {"sheetId": 0}, "cell": {}, "fields": "userEnteredFormat(("}},
-     "Invalid value at 'requests[0].repeat_cell.fields' (type.googleapis.com/google.protobuf.FieldMask)"),
-    ({"updateCells": {"range": {"sheetId": 0, "startRowIndex": "x"}, "fields": "*"}},
-     "Invalid value at 'requests[0].update_cells.range.start_row_index' (TYPE_INT32), \"x\""),
-    ({"addSheet": {}, "deleteSheet": {"sheetId": 0}},
-     "Oneof field 'kind' is already set"),
-    ({"updateCells": {"start": {"sheetId": 0, "rowIndex": 1000}, "fields": "*"}},
-     "Invalid requests[0].updateCells: GridCoordinate.rowIndex[1000] is after last row in grid[999]"),
-    ({"deleteSheet": {"sheetId": 42}}, "Invalid requests[0].deleteSheet: No grid with id: 42"),
-])
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (
+            {
+                "repeatCell": {
+                    "range": {"sheetId": 0},
+                    "cell": {"userEnteredFormat": {"horizontalAlignment": "MIDDLE"}},
+                    "fields": "userEnteredFormat",
+                }
+            },
+            "Invalid value at 'requests[0].repeat_cell.cell.user_entered_format.horizontal_alignment'",
+        ),
+        (
+            {"repeatCell": {"range": {"sheetId": 0}, "cell": {}, "fields": "userEnteredFormat(("}},
+            "Invalid value at 'requests[0].repeat_cell.fields' (type.googleapis.com/google.protobuf.FieldMask)",
+        ),
+        (
+            {"updateCells": {"range": {"sheetId": 0, "startRowIndex": "x"}, "fields": "*"}},
+            "Invalid value at 'requests[0].update_cells.range.start_row_index' (TYPE_INT32), \"x\"",
+        ),
+        ({"addSheet": {}, "deleteSheet": {"sheetId": 0}}, "Oneof field 'kind' is already set"),
+        (
+            {"updateCells": {"start": {"sheetId": 0, "rowIndex": 1000}, "fields": "*"}},
+            "Invalid requests[0].updateCells: GridCoordinate.rowIndex[1000] is after last row in grid[999]",
+        ),
+        ({"deleteSheet": {"sheetId": 42}}, "Invalid requests[0].deleteSheet: No grid with id: 42"),
+    ],
+)
 def test_bad_requests_get_googles_400(fake: FakeGoogle, crm: str, request_: dict[str, Any], message: str) -> None:
     with pytest.raises(gspread.exceptions.APIError) as err:
         fake.client().open_by_key(crm).batch_update({"requests": [request_]})
@@ -241,9 +326,10 @@ def test_query_parameters_are_checked(fake: FakeGoogle, crm: str) -> None:
     bad_enum = session.get(f"{SHEETS}/{crm}/values/A1", params={"valueRenderOption": "RAW"})
     assert bad_enum.status_code == 400
     assert bad_enum.json()["error"]["message"] == (
-        "Invalid value at 'value_render_option' (type.googleapis.com/google.apps.sheets.v4.ValueRenderOption), \"RAW\"")
+        "Invalid value at 'value_render_option' (type.googleapis.com/google.apps.sheets.v4.ValueRenderOption), \"RAW\""
+    )
     unknown = session.get(f"{SHEETS}/{crm}/values/A1", params={"valueRender": "FORMULA"})
-    assert "Unknown name \"valueRender\": Cannot bind query parameter" in unknown.json()["error"]["message"]
+    assert 'Unknown name "valueRender": Cannot bind query parameter' in unknown.json()["error"]["message"]
     missing = session.put(f"{SHEETS}/{crm}/values/A1", json={"values": [["x"]]})
     assert missing.json()["error"]["message"] == "'valueInputOption' is required but not specified"
 
@@ -257,19 +343,39 @@ def test_unimplemented_request_kinds_say_so(fake: FakeGoogle, crm: str) -> None:
 def test_batch_update_is_atomic(fake: FakeGoogle, crm: str) -> None:
     before = fake.values(crm, "Лиды")
     with pytest.raises(gspread.exceptions.APIError, match="exceeds grid limits"):
-        fake.client().open_by_key(crm).batch_update({"requests": [
-            {"addSheet": {"properties": {"title": "Звонки на сегодня"}}},
-            {"updateCells": {"range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
-                             "rows": [{"values": [{"userEnteredValue": {"stringValue": "X"}}]}],
-                             "fields": "userEnteredValue"}},
-            {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 999, "endRowIndex": 1001},
-                            "cell": {}, "fields": "note"}},
-        ]})
+        fake.client().open_by_key(crm).batch_update(
+            {
+                "requests": [
+                    {"addSheet": {"properties": {"title": "Звонки на сегодня"}}},
+                    {
+                        "updateCells": {
+                            "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
+                            "rows": [{"values": [{"userEnteredValue": {"stringValue": "X"}}]}],
+                            "fields": "userEnteredValue",
+                        }
+                    },
+                    {
+                        "repeatCell": {
+                            "range": {"sheetId": 0, "startRowIndex": 999, "endRowIndex": 1001},
+                            "cell": {},
+                            "fields": "note",
+                        }
+                    },
+                ]
+            }
+        )
     assert fake.tabs(crm) == ["Лиды", "План контактов"]
     assert fake.values(crm, "Лиды") == before
     with pytest.raises(gspread.exceptions.APIError, match="Requested writing within range"):
-        fake.client().open_by_key(crm).values_batch_update({"valueInputOption": "RAW", "data": [
-            {"range": "Лиды!A1", "values": [["changed"]]}, {"range": "Лиды!A2:A2", "values": [["a"], ["b"]]}]})
+        fake.client().open_by_key(crm).values_batch_update(
+            {
+                "valueInputOption": "RAW",
+                "data": [
+                    {"range": "Лиды!A1", "values": [["changed"]]},
+                    {"range": "Лиды!A2:A2", "values": [["a"], ["b"]]},
+                ],
+            }
+        )
     assert fake.values(crm, "Лиды") == before
 
 
@@ -281,10 +387,18 @@ def test_service_account_cannot_create_files(fake: FakeGoogle) -> None:
     with pytest.raises(gspread.exceptions.APIError) as err:
         gc.create("New CRM")
     assert err.value.code == 403
-    assert api_error(err)["errors"] == [{"domain": "usageLimits", "reason": "storageQuotaExceeded",
-                                         "message": "The user's Drive storage quota has been exceeded."}]
+    assert api_error(err)["errors"] == [
+        {
+            "domain": "usageLimits",
+            "reason": "storageQuotaExceeded",
+            "message": "The user's Drive storage quota has been exceeded.",
+        }
+    ]
     sheets_create = fake.session().post(SHEETS, json={"properties": {"title": "New CRM"}})
-    assert sheets_create.status_code == 403 and sheets_create.json()["error"]["errors"][0]["reason"] == "storageQuotaExceeded"
+    assert (
+        sheets_create.status_code == 403
+        and sheets_create.json()["error"]["errors"][0]["reason"] == "storageQuotaExceeded"
+    )
     assert fake.state.spreadsheets == {}
 
 
@@ -293,8 +407,13 @@ def test_missing_and_private_spreadsheets(fake: FakeGoogle) -> None:
     gc = fake.client()
     with pytest.raises(PermissionError) as denied:
         gc.open_by_key(private)
-    assert denied.value.__cause__.response.json() == {"error": {  # type: ignore[union-attr]
-        "code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"}}
+    assert denied.value.__cause__.response.json() == {
+        "error": {  # type: ignore[union-attr]
+            "code": 403,
+            "message": "The caller does not have permission",
+            "status": "PERMISSION_DENIED",
+        }
+    }
     with pytest.raises(gspread.exceptions.SpreadsheetNotFound):
         gc.open_by_key("1NoSuchSpreadsheet")
     assert gc.list_spreadsheet_files() == []
@@ -354,8 +473,9 @@ def test_a_person_edits_between_the_tools_read_and_write(fake: FakeGoogle, crm: 
     sh = fake.client().open_by_key(crm)
     rows = sh.values_get("Лиды")["values"]
     beta_row = next(i for i, r in enumerate(rows, start=1) if r[0] == "Beta")
-    fake.on_request(1, lambda: fake.person.insert_rows(crm, "Лиды", 2, values=[["Gamma", "Gus", "New"]]),
-                    method="values.update")
+    fake.on_request(
+        1, lambda: fake.person.insert_rows(crm, "Лиды", 2, values=[["Gamma", "Gus", "New"]]), method="values.update"
+    )
     sh.values_update(f"Лиды!C{beta_row}", params={"valueInputOption": "RAW"}, body={"values": [["Won"]]})
     # Google does not notice: the write landed on whatever row is there now.
     assert fake.values(crm, "Лиды")[1:] == [["Gamma", "Gus", "New"], ["Acme", "Ann", "Won"], ["Beta", "Bob", "Lead"]]
@@ -374,8 +494,9 @@ def test_person_helpers_move_sort_and_protect(fake: FakeGoogle, crm: str) -> Non
     assert fake.values(crm, "Лиды")[0] == ["Этап", "Проект", "Контакт"]
     person.protect(crm, "Лиды", "A1:C1")
     with pytest.raises(gspread.exceptions.APIError, match="protected cell"):
-        fake.client().open_by_key(crm).values_update("Лиды!B1", params={"valueInputOption": "RAW"},
-                                                    body={"values": [["x"]]})
+        fake.client().open_by_key(crm).values_update(
+            "Лиды!B1", params={"valueInputOption": "RAW"}, body={"values": [["x"]]}
+        )
 
 
 def test_stats_and_log(fake: FakeGoogle, crm: str) -> None:
@@ -383,16 +504,28 @@ def test_stats_and_log(fake: FakeGoogle, crm: str) -> None:
     sh = gc.open_by_key(crm)
     fake.reset_stats()
     sh.values_batch_get(["Лиды!A1:C3", "'План контактов'!A1:D"])
-    sh.batch_update({"requests": [{"updateSheetProperties": {
-        "properties": {"sheetId": 0, "gridProperties": {"frozenRowCount": 1}}, "fields": "gridProperties.frozenRowCount"}}]})
+    sh.batch_update(
+        {
+            "requests": [
+                {
+                    "updateSheetProperties": {
+                        "properties": {"sheetId": 0, "gridProperties": {"frozenRowCount": 1}},
+                        "fields": "gridProperties.frozenRowCount",
+                    }
+                }
+            ]
+        }
+    )
     stats = fake.stats
     assert (stats.requests, stats.reads, stats.writes) == (2, 1, 1)
     assert stats.by_method == {"sheets.spreadsheets.values.batchGet": 1, "sheets.spreadsheets.batchUpdate": 1}
     assert stats.bytes_sent == len(json.dumps(fake.log[1].body).encode())
     assert stats.bytes_received > 0
     assert [e.method_id for e in fake.log] == ["sheets.spreadsheets.values.batchGet", "sheets.spreadsheets.batchUpdate"]
-    assert fake.calls("spreadsheets.batchUpdate")[0].body["requests"][0]["updateSheetProperties"]["fields"] \
+    assert (
+        fake.calls("spreadsheets.batchUpdate")[0].body["requests"][0]["updateSheetProperties"]["fields"]
         == "gridProperties.frozenRowCount"
+    )
 
 
 def test_drive_sharing_and_listing(fake: FakeGoogle) -> None:
@@ -401,7 +534,9 @@ def test_drive_sharing_and_listing(fake: FakeGoogle) -> None:
     gc = owner.client()
     gc.insert_permission(sid, SA, perm_type="user", role="writer", notify=False)
     assert {p.get("emailAddress") for p in gc.list_permissions(sid)} == {"owner@example.com", SA}
-    found = owner.session().get(DRIVE, params={"q": "name = 'Shared CRM' and trashed = false", "fields": "files(id,name)"})
+    found = owner.session().get(
+        DRIVE, params={"q": "name = 'Shared CRM' and trashed = false", "fields": "files(id,name)"}
+    )
     assert found.json() == {"files": [{"id": sid, "name": "Shared CRM"}]}
     gc.del_spreadsheet(sid)
     assert owner.session().get(f"{SHEETS}/{sid}").status_code == 404
@@ -420,10 +555,13 @@ def test_patch_routes_code_that_builds_its_own_client(fake: FakeGoogle, crm: str
 def test_service_account_files_in_a_shared_folder_still_hit_the_quota(fake: FakeGoogle) -> None:
     folder = fake.add_folder("CRM folder")  # shared with the service account
     session = fake.session()
-    made = session.post(DRIVE, json={"name": "CRM", "mimeType": "application/vnd.google-apps.spreadsheet",
-                                     "parents": [folder]})
+    made = session.post(
+        DRIVE, json={"name": "CRM", "mimeType": "application/vnd.google-apps.spreadsheet", "parents": [folder]}
+    )
     assert made.status_code == 403 and made.json()["error"]["errors"][0]["reason"] == "storageQuotaExceeded"
-    sub = session.post(DRIVE, json={"name": "sub", "mimeType": "application/vnd.google-apps.folder", "parents": [folder]})
+    sub = session.post(
+        DRIVE, json={"name": "sub", "mimeType": "application/vnd.google-apps.folder", "parents": [folder]}
+    )
     assert sub.status_code == 200
     listed = session.get(DRIVE, params={"q": f"'{folder}' in parents"}).json()["files"]
     assert [f["name"] for f in listed] == ["sub"]
@@ -439,7 +577,10 @@ def test_person_tab_and_column_edits(fake: FakeGoogle, crm: str) -> None:
     person.set_value(crm, "Лиды", "E2", 46000)
     person.set_time_zone(crm, "Asia/Yekaterinburg")
     assert fake.tabs(crm) == ["Лиды", "План контактов", "Звонки на сегодня"]
-    assert fake.values(crm, "Лиды")[:2] == [["Проект", "Телефон", "Контакт", "Этап"], ["Acme", 79001234567, "Ann", "Won", 46000]]
+    assert fake.values(crm, "Лиды")[:2] == [
+        ["Проект", "Телефон", "Контакт", "Этап"],
+        ["Acme", 79001234567, "Ann", "Won", 46000],
+    ]
     assert fake.formatted(crm, "Лиды")[1][4] == "09.12.2025"
     sh = fake.client().open_by_key(crm)
     assert sh.timezone == "Asia/Yekaterinburg"
@@ -468,10 +609,15 @@ def differences(recorded: Any, got: Any, path: str = "$") -> list[str]:
     if isinstance(recorded, list):
         if not isinstance(got, list) or len(got) != len(recorded):
             return [f"{path}: {got!r} instead of {recorded!r}"]
-        return [d for i, (a, b) in enumerate(zip(recorded, got)) for d in differences(a, b, f"{path}[{i}]")]
+        return [
+            d for i, (a, b) in enumerate(zip(recorded, got, strict=False)) for d in differences(a, b, f"{path}[{i}]")
+        ]
     same_type = type(recorded) is type(got) or (
-        isinstance(recorded, (int, float)) and isinstance(got, (int, float))
-        and not isinstance(recorded, bool) and not isinstance(got, bool))
+        isinstance(recorded, (int, float))
+        and isinstance(got, (int, float))
+        and not isinstance(recorded, bool)
+        and not isinstance(got, bool)
+    )
     if not same_type or recorded != got:
         return [f"{path}: {got!r} instead of {recorded!r}"]
     return []
@@ -487,22 +633,25 @@ def first_session(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("name", [
-    "SpreadsheetTest.test_timezone_and_locale",
-    "WorksheetTest.test_get_all_values_date_time_render_options",
-    "ClientTest.test_access_non_existing_spreadsheet",
-    "ClientTest.test_access_private_spreadsheet",
-    "WorksheetTest.test_add_protected_range_warning",
-    "WorksheetTest.test_add_validation",
-    "WorksheetTest.test_format",
-    "WorksheetTest.test_freeze",
-    "WorksheetTest.test_batch_update",
-    "WorksheetTest.test_append_row_with_empty_value",
-    "WorksheetTest.test_insert_row",
-    "WorksheetTest.test_sort",
-    "WorksheetTest.test_get_notes",
-    "SpreadsheetTest.test_values_batch_get",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SpreadsheetTest.test_timezone_and_locale",
+        "WorksheetTest.test_get_all_values_date_time_render_options",
+        "ClientTest.test_access_non_existing_spreadsheet",
+        "ClientTest.test_access_private_spreadsheet",
+        "WorksheetTest.test_add_protected_range_warning",
+        "WorksheetTest.test_add_validation",
+        "WorksheetTest.test_format",
+        "WorksheetTest.test_freeze",
+        "WorksheetTest.test_batch_update",
+        "WorksheetTest.test_append_row_with_empty_value",
+        "WorksheetTest.test_insert_row",
+        "WorksheetTest.test_sort",
+        "WorksheetTest.test_get_notes",
+        "SpreadsheetTest.test_values_batch_get",
+    ],
+)
 def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
     path = RECORDED / f"{name}.json"
     if not path.exists():
@@ -514,13 +663,18 @@ def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
     session = fake.session()
     ids: dict[str, str] = {}
     sheet_ids: dict[int, int] = {}
-    created = {m.group(0) for e in exchanges if e["request"]["method"] == "POST"
-               for m in re.finditer(r'"id": "([\w-]+)"', e["response"]["body"]["string"] or "")}
+    created = {
+        m.group(0)
+        for e in exchanges
+        if e["request"]["method"] == "POST"
+        for m in re.finditer(r'"id": "([\w-]+)"', e["response"]["body"]["string"] or "")
+    }
     for exchange in exchanges:  # a spreadsheet the recording reads but never creates is someone else's
         for sid in re.findall(r"/spreadsheets/([\w-]{30,})", exchange["request"]["uri"]):
             if f'"id": "{sid}"' not in created and sid not in ids:
-                ids[sid] = fake.add_spreadsheet("Private", owner="stranger@example.com", shared_with=[],
-                                                spreadsheet_id=sid)
+                ids[sid] = fake.add_spreadsheet(
+                    "Private", owner="stranger@example.com", shared_with=[], spreadsheet_id=sid
+                )
     problems = []
     for n, exchange in enumerate(exchanges):
         request, response = exchange["request"], exchange["response"]
@@ -528,9 +682,13 @@ def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
         for old, new in ids.items():
             url, body = url.replace(old, new), body.replace(old, new)
         for old_sheet, new_sheet in sheet_ids.items():
-            body = re.sub(rf'(?<=: ){old_sheet}(?=[,}}])', str(new_sheet), body)
-        got = session.request(request["method"], url, data=body.encode() or None,
-                              headers={"Content-Type": "application/json"} if body else {})
+            body = re.sub(rf"(?<=: ){old_sheet}(?=[,}}])", str(new_sheet), body)
+        got = session.request(
+            request["method"],
+            url,
+            data=body.encode() or None,
+            headers={"Content-Type": "application/json"} if body else {},
+        )
         recorded_json = json.loads(response["body"]["string"]) if response["body"]["string"] else None
         got_json = got.json() if got.content else None
         if got.status_code != response["status"]["code"]:
@@ -540,7 +698,11 @@ def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
             problems += [f"#{n} {d}" for d in differences(recorded_json, got_json)]
             if request["method"] == "POST" and "id" in recorded_json:
                 ids[recorded_json["id"]] = got_json["id"]
-            for old_reply, new_reply in zip(recorded_json.get("replies", []), got_json.get("replies", [])):
+            for old_reply, new_reply in zip(
+                recorded_json.get("replies", []), got_json.get("replies", []), strict=False
+            ):
                 if "addSheet" in old_reply:
-                    sheet_ids[old_reply["addSheet"]["properties"]["sheetId"]] = new_reply["addSheet"]["properties"]["sheetId"]
+                    sheet_ids[old_reply["addSheet"]["properties"]["sheetId"]] = new_reply["addSheet"]["properties"][
+                        "sheetId"
+                    ]
     assert problems == []

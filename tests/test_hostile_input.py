@@ -10,11 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from conftest import TODAY
+
+from sheets_crm.app.sync import sync
 from sheets_crm.backends.local.workbook import LocalWorkbook
 from sheets_crm.errors import WorkbookError
-from sheets_crm.app.sync import sync
 
 
 def digest(path: Path) -> str:
@@ -24,8 +24,24 @@ def digest(path: Path) -> str:
 def test_numbers_in_a_tool_column_that_had_a_date_format(make_workbook):
     """A stale date in Touches leaves a date format behind; the count must not show as a date,
     and the next sync must not rewrite it for ever."""
-    leads = [["Acme", "", "", "", "New", "", "", "", None, None, None, None, dt.datetime(2020, 1, 1),
-              dt.datetime(2020, 1, 1)]]
+    leads = [
+        [
+            "Acme",
+            "",
+            "",
+            "",
+            "New",
+            "",
+            "",
+            "",
+            None,
+            None,
+            None,
+            None,
+            dt.datetime(2020, 1, 1),
+            dt.datetime(2020, 1, 1),
+        ]
+    ]
     path = make_workbook(leads, [["Acme", "2026-11-20", "x", "Done", "ok", ""]])
     sync(LocalWorkbook(path), today=TODAY)
     ws = openpyxl.load_workbook(path)["Leads"]
@@ -67,8 +83,10 @@ def test_merged_cells_in_calls_today_stop_cleanly_via_the_cli(make_workbook):
 
 
 def test_merged_cells_in_user_columns_are_fine(make_workbook):
-    path = make_workbook([["Acme", "Bob", "", "", "New", "", "", "long note"], ["Beta", "Eve"]],
-                         [["Acme", "2026-11-20", "x", "Done", "ok", ""]])
+    path = make_workbook(
+        [["Acme", "Bob", "", "", "New", "", "", "long note"], ["Beta", "Eve"]],
+        [["Acme", "2026-11-20", "x", "Done", "ok", ""]],
+    )
     book = openpyxl.load_workbook(path)
     book["Leads"].merge_cells("F2:H3")
     book["Contact Plan"].merge_cells("E2:F2")
@@ -86,10 +104,10 @@ def test_rows_with_data_only_in_owner_or_own_columns_are_reported(make_workbook)
     plan_header = ["Project", "Date", "Topic", "Status", "Result", "Owner", "My notes"]
     plan = [
         ["Acme", "2026-11-20", "x", "Done", "ok", "", None],
-        [None, None, None, None, None, "Anna", None],          # only an owner
-        [None, None, None, None, None, None, "call back?"],    # only the person's own column
-        [None, None, None, None, None, None, None],            # truly empty: nothing to say
-        [None, None, None, "Cancelled", None, None, None],     # a cancelled contact needs no date... nor a project
+        [None, None, None, None, None, "Anna", None],  # only an owner
+        [None, None, None, None, None, None, "call back?"],  # only the person's own column
+        [None, None, None, None, None, None, None],  # truly empty: nothing to say
+        [None, None, None, "Cancelled", None, None, None],  # a cancelled contact needs no date... nor a project
     ]
     leads_header = ["Project", "Contact", "Phone", "Email", "Stage", "Owner", "Source", "Notes", "My score"]
     leads = [["Acme", "", "", "", "", "", "", "", 1], [None, "", "", "", "", "", "", "", 7]]
@@ -102,9 +120,15 @@ def test_rows_with_data_only_in_owner_or_own_columns_are_reported(make_workbook)
 
 # -- fuzzed cell values, both backends ------------------------------------------------------------------------
 
-HUGE = "Ж" * 25_000 + "x" * 25_000          # 50 000 characters: Google's per-cell limit
-EVIL = ['=IMPORTXML("http://evil.example","//a")', '=HYPERLINK("http://evil.example","click")', "+1+2",
-        "-cmd|' /C calc'!A0", "@SUM(1)", "=1/0"]
+HUGE = "Ж" * 25_000 + "x" * 25_000  # 50 000 characters: Google's per-cell limit
+EVIL = [
+    '=IMPORTXML("http://evil.example","//a")',
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+2",
+    "-cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "=1/0",
+]
 ERRORS = ["#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?"]
 
 
@@ -120,16 +144,16 @@ def hostile_rows() -> tuple[list[list], list[list]]:
     plan = [
         [HUGE, "2026-11-22", HUGE, "", "", ""],
         [EVIL[0], "2026-11-21", EVIL[1], "", EVIL[0], EVIL[1]],
-        ["#REF!", "#N/A", "x", "", "", ""],                        # an error where a date belongs
+        ["#REF!", "#N/A", "x", "", "", ""],  # an error where a date belongs
         ["#REF!", "2026-11-20", "#DIV/0!", "Done", "#NAME?", ""],
-        [True, True, "bool date", "", "", ""],                     # TRUE in Date
+        [True, True, "bool date", "", "", ""],  # TRUE in Date
         ["Ünïcödé 東京 🚀", 46348.75, "serial with a time", "", "", ""],
         ["Ünïcödé 東京 🚀", -1, "negative", "", "", ""],
         ["Ünïcödé 東京 🚀", 30_000_000, "beyond year 9999", "", "", ""],
         ["Ünïcödé 東京 🚀", "11/22/2026", "month first, in a day-first sheet", "", "", ""],
         ["Ünïcödé 東京 🚀", "22.11.26", "two-digit year", "", "", ""],
         ["Tabs\tand\nnewlines\r", "2026-11-23", "\t", "  planned ", "", ""],
-        ["Tabs\tand\nnewlines\r", "2026-11-24", "x", True, "", ""],      # TRUE as a status
+        ["Tabs\tand\nnewlines\r", "2026-11-24", "x", True, "", ""],  # TRUE as a status
     ]
     return leads, plan
 
@@ -138,20 +162,28 @@ def test_hostile_values_locally_no_crash_no_formula_every_skip_reported(make_wor
     leads, plan = hostile_rows()
     path = make_workbook(leads, plan)
     book = openpyxl.load_workbook(path)
-    book["Leads"]["I4"].value = "=TODAY()-1"           # a real formula typed into a tool column
-    book["Leads"]["H4"].value = "=1+1"                 # and one in the person's own Notes
+    book["Leads"]["I4"].value = "=TODAY()-1"  # a real formula typed into a tool column
+    book["Leads"]["H4"].value = "=1+1"  # and one in the person's own Notes
     for c in ("B", "E"):
-        book["Leads"][f"{c}4"].value = "#N/A"          # real error cells (openpyxl types these 'e')
+        book["Leads"][f"{c}4"].value = "#N/A"  # real error cells (openpyxl types these 'e')
     assert book["Leads"]["B4"].data_type == "e"
     book.save(path)
     book = openpyxl.load_workbook(path)
-    before = {(ws.title, c.coordinate): (c.value, c.data_type) for ws in book.worksheets for row in ws.iter_rows()
-              for c in row}
+    before = {
+        (ws.title, c.coordinate): (c.value, c.data_type)
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for c in row
+    }
 
     result = sync(LocalWorkbook(path), today=TODAY)
     book = openpyxl.load_workbook(path)
-    after = {(ws.title, c.coordinate): (c.value, c.data_type) for ws in book.worksheets for row in ws.iter_rows()
-             for c in row}
+    after = {
+        (ws.title, c.coordinate): (c.value, c.data_type)
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for c in row
+    }
     written = {k: v for k, v in after.items() if before.get(k) != v}
     assert written
     for (tab, coord), (value, kind) in written.items():
@@ -159,12 +191,12 @@ def test_hostile_values_locally_no_crash_no_formula_every_skip_reported(make_wor
         if tab == "Leads":
             assert coord.rstrip("0123456789") in "IJKLMN"
         if isinstance(value, str):
-            assert kind == "s", (tab, coord, value)     # '#N/A' copied as text, not as an error
-    assert after[("Leads", "H4")] == ("=1+1", "f")     # the person's own formula is left alone
+            assert kind == "s", (tab, coord, value)  # '#N/A' copied as text, not as an error
+    assert after[("Leads", "H4")] == ("=1+1", "f")  # the person's own formula is left alone
     assert after[("Leads", "I4")] == (dt.datetime(2026, 11, 20), "d")  # the tool column's is replaced by a date
     calls = {c.value for c in book["Calls Today"]["D"]}
     assert HUGE[:32_767] in calls and EVIL[0] in calls  # Excel's limit: see the next-but-one test
-    assert after[("Leads", "J4")] == ("#NAME?", "s")   # an error's text copied as text
+    assert after[("Leads", "J4")] == ("#NAME?", "s")  # an error's text copied as text
 
     # Every plan row that does not count is named.
     warned = {i.row for i in result.issues if i.tab == "Contact Plan"}
@@ -176,9 +208,9 @@ def test_hostile_values_locally_no_crash_no_formula_every_skip_reported(make_wor
 
 
 def test_hostile_values_on_google_no_crash_no_formula(template):
-    from sheets_crm.backends.google.workbook import GoogleWorkbook
-    from sheets_crm.backends.google.http import CrmHTTPClient
     from google_standin import FakeGoogle
+    from sheets_crm.backends.google.http import CrmHTTPClient
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
 
     leads, plan = hostile_rows()
     leads[5][0] = plan[5][0] = plan[6][0] = "Ünïcödé \x01\x07\x1b[31m 東京"  # control characters
@@ -189,7 +221,7 @@ def test_hostile_values_on_google_no_crash_no_formula(template):
     p.set_values(sid, "Leads", "A1", [head["leads"], *leads], raw=True)
     p.set_values(sid, "Contact Plan", "A1", [head["plan"], *plan], raw=True)
     p.set_values(sid, "Calls Today", "A1", [head["calls"]], raw=True)
-    p.set_value(sid, "Leads", "H8", "=1/0")             # an error computed by a real formula
+    p.set_value(sid, "Leads", "H8", "=1/0")  # an error computed by a real formula
     p.set_value(sid, "Contact Plan", "B14", "=1/0")
 
     def workbook():
@@ -216,8 +248,9 @@ def test_hostile_values_on_google_no_crash_no_formula(template):
     assert again.changed_cells == 0 and fake.stats.writes == 0
 
 
-@pytest.mark.parametrize("locale, good, bad", [(None, "22/11/2026", "11/22/2026"),
-                                               ("en_US", "11/22/2026", "22/11/2026")])
+@pytest.mark.parametrize(
+    "locale, good, bad", [(None, "22/11/2026", "11/22/2026"), ("en_US", "11/22/2026", "22/11/2026")]
+)
 def test_dates_in_the_wrong_locale_are_reported_not_guessed(make_workbook, locale, good, bad):
     path = make_workbook([["Acme"]], [["Acme", good, "right", "", "", ""], ["Acme", bad, "wrong", "", "", ""]])
     result = sync(LocalWorkbook(path, locale=locale), today=TODAY)
@@ -227,8 +260,9 @@ def test_dates_in_the_wrong_locale_are_reported_not_guessed(make_workbook, local
 
 def test_duplicate_tool_header_second_copy_is_never_written(make_workbook):
     header = ["Project", "Touches", "Stage", "Touches", "Last contact"]
-    path = make_workbook([["Acme", None, "New", "mine", None]], [["Acme", "2026-11-20", "x", "Done", "", ""]],
-                         leads_header=header)
+    path = make_workbook(
+        [["Acme", None, "New", "mine", None]], [["Acme", "2026-11-20", "x", "Done", "", ""]], leads_header=header
+    )
     result = sync(LocalWorkbook(path), today=TODAY)
     ws = openpyxl.load_workbook(path)["Leads"]
     assert ws["B2"].value == 1 and ws["D2"].value == "mine" and ws["E2"].value == dt.datetime(2026, 11, 20)
@@ -241,13 +275,14 @@ def test_duplicate_tool_header_second_copy_is_never_written(make_workbook):
 def test_zero_row_tabs(make_workbook):
     path = make_workbook([], [])
     book = openpyxl.load_workbook(path)
-    book["Calls Today"].delete_rows(1)                 # not even a header
+    book["Calls Today"].delete_rows(1)  # not even a header
     book.save(path)
     result = sync(LocalWorkbook(path), today=TODAY)
     assert result.calls == [] and result.issues and {i.code for i in result.issues} == {"added-column"}
     ws = openpyxl.load_workbook(path)["Calls Today"]
-    assert [c.value for c in ws[1]] == [c.names["en"] for c in __import__(
-        "sheets_crm.core.template", fromlist=["x"]).default_template().calls.columns]
+    assert [c.value for c in ws[1]] == [
+        c.names["en"] for c in __import__("sheets_crm.core.template", fromlist=["x"]).default_template().calls.columns
+    ]
     assert sync(LocalWorkbook(path), today=TODAY).changed_cells == 0
 
 
@@ -271,13 +306,23 @@ def test_100k_rows_plan_and_leads_in_memory(template):
     import random
 
     from conftest import make_snapshot
+
     from sheets_crm.app.sync import compute
 
     rng = random.Random(7)
     leads = [[f"Lead {i}", "", "", "", rng.choice(["New", "Won", "Proposal"]), "", "", ""] for i in range(100_000)]
-    plan = [[f"Lead {rng.randrange(100_000)}", (TODAY + dt.timedelta(days=rng.randint(-60, 20))).isoformat(),
-             "t", rng.choice(["Done", "", "Cancelled"]), "r", ""] for _ in range(100_000)]
-    for i in rng.sample(range(100_000), 300):          # a few hundred broken rows among them
+    plan = [
+        [
+            f"Lead {rng.randrange(100_000)}",
+            (TODAY + dt.timedelta(days=rng.randint(-60, 20))).isoformat(),
+            "t",
+            rng.choice(["Done", "", "Cancelled"]),
+            "r",
+            "",
+        ]
+        for _ in range(100_000)
+    ]
+    for i in rng.sample(range(100_000), 300):  # a few hundred broken rows among them
         plan[i] = [rng.choice(["", f"Lead {i}", "Nobody"]), rng.choice(["soon", None, 0, True]), "", "Hmm", "", ""]
     outcome = compute(make_snapshot(template, leads, plan), TODAY, template)
     assert outcome.calls and outcome.changes
@@ -299,10 +344,15 @@ def test_100k_row_plan_tab_in_an_xlsx(tmp_path, template):
     for i in range(300):
         leads.append([f"Lead {i}", "", "", "", "New"])
     plan = book.create_sheet(names["plan"])
-    plan.append(["Project", "Date", "Status"])        # only the required columns: 300 000 cells
+    plan.append(["Project", "Date", "Status"])  # only the required columns: 300 000 cells
     for i in range(100_000):
-        plan.append([f"Lead {rng.randrange(300)}", TODAY - dt.timedelta(days=rng.randint(10, 400)),
-                     rng.choice(["Done", "Cancelled"])])
+        plan.append(
+            [
+                f"Lead {rng.randrange(300)}",
+                TODAY - dt.timedelta(days=rng.randint(10, 400)),
+                rng.choice(["Done", "Cancelled"]),
+            ]
+        )
     plan.append(["Lead 1", "not a date", ""])
     book.create_sheet(names["calls"]).append([c.names["en"] for c in template.calls.columns])
     path = tmp_path / "big.xlsx"
@@ -343,10 +393,20 @@ def _with_cached_results(path: Path, results: dict[str, str]) -> None:
             if item.filename.startswith("xl/worksheets/sheet"):
                 for coord, value in results.items():
                     kind = b' t="str"' if not value.replace(".", "").isdigit() else b""
-                    data = re.sub(rb'(<c r="' + coord.encode() + rb'"[^>]*?)(/?)>(<f>.*?</f>)<v\s*/>|'
-                                  rb'(<c r="' + coord.encode() + rb'"[^>]*?)>(<f>.*?</f>)<v></v>',
-                                  lambda m: (m.group(1) or m.group(4)) + kind + b">" + (m.group(3) or m.group(5))
-                                  + b"<v>" + value.encode() + b"</v>", data)
+                    data = re.sub(
+                        rb'(<c r="' + coord.encode() + rb'"[^>]*?)(/?)>(<f>.*?</f>)<v\s*/>|'
+                        rb'(<c r="' + coord.encode() + rb'"[^>]*?)>(<f>.*?</f>)<v></v>',
+                        lambda m: (
+                            (m.group(1) or m.group(4))
+                            + kind
+                            + b">"
+                            + (m.group(3) or m.group(5))
+                            + b"<v>"
+                            + value.encode()
+                            + b"</v>"
+                        ),
+                        data,
+                    )
             out.writestr(item, data)
     tmp.replace(path)
 
@@ -354,7 +414,9 @@ def _with_cached_results(path: Path, results: dict[str, str]) -> None:
 def test_formulas_in_the_persons_columns_keep_their_results_across_syncs(make_workbook):
     """openpyxl drops the results Excel saved with formulas; the next sync would then see a
     formula-made Project or Date as empty, skip the lead and blank its tool values."""
-    path = make_workbook([[None, "Bob"]], [[None, None, "x", "Done", "ok", ""], ["Acme", "2026-11-25", "y", "", "", ""]])
+    path = make_workbook(
+        [[None, "Bob"]], [[None, None, "x", "Done", "ok", ""], ["Acme", "2026-11-25", "y", "", "", ""]]
+    )
     book = openpyxl.load_workbook(path)
     book["Leads"]["A2"].value = '="Ac"&"me"'
     book["Contact Plan"]["A2"].value = "=Leads!A2"
@@ -365,7 +427,7 @@ def test_formulas_in_the_persons_columns_keep_their_results_across_syncs(make_wo
         result = sync(LocalWorkbook(path), today=TODAY)
         assert result.issues == [], (attempt, [str(i) for i in result.issues])
         book = openpyxl.load_workbook(path)
-        assert book["Leads"]["A2"].value == '="Ac"&"me"'             # still the person's formula
+        assert book["Leads"]["A2"].value == '="Ac"&"me"'  # still the person's formula
         assert book["Leads"]["J2"].value == "ok" and book["Leads"]["N2"].value == 1
         assert openpyxl.load_workbook(path, data_only=True)["Leads"]["A2"].value == "Acme"
     assert result.changed_cells == 0

@@ -9,18 +9,38 @@ import os
 import icalendar
 import pytest
 
-from sheets_crm.errors import ConfigError
 from sheets_crm.app.ics import calls_to_ics, event_uid, source_key, write_ics
 from sheets_crm.core.model import Call
+from sheets_crm.errors import ConfigError
 
 SHEET = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
-NOW = dt.datetime(2025, 3, 3, 5, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 3, 3, 5, 0, tzinfo=dt.UTC)
 
 CALLS = [
-    Call("overdue", dt.date(2025, 2, 27), 4, "Acme Ltd", "Maria Petrova", "+7 999 111-22-33", "Send proposal",
-         "Asked to call back", "Anna", plan_row=5),
-    Call("today", dt.date(2025, 3, 3), None, "Ромашка", "Иван Иванов", "+7 495 000-00-00", "Обсудить договор",
-         "Ждёт КП; перезвонить", "Борис", plan_row=9),
+    Call(
+        "overdue",
+        dt.date(2025, 2, 27),
+        4,
+        "Acme Ltd",
+        "Maria Petrova",
+        "+7 999 111-22-33",
+        "Send proposal",
+        "Asked to call back",
+        "Anna",
+        plan_row=5,
+    ),
+    Call(
+        "today",
+        dt.date(2025, 3, 3),
+        None,
+        "Ромашка",
+        "Иван Иванов",
+        "+7 495 000-00-00",
+        "Обсудить договор",
+        "Ждёт КП; перезвонить",
+        "Борис",
+        plan_row=9,
+    ),
     Call("upcoming", dt.date(2025, 3, 7), None, "Globex", "", "", "", "", "", plan_row=12),
 ]
 
@@ -42,9 +62,11 @@ def test_one_all_day_event_per_call_on_its_date():
     assert str(cal["version"]) == "2.0" and "sheets-crm" in str(cal["prodid"])
     got = events(cal)
     assert set(got) == {"Call Acme Ltd: Send proposal", "Call Ромашка: Обсудить договор", "Call Globex"}
-    for summary, date in [("Call Acme Ltd: Send proposal", dt.date(2025, 2, 27)),
-                          ("Call Ромашка: Обсудить договор", dt.date(2025, 3, 3)),
-                          ("Call Globex", dt.date(2025, 3, 7))]:
+    for summary, date in [
+        ("Call Acme Ltd: Send proposal", dt.date(2025, 2, 27)),
+        ("Call Ромашка: Обсудить договор", dt.date(2025, 3, 3)),
+        ("Call Globex", dt.date(2025, 3, 7)),
+    ]:
         event = got[summary]
         start, end = event.decoded("dtstart"), event.decoded("dtend")
         assert type(start) is dt.date and start == date  # a DATE, not a DATETIME
@@ -64,8 +86,13 @@ def test_raw_output_has_value_date_lines():
 def test_description_and_russian_text_survive():
     event = events(export())["Call Ромашка: Обсудить договор"]
     description = str(event["description"]).splitlines()
-    assert description == ["Contact: Иван Иванов", "Phone: +7 495 000-00-00", "Last result: Ждёт КП; перезвонить",
-                           "Owner: Борис", "Contact Plan row: 9"]
+    assert description == [
+        "Contact: Иван Иванов",
+        "Phone: +7 495 000-00-00",
+        "Last result: Ждёт КП; перезвонить",
+        "Owner: Борис",
+        "Contact Plan row: 9",
+    ]
     assert event.get("categories").cats == ["Борис"]
     overdue = events(export())["Call Acme Ltd: Send proposal"]
     assert str(overdue["description"]).splitlines()[0] == "Overdue by 4 days"
@@ -79,8 +106,7 @@ def test_russian_labels():
 
 def test_uids_are_stable_across_exports_and_unique():
     first = {str(e["summary"]): str(e["uid"]) for e in export().walk("VEVENT")}
-    later = {str(e["summary"]): str(e["uid"]) for e in
-             export(now=NOW + dt.timedelta(days=1)).walk("VEVENT")}
+    later = {str(e["summary"]): str(e["uid"]) for e in export(now=NOW + dt.timedelta(days=1)).walk("VEVENT")}
     assert first == later
     assert len(set(first.values())) == 3
     assert all(uid.endswith("@sheets-crm") for uid in first.values())
@@ -88,8 +114,9 @@ def test_uids_are_stable_across_exports_and_unique():
 
 def test_uid_survives_a_date_move_and_a_topic_change_but_not_another_row_or_sheet():
     original = CALLS[0]
-    moved = dataclasses.replace(original, date=dt.date(2025, 3, 10), section="upcoming", days_overdue=None,
-                                topic="Send revised proposal")
+    moved = dataclasses.replace(
+        original, date=dt.date(2025, 3, 10), section="upcoming", days_overdue=None, topic="Send revised proposal"
+    )
     retyped = dataclasses.replace(original, project="  ACME   ltd ")
     assert event_uid(SHEET, moved) == event_uid(SHEET, original) == event_uid(SHEET, retyped)
     assert event_uid(SHEET, dataclasses.replace(original, plan_row=6)) != event_uid(SHEET, original)

@@ -8,26 +8,26 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import TODAY
 from openpyxl.styles import Font, PatternFill
 
-from conftest import TODAY
-from sheets_crm.backends.local.workbook import LocalWorkbook, create_workbook
 from sheets_crm.app.demo import write_demo
-from sheets_crm.errors import ConcurrentEditError, SheetShapeError, WorkbookError, WorkbookLockedError
+from sheets_crm.app.sync import sync
+from sheets_crm.backends.local.workbook import LocalWorkbook, create_workbook
 from sheets_crm.core.layout import build_layout
 from sheets_crm.core.model import CellChange, ChangeSet
-from sheets_crm.app.sync import sync
+from sheets_crm.errors import ConcurrentEditError, SheetShapeError, WorkbookError, WorkbookLockedError
 
 LEADS = [
     ["Acme", "Bob", "+7 916 000-00-01", "bob@acme.example", "Proposal", "Anna", "Web", "big one"],
     ["Beta", "Eve", "", "", "New", "Ivan", "", ""],
-    ["=HYPERLINK(\"http://evil.example\",\"click\")", "Mallory", "", "", "New", "Ivan", "", ""],
+    ['=HYPERLINK("http://evil.example","click")', "Mallory", "", "", "New", "Ivan", "", ""],
 ]
 PLAN = [
     ["Acme", dt.date(2026, 11, 20), "Proposal", "Done", "Liked it", ""],
     ["Acme", dt.date(2026, 11, 21), "Follow up", "Planned", "", "Petr"],
     ["Beta", "2026-11-22", "Intro", "", "", ""],
-    ["=HYPERLINK(\"http://evil.example\",\"click\")", "2026-11-22", "=IMPORTXML(\"http://x\",\"//a\")", "", "", ""],
+    ['=HYPERLINK("http://evil.example","click")', "2026-11-22", '=IMPORTXML("http://x","//a")', "", "", ""],
     ["Ghost", "2026-11-23", "Who?", "Planned", "", ""],
 ]
 
@@ -40,8 +40,13 @@ def snapshot_cells(path: Path) -> dict:
         for row in ws.iter_rows():
             for cell in row:
                 cells[(ws.title, cell.coordinate)] = (
-                    cell.value, cell.data_type, cell.number_format, cell.font.b, cell.fill.fill_type,
-                    cell.fill.fgColor.rgb if cell.fill.fill_type else None, cell.alignment.horizontal,
+                    cell.value,
+                    cell.data_type,
+                    cell.number_format,
+                    cell.font.b,
+                    cell.fill.fill_type,
+                    cell.fill.fgColor.rgb if cell.fill.fill_type else None,
+                    cell.alignment.horizontal,
                 )
     return cells
 
@@ -57,8 +62,14 @@ def test_sync_fills_tool_columns_and_calls(make_workbook):
     assert result.counts() == {"overdue": 1, "today": 2, "upcoming": 1}
     book = openpyxl.load_workbook(path)
     leads = book["Leads"]
-    assert [c.value for c in leads[2]][8:] == [dt.datetime(2026, 11, 20), "Liked it", dt.datetime(2026, 11, 21),
-                                               "Follow up", 2, 1]
+    assert [c.value for c in leads[2]][8:] == [
+        dt.datetime(2026, 11, 20),
+        "Liked it",
+        dt.datetime(2026, 11, 21),
+        "Follow up",
+        2,
+        1,
+    ]
     assert leads["I2"].number_format == "yyyy-mm-dd"
     assert leads["I2"].fill.fgColor.rgb == "FF6FC59B"  # Proposal fades over 14 days: 2 days in
     assert [c.value for c in leads[3]][8:] == [None, None, dt.datetime(2026, 11, 22), "Intro", None, 0]
@@ -95,8 +106,11 @@ def test_user_cells_are_never_touched(make_workbook):
     checked = 0
     for key, value in before.items():
         tab, coord = key
-        if tab == "Calls Today" or (tab == "Leads" and coord.rstrip("0123456789") in tool_cols["Leads"]
-                                    and coord != coord.rstrip("0123456789") + "1"):
+        if tab == "Calls Today" or (
+            tab == "Leads"
+            and coord.rstrip("0123456789") in tool_cols["Leads"]
+            and coord != coord.rstrip("0123456789") + "1"
+        ):
             continue
         assert after.get(key) == value, key
         checked += 1
@@ -155,8 +169,10 @@ def test_reordered_columns_and_own_columns(make_workbook, template):
 
 def test_russian_workbook(make_workbook):
     leads = [["Ромашка", "Олег", "", "", "Переговоры", "Анна", "", ""]]
-    plan = [["Ромашка", "20.11.2026", "Звонок", "Проведён", "Ждут КП", ""],
-            ["Ромашка", "21.11.2026", "КП", "Запланирован", "", ""]]
+    plan = [
+        ["Ромашка", "20.11.2026", "Звонок", "Проведён", "Ждут КП", ""],
+        ["Ромашка", "21.11.2026", "КП", "Запланирован", "", ""],
+    ]
     path = make_workbook(leads, plan, lang="ru")
     result = sync(LocalWorkbook(path), today=TODAY)
     assert result.lang == "ru" and result.counts()["overdue"] == 1

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import make_snapshot
+
+from sheets_crm.app.sync import compute, resolve_today
 from sheets_crm.core.planner import freshness_colors, plan_crm
 from sheets_crm.core.reading import read_tables
-from sheets_crm.app.sync import compute, resolve_today
 
 GOLDEN = sorted((Path(__file__).parent / "golden" / "planner").glob("*.json"))
 ROW_FIELDS = ("project", "contact", "phone", "email", "stage", "owner")
@@ -32,9 +32,16 @@ def _lead_rows(case, template):
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 def test_golden(path, template):
     case = json.loads(path.read_text(encoding="utf-8"))
-    snapshot = make_snapshot(template, _lead_rows(case, template), case["plan"], lang=case.get("lang", "en"),
-                             leads_header=case.get("leads_header"), plan_header=case.get("plan_header"),
-                             locale=case.get("locale"), time_zone=case.get("time_zone"))
+    snapshot = make_snapshot(
+        template,
+        _lead_rows(case, template),
+        case["plan"],
+        lang=case.get("lang", "en"),
+        leads_header=case.get("leads_header"),
+        plan_header=case.get("plan_header"),
+        locale=case.get("locale"),
+        time_zone=case.get("time_zone"),
+    )
     if "now" in case:
         today = resolve_today(snapshot, None, None, dt.datetime.fromisoformat(case["now"]))
     else:
@@ -69,8 +76,10 @@ def test_golden(path, template):
 def test_staler_is_never_darker(template):
     days = pd.Series(np.arange(-3, 45), dtype="Int64")
     fills = freshness_colors(days, pd.Series(["New"] * len(days)), template)
+
     def lightness(code):
-        return 765 if code is None else sum(int(code[i:i + 2], 16) for i in (0, 2, 4))
+        return 765 if code is None else sum(int(code[i : i + 2], 16) for i in (0, 2, 4))
+
     values = [lightness(c) for c in fills]
     assert values == sorted(values)
     assert fills.iloc[3] == template.settings.freshness_color  # day 0: full colour
@@ -82,15 +91,28 @@ def test_planner_scales_without_python_loops(template):
     rng = np.random.default_rng(1)
     n_leads, n_plan = 20_000, 200_000
     keys = np.array([f"lead {i}" for i in range(n_leads)], dtype=object)
-    leads = pd.DataFrame({"row": np.arange(2, n_leads + 2), "project": keys, "key": keys,
-                          "contact": "", "phone": "", "stage": "New", "owner": "Anna"})
-    plan = pd.DataFrame({
-        "row": np.arange(2, n_plan + 2),
-        "project": keys[rng.integers(0, n_leads, n_plan)],
-        "date": pd.Timestamp("2026-11-22") + pd.to_timedelta(rng.integers(-60, 14, n_plan), unit="D"),
-        "status": rng.choice(np.array(["open", "done", "cancelled"], dtype=object), n_plan),
-        "topic": "t", "result": "r", "owner": "",
-    })
+    leads = pd.DataFrame(
+        {
+            "row": np.arange(2, n_leads + 2),
+            "project": keys,
+            "key": keys,
+            "contact": "",
+            "phone": "",
+            "stage": "New",
+            "owner": "Anna",
+        }
+    )
+    plan = pd.DataFrame(
+        {
+            "row": np.arange(2, n_plan + 2),
+            "project": keys[rng.integers(0, n_leads, n_plan)],
+            "date": pd.Timestamp("2026-11-22") + pd.to_timedelta(rng.integers(-60, 14, n_plan), unit="D"),
+            "status": rng.choice(np.array(["open", "done", "cancelled"], dtype=object), n_plan),
+            "topic": "t",
+            "result": "r",
+            "owner": "",
+        }
+    )
     plan["key"] = plan["project"]
     out = plan_crm(leads, plan, dt.date(2026, 11, 22), template)
     assert len(out.leads) == n_leads

@@ -9,28 +9,36 @@ the sync re-reads and re-plans at once — no extra request when nothing moved.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import TODAY  # noqa: E402
-from sheets_crm.errors import ConcurrentEditError  # noqa: E402
-from sheets_crm.app.sync import MAX_ATTEMPTS, sync  # noqa: E402
-from google_standin import FakeGoogle  # noqa: E402
 from test_concurrent_edits import TYPED, at_request, seed, sheet_titles, still_to_do, workbook  # noqa: E402
 
-GET, BATCH_GET, WRITE = ("sheets.spreadsheets.get", "sheets.spreadsheets.values.batchGet",
-                         "sheets.spreadsheets.batchUpdate")
+from google_standin import FakeGoogle  # noqa: E402
+from sheets_crm.app.sync import MAX_ATTEMPTS, sync  # noqa: E402
+from sheets_crm.errors import ConcurrentEditError  # noqa: E402
+
+GET, BATCH_GET, WRITE = (
+    "sheets.spreadsheets.get",
+    "sheets.spreadsheets.values.batchGet",
+    "sheets.spreadsheets.batchUpdate",
+)
 
 # kind -> (the person's edit, (spreadsheets.get, values.batchGet, batchUpdate) requests,
 #          batchUpdates that landed)
 EDITS: dict[str, tuple[Callable[[FakeGoogle, str], Any], tuple[int, int, int], int]] = {
     # Rows moved: the write lands, its reply shows the key column moved, one more full round.
-    "insert_above": (lambda f, s: f.person.insert_rows(s, "Leads", 2, 1, [["Newco", "Nina", "", "", "New"]]),
-                     (2, 2, 2), 2),
+    "insert_above": (
+        lambda f, s: f.person.insert_rows(s, "Leads", 2, 1, [["Newco", "Nina", "", "", "New"]]),
+        (2, 2, 2),
+        2,
+    ),
     "delete_row": (lambda f, s: f.person.delete_rows(s, "Leads", 3), (2, 2, 2), 2),
     "sort": (lambda f, s: f.person.sort(s, "Leads", "A", ascending=False), (2, 2, 2), 2),
     # Notes moved left of the tool columns: the header moved, the re-read finds nothing left to change.
@@ -75,8 +83,9 @@ def test_a_quiet_sync_costs_no_extra_request_and_asks_only_for_the_guard_ranges(
     assert body["includeSpreadsheetInResponse"] and body["responseIncludeGridData"]
     assert body["responseRanges"] == ["'Leads'!A1:N1", "'Leads'!A2:A7", "'Calls Today'!A1:I1"]
     sheets = seen[-1].response["updatedSpreadsheet"]["sheets"]
-    assert [s["properties"] for s in sheets] == [{"sheetId": s.sheet_id, "title": s.title}
-                                                 for s in fake.spreadsheet(sid).sheets if s.title != "Contact Plan"]
+    assert [s["properties"] for s in sheets] == [
+        {"sheetId": s.sheet_id, "title": s.title} for s in fake.spreadsheet(sid).sheets if s.title != "Contact Plan"
+    ]
     leads = sheets[0]["data"]
     assert [len(b["rowData"]) for b in leads] == [1, 6]  # the header row, the key column: not the whole tab
     assert all(len(r["values"]) == 1 for r in leads[1]["rowData"])

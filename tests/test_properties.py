@@ -20,7 +20,6 @@ from typing import Any
 
 import openpyxl
 from hypothesis import HealthCheck, given, settings
-
 from strategies import (
     TEMPLATE,
     TODAY,
@@ -35,11 +34,11 @@ from strategies import (
     tool_columns,
     xlsx_values,
 )
-from sheets_crm.backends.local.workbook import LocalWorkbook
-from sheets_crm.app.sync import compute, sync
 
-PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                 derandomize=True)
+from sheets_crm.app.sync import sync
+from sheets_crm.backends.local.workbook import LocalWorkbook
+
+PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 # -- what a cell is, for "exactly as before" ------------------------------------------------------
@@ -90,7 +89,9 @@ def sheet_props(path: Path) -> dict[str, Any]:
             "freeze": ws.freeze_panes,
             "merged": sorted(str(r) for r in ws.merged_cells.ranges),
             "validations": sorted((str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation),
-            "conditional": sorted((str(cf.sqref), repr([r.formula for r in cf.rules])) for cf in ws.conditional_formatting),
+            "conditional": sorted(
+                (str(cf.sqref), repr([r.formula for r in cf.rules])) for cf in ws.conditional_formatting
+            ),
         }
     return props
 
@@ -101,8 +102,10 @@ TOOL_OWNED = {"value", "type", "number_format", "fill"}
 
 def assert_only_tool_cells_changed(case: CrmCase, before: dict, after: dict) -> int:
     titles = case.titles
-    leads_header = [after.get((titles["leads"], 1, c), {}).get("value")
-                    for c in range(1, 1 + max((k[2] for k in after if k[0] == titles["leads"]), default=0))]
+    leads_header = [
+        after.get((titles["leads"], 1, c), {}).get("value")
+        for c in range(1, 1 + max((k[2] for k in after if k[0] == titles["leads"]), default=0))
+    ]
     tool_cols = {c + 1 for c in tool_columns(leads_header).values()}
     checked = 0
     for key in before.keys() | after.keys():
@@ -127,7 +130,7 @@ def plan_rows_needing_a_word(case: CrmCase) -> set[int]:
     """1-based rows of Contact Plan that do not count and are not plainly empty or cancelled."""
     pcol = {c: i for i, c in enumerate(case.plan_cols)}
     rows = set()
-    for i, (row, day) in enumerate(zip(case.plan, case.plan_dates)):
+    for i, (row, day) in enumerate(zip(case.plan, case.plan_dates, strict=False)):
         has_key = bool(text(row[pcol["project"]]))
         if has_key and day is not None:
             continue
@@ -145,8 +148,11 @@ def lead_rows_needing_a_word(case: CrmCase) -> set[int]:
     for i, row in enumerate(case.leads):
         if text(row[col["project"]]):
             continue
-        if any(text(v) for c, v in zip(case.leads_cols, row) if not c.startswith("x:") and c not in
-               {t.id for t in TEMPLATE.leads.tool_columns}):
+        if any(
+            text(v)
+            for c, v in zip(case.leads_cols, row, strict=False)
+            if not c.startswith("x:") and c not in {t.id for t in TEMPLATE.leads.tool_columns}
+        ):
             rows.add(i + 2)
     return rows
 
@@ -171,7 +177,7 @@ def test_local_sync_keeps_every_user_cell_and_is_correct_and_idempotent(case: Cr
         want = expected(case)
         got = leads_result(xlsx_values(path, case.titles["leads"]))
         got += [{}] * (len(case.leads) - len(got))
-        for i, (g, w) in enumerate(zip(got, want.leads)):
+        for i, (g, w) in enumerate(zip(got, want.leads, strict=False)):
             assert {k: g.get(k) for k in w} == w, f"Leads row {i + 2}"
         assert calls_result(xlsx_values(path, case.titles["calls"])) == want.calls
 
@@ -193,8 +199,8 @@ def test_local_sync_keeps_every_user_cell_and_is_correct_and_idempotent(case: Cr
 
 
 def _google(fake: Any, sid: str) -> Any:
-    from sheets_crm.backends.google.workbook import GoogleWorkbook
     from sheets_crm.backends.google.http import CrmHTTPClient
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
 
     return GoogleWorkbook(sid, http=CrmHTTPClient(None, fake.session(), sleep=lambda s: None))
 
@@ -202,9 +208,9 @@ def _google(fake: Any, sid: str) -> Any:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(case=crm_cases())
 def test_local_and_google_backends_agree(case: CrmCase) -> None:
-    from google_standin import FakeGoogle
-
     from strategies import google_person_cells
+
+    from google_standin import FakeGoogle
 
     titles = case.titles
     with tempfile.TemporaryDirectory() as tmp:

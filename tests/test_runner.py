@@ -17,11 +17,11 @@ import pytest
 import schedule
 
 from sheets_crm.app.config import Config, DigestConfig, Secret
-from sheets_crm.errors import ConfigError, CrmError, NotSharedError
-from sheets_crm.core.model import Call, Issue
 from sheets_crm.app.runner import RunLock, Runner, StateStore, install_stop_handlers
+from sheets_crm.core.model import Call, Issue
+from sheets_crm.errors import ConfigError, CrmError, NotSharedError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PASSWORD = "smtp-pass-do-not-log"
 
 
@@ -54,8 +54,14 @@ class FakeSync:
         if target in self.fail:
             raise self.fail[target]
         call = Call("today", dt.date(2025, 3, 3), None, "Acme", "Maria", "+7", "Demo", "", "Anna", 2)
-        return FakeResult(target, dt.date(2025, 3, 3), [call], [Issue("Contact Plan", 7, "Date", "31.02", "bad date")],
-                          changed_cells=4, written=True)
+        return FakeResult(
+            target,
+            dt.date(2025, 3, 3),
+            [call],
+            [Issue("Contact Plan", 7, "Date", "31.02", "bad date")],
+            changed_cells=4,
+            written=True,
+        )
 
     @property
     def targets(self) -> list[str]:
@@ -71,8 +77,9 @@ class Clock:
 
 
 def make_config(**changes: Any) -> Config:
-    base: dict[str, Any] = dict(spreadsheets=("/data/north.xlsx", "/data/south.xlsx"), time_zone="Europe/Moscow",
-                                sync_time=dt.time(8, 0))
+    base: dict[str, Any] = dict(
+        spreadsheets=("/data/north.xlsx", "/data/south.xlsx"), time_zone="Europe/Moscow", sync_time=dt.time(8, 0)
+    )
     base.update(changes)
     return Config(**base)
 
@@ -80,8 +87,9 @@ def make_config(**changes: Any) -> Config:
 def make_runner(tmp_path: Path, config: Config | None = None, **kwargs: Any) -> Runner:
     kwargs.setdefault("sync", FakeSync())
     kwargs.setdefault("clock", Clock(utc(2025, 3, 3, 3, 0)))
-    return Runner(config or make_config(), state_path=tmp_path / "state.json", lock_path=tmp_path / "run.lock",
-                  **kwargs)
+    return Runner(
+        config or make_config(), state_path=tmp_path / "state.json", lock_path=tmp_path / "run.lock", **kwargs
+    )
 
 
 # --------------------------------------------------------------------------- due runs and state
@@ -155,8 +163,12 @@ def test_corrupt_state_means_not_run_yet(tmp_path, caplog):
 
 
 def test_one_failing_spreadsheet_does_not_stop_the_others(tmp_path, caplog):
-    sync = FakeSync(fail={"/data/north.xlsx": NotSharedError("spreadsheet not shared with robot@x"),
-                          "/data/east.xlsx": KeyError("boom")})
+    sync = FakeSync(
+        fail={
+            "/data/north.xlsx": NotSharedError("spreadsheet not shared with robot@x"),
+            "/data/east.xlsx": KeyError("boom"),
+        }
+    )
     config = make_config(spreadsheets=("/data/north.xlsx", "/data/east.xlsx", "/data/south.xlsx"))
     runner = make_runner(tmp_path, config, sync=sync)
     with caplog.at_level(logging.INFO, logger="sheets_crm.app.runner"):
@@ -166,8 +178,7 @@ def test_one_failing_spreadsheet_does_not_stop_the_others(tmp_path, caplog):
     assert not report.ok and report.summary() == "1 of 3 spreadsheets synced"
     assert "sync /data/north.xlsx failed: spreadsheet not shared with robot@x" in caplog.text
     assert "sync /data/east.xlsx failed unexpectedly: KeyError: 'boom'" in caplog.text
-    assert ("sync /data/south.xlsx: 0 overdue, 1 today, 0 upcoming; 1 warning; 4 cells changed"
-            in caplog.text)
+    assert "sync /data/south.xlsx: 0 overdue, 1 today, 0 upcoming; 1 warning; 4 cells changed" in caplog.text
     assert "Contact Plan, row 7, column 'Date'" in caplog.text
     assert "Traceback" not in caplog.text
     # the failed run still counts for today: no retry storm every 30 seconds
@@ -183,8 +194,14 @@ def test_no_spreadsheets_is_a_config_error(tmp_path):
 
 
 def digest_config(**changes: Any) -> DigestConfig:
-    base = dict(enabled=True, smtp_host="127.0.0.1", sender="crm@studio.example", to_team=("t@studio.example",),
-                username="robot", password=Secret(PASSWORD))
+    base = dict(
+        enabled=True,
+        smtp_host="127.0.0.1",
+        sender="crm@studio.example",
+        to_team=("t@studio.example",),
+        username="robot",
+        password=Secret(PASSWORD),
+    )
     base.update(changes)
     return DigestConfig(**base)
 
@@ -199,8 +216,9 @@ def test_digest_follows_each_successful_sync(tmp_path, caplog):
         return 2
 
     sync = FakeSync(fail={"/data/west.xlsx": CrmError("missing tab")})
-    config = make_config(spreadsheets=("/data/north.xlsx", "/data/west.xlsx", "/data/south.xlsx"),
-                         digest=digest_config())
+    config = make_config(
+        spreadsheets=("/data/north.xlsx", "/data/west.xlsx", "/data/south.xlsx"), digest=digest_config()
+    )
     runner = make_runner(tmp_path, config, sync=sync, send_digest=send_digest)
     with caplog.at_level(logging.DEBUG, logger="sheets_crm.app.runner"):
         report = runner.run_pending(utc(2025, 3, 3, 5, 0))
@@ -220,7 +238,8 @@ def test_single_spreadsheet_digest_is_not_labelled_and_disabled_digest_is_not_se
     sent.clear()
     config = make_config(spreadsheets=("/data/north.xlsx",), digest=digest_config(enabled=False))
     make_runner(tmp_path / "b", config, send_digest=lambda r, c, s: sent.append(s) or 1).run_pending(
-        utc(2025, 3, 3, 5, 0))
+        utc(2025, 3, 3, 5, 0)
+    )
     assert sent == []
 
 
@@ -253,10 +272,17 @@ def test_runs_never_overlap_and_the_second_runner_sees_the_first_run(tmp_path, c
 def test_lock_held_by_another_process(tmp_path):
     lock_path = tmp_path / "run.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import fcntl, sys; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
-         "print('locked', flush=True); sys.stdin.readline()", str(lock_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('locked', flush=True); sys.stdin.readline()",
+            str(lock_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert RunLock(lock_path).acquire() is False
@@ -311,8 +337,9 @@ def test_loop_over_three_days_of_hourly_ticks_runs_once_a_day(tmp_path):
         if clock.now >= utc(2025, 3, 5, 0, 0):
             stop.set()
 
-    runner = make_runner(tmp_path, sync=sync, clock=clock, sleep=sleep, tick_seconds=3600,
-                         scheduler_factory=EveryTickScheduler)
+    runner = make_runner(
+        tmp_path, sync=sync, clock=clock, sleep=sleep, tick_seconds=3600, scheduler_factory=EveryTickScheduler
+    )
     runner.loop(stop)
     assert sorted(set(ran_at)) == [utc(2025, 3, 2, 12, 0), utc(2025, 3, 3, 5, 0), utc(2025, 3, 4, 5, 0)]
 
@@ -322,11 +349,16 @@ def test_sigterm_during_a_run_finishes_the_run_then_stops(tmp_path, caplog):
     before = signal.getsignal(signal.SIGTERM)
     restore = install_stop_handlers(stop)
     try:
-        sync = FakeSync(during=lambda target: os.kill(os.getpid(), signal.SIGTERM)
-                        if target == "/data/north.xlsx" else None)
-        runner = make_runner(tmp_path, sync=sync, clock=Clock(utc(2025, 3, 3, 6, 0)),
-                             sleep=lambda s: pytest.fail("the loop should stop without sleeping"),
-                             scheduler_factory=EveryTickScheduler)
+        sync = FakeSync(
+            during=lambda target: os.kill(os.getpid(), signal.SIGTERM) if target == "/data/north.xlsx" else None
+        )
+        runner = make_runner(
+            tmp_path,
+            sync=sync,
+            clock=Clock(utc(2025, 3, 3, 6, 0)),
+            sleep=lambda s: pytest.fail("the loop should stop without sleeping"),
+            scheduler_factory=EveryTickScheduler,
+        )
         with caplog.at_level(logging.INFO, logger="sheets_crm.app.runner"):
             runner.loop(stop)
     finally:
@@ -356,8 +388,9 @@ def test_second_ctrl_c_interrupts_at_once():
 def test_logs_never_contain_the_smtp_password(tmp_path, caplog):
     config = make_config(digest=digest_config())
     stop = threading.Event()
-    runner = make_runner(tmp_path, config, send_digest=lambda r, c, s: 1, clock=Clock(utc(2025, 3, 3, 6, 0)),
-                         sleep=lambda s: stop.set())
+    runner = make_runner(
+        tmp_path, config, send_digest=lambda r, c, s: 1, clock=Clock(utc(2025, 3, 3, 6, 0)), sleep=lambda s: stop.set()
+    )
     with caplog.at_level(logging.DEBUG, logger="sheets_crm"):
         runner.loop(stop)
     assert "sync run started" in caplog.text and "digest for /data/north.xlsx: 1 message sent" in caplog.text

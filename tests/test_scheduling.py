@@ -19,7 +19,7 @@ from sheets_crm.app.scheduling import (
     scheduled_instant,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -34,10 +34,17 @@ def utc(*args: int) -> dt.datetime:
 # --------------------------------------------------------------------------- parsing
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("08:00", dt.time(8, 0)), ("8:05", dt.time(8, 5)), (" 23:59 ", dt.time(23, 59)),
-    ("00:00", dt.time(0, 0)), ("07:30:15", dt.time(7, 30, 15)), (dt.time(6, 45), dt.time(6, 45)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("08:00", dt.time(8, 0)),
+        ("8:05", dt.time(8, 5)),
+        (" 23:59 ", dt.time(23, 59)),
+        ("00:00", dt.time(0, 0)),
+        ("07:30:15", dt.time(7, 30, 15)),
+        (dt.time(6, 45), dt.time(6, 45)),
+    ],
+)
 def test_parse_sync_time_accepts_24_hour_times(text, expected):
     assert parse_sync_time(text) == expected
 
@@ -185,14 +192,29 @@ def test_a_skipped_calendar_day_has_no_sync_of_its_own():
 
 # --------------------------------------------------------------------------- properties
 
-ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/New_York", "Pacific/Auckland", "Europe/Moscow",
-                               "Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Kolkata", "UTC")]
+ZONES = [
+    ZoneInfo(z)
+    for z in (
+        "Europe/Berlin",
+        "America/New_York",
+        "Pacific/Auckland",
+        "Europe/Moscow",
+        "Australia/Lord_Howe",
+        "America/Sao_Paulo",
+        "Asia/Kolkata",
+        "UTC",
+    )
+]
 times = st.builds(dt.time, st.integers(0, 23), st.sampled_from([0, 1, 15, 30, 45, 59]))
 
 
 @settings(max_examples=8, deadline=None)
-@given(zone=st.sampled_from(ZONES), at=st.builds(dt.time, st.integers(0, 22), st.integers(0, 59)),
-       step=st.sampled_from([37, 53, 60]), start_day=st.integers(0, 364))
+@given(
+    zone=st.sampled_from(ZONES),
+    at=st.builds(dt.time, st.integers(0, 22), st.integers(0, 59)),
+    step=st.sampled_from([37, 53, 60]),
+    start_day=st.integers(0, 364),
+)
 def test_exactly_one_run_per_local_day_over_a_simulated_year(zone, at, step, start_day):
     """Tick a whole year the way the loop does; every local day gets one run at its first tick.
 
@@ -221,13 +243,16 @@ def test_exactly_one_run_per_local_day_over_a_simulated_year(zone, at, step, sta
         day += dt.timedelta(days=1)
 
 
-instants = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 12, 31), timezones=st.just(UTC))
 
 
 @settings(max_examples=150, deadline=None)
-@given(zone=st.sampled_from(ZONES), at=times, now=instants,
-       since=st.one_of(st.none(), st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=3))))
+@given(
+    zone=st.sampled_from(ZONES),
+    at=times,
+    now=instants,
+    since=st.one_of(st.none(), st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=3))),
+)
 def test_next_run_is_the_first_due_instant(zone, at, now, since):
     last_run = None if since is None else now - since
     nxt = next_run(now, zone, at, last_run)
@@ -237,8 +262,9 @@ def test_next_run_is_the_first_due_instant(zone, at, now, since):
         assert not is_due(now, zone, at, last_run)
         assert not is_due(nxt - dt.timedelta(seconds=1), zone, at, last_run)
         # and once it has run it is not due again the same local day
-        assert not is_due(nxt + dt.timedelta(hours=1), zone, at, nxt) or \
-            local_date(nxt + dt.timedelta(hours=1), zone) != local_date(nxt, zone)
+        assert not is_due(nxt + dt.timedelta(hours=1), zone, at, nxt) or local_date(
+            nxt + dt.timedelta(hours=1), zone
+        ) != local_date(nxt, zone)
 
 
 @settings(max_examples=200, deadline=None)

@@ -160,8 +160,12 @@ def test_windows_task_xml():
 def test_windows_task_powershell():
     text = read("windows-task.ps1")
     assert text.count("{") == text.count("}") and text.count("(") == text.count(")")
-    for cmdlet in ("New-ScheduledTaskAction", "New-ScheduledTaskTrigger", "New-ScheduledTaskSettingsSet",
-                   "Register-ScheduledTask"):
+    for cmdlet in (
+        "New-ScheduledTaskAction",
+        "New-ScheduledTaskTrigger",
+        "New-ScheduledTaskSettingsSet",
+        "Register-ScheduledTask",
+    ):
         assert cmdlet in text
     assert re.search(r"New-ScheduledTaskTrigger -Daily -At \$At", text)
     assert '[string]$At = "08:00"' in text
@@ -169,8 +173,17 @@ def test_windows_task_powershell():
     assert "run sheets-crm sync" in text
 
 
-@pytest.mark.parametrize("name", ["cron.txt", "systemd/sheets-crm-sync.service", "systemd/sheets-crm-schedule.service",
-                                  "github-actions-sync.yml", "windows-task.ps1", "windows-task.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cron.txt",
+        "systemd/sheets-crm-sync.service",
+        "systemd/sheets-crm-schedule.service",
+        "github-actions-sync.yml",
+        "windows-task.ps1",
+        "windows-task.xml",
+    ],
+)
 def test_no_script_contains_a_secret(name):
     text = read(name)
     without_refs = re.sub(r"\$\{\{\s*secrets\.\w+\s*\}\}", "<secret reference>", text)

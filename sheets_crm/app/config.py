@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from sheets_crm.backends.google.target import is_google_target
-from sheets_crm.errors import ConfigError
 from sheets_crm.app.scheduling import format_sync_time, parse_sync_time
+from sheets_crm.backends.google.target import is_google_target
 from sheets_crm.core.template import Template, default_template
+from sheets_crm.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILENAME",
@@ -64,12 +64,29 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "sync_time": ("SHEETS_CRM_SYNC_TIME",),
 }
 
-_TOP_KEYS = ("spreadsheets", "credentials", "time_zone", "sync_time", "upcoming_days",
-             "freshness_days", "digest")
-_DIGEST_KEYS = ("enabled", "smtp_host", "smtp_port", "starttls", "username", "password_env",
-                "from", "to_team", "owners", "subject_prefix", "lang")
-_OVERRIDE_KEYS = ("spreadsheets", "credentials", "time_zone", "sync_time", "upcoming_days",
-                  "freshness_days", *(f"digest.{k}" for k in _DIGEST_KEYS if k != "password_env"))
+_TOP_KEYS = ("spreadsheets", "credentials", "time_zone", "sync_time", "upcoming_days", "freshness_days", "digest")
+_DIGEST_KEYS = (
+    "enabled",
+    "smtp_host",
+    "smtp_port",
+    "starttls",
+    "username",
+    "password_env",
+    "from",
+    "to_team",
+    "owners",
+    "subject_prefix",
+    "lang",
+)
+_OVERRIDE_KEYS = (
+    "spreadsheets",
+    "credentials",
+    "time_zone",
+    "sync_time",
+    "upcoming_days",
+    "freshness_days",
+    *(f"digest.{k}" for k in _DIGEST_KEYS if k != "password_env"),
+)
 _DIGEST_LANGS = ("auto", "en", "ru")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETISH = re.compile(
@@ -329,8 +346,7 @@ def warn_if_readable_by_others(path: str | os.PathLike[str]) -> str | None:
     else:
         return None
     who = "everyone" if mode & stat.S_IROTH else "its group"
-    return (f"{p} {what} and can be read by {who} (mode {stat.S_IMODE(mode):04o}); "
-            f"restrict it with: chmod 600 {p}")
+    return f"{p} {what} and can be read by {who} (mode {stat.S_IMODE(mode):04o}); restrict it with: chmod 600 {p}"
 
 
 # --------------------------------------------------------------------------- loading
@@ -384,8 +400,9 @@ class _Reader:
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(key, f"{name!r} is not a known IANA time zone "
-                                 "(e.g. Europe/Moscow, America/New_York, UTC)") from None
+            raise self.fail(
+                key, f"{name!r} is not a known IANA time zone (e.g. Europe/Moscow, America/New_York, UTC)"
+            ) from None
         return name
 
     def time(self, key: str, value: Any) -> dt.time:
@@ -425,8 +442,14 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
 
 
-def _apply_digest(values: dict[str, Any], raw: Mapping[str, Any], r: _Reader, origins: dict[str, str],
-                  origin: str, prefix: str = "digest.") -> None:
+def _apply_digest(
+    values: dict[str, Any],
+    raw: Mapping[str, Any],
+    r: _Reader,
+    origins: dict[str, str],
+    origin: str,
+    prefix: str = "digest.",
+) -> None:
     """Validate ``[digest]`` keys from one layer into ``values`` (DigestConfig kwargs)."""
     for key, value in raw.items():
         name = prefix + key
@@ -443,8 +466,11 @@ def _apply_digest(values: dict[str, Any], raw: Mapping[str, Any], r: _Reader, or
         elif key == "password_env":
             env_name = r.string(name, value)
             if not _ENV_NAME.match(env_name):
-                raise r.fail(name, f"{env_name!r} is not an environment variable name; this key names "
-                                   "the variable that holds the password, never the password itself")
+                raise r.fail(
+                    name,
+                    f"{env_name!r} is not an environment variable name; this key names "
+                    "the variable that holds the password, never the password itself",
+                )
             values["password_env"] = env_name
         elif key == "from":
             values["sender"] = r.address(name, value)
@@ -469,8 +495,9 @@ def _apply_digest(values: dict[str, Any], raw: Mapping[str, Any], r: _Reader, or
         origins[name] = origin
 
 
-def _apply_top(values: dict[str, Any], raw: Mapping[str, Any], r: _Reader, origins: dict[str, str],
-               origin: str, base: Path) -> None:
+def _apply_top(
+    values: dict[str, Any], raw: Mapping[str, Any], r: _Reader, origins: dict[str, str], origin: str, base: Path
+) -> None:
     """Validate top-level keys from one layer into ``values`` (Config kwargs)."""
     for key, value in raw.items():
         if key == "spreadsheets":
@@ -527,8 +554,7 @@ def load_config(
             raise ConfigError(f"{where}: digest: expected a [digest] table")
         _check_keys(raw_digest, _DIGEST_KEYS, where, "digest")
         r = _Reader(where)
-        _apply_top(top, {k: v for k, v in data.items() if k != "digest"}, r, origins,
-                   f"file {source}", source.parent)
+        _apply_top(top, {k: v for k, v in data.items() if k != "digest"}, r, origins, f"file {source}", source.parent)
         _apply_digest(digest, raw_digest, r, origins, f"file {source}")
 
     # 2. the environment
@@ -536,8 +562,7 @@ def load_config(
         for name in names:
             value = env.get(name, "").strip()
             if value:
-                _apply_top(top, {key: value}, _Reader(f"environment variable {name}"), origins,
-                           f"env {name}", cwd)
+                _apply_top(top, {key: value}, _Reader(f"environment variable {name}"), origins, f"env {name}", cwd)
                 break
 
     # 3. the command line
@@ -547,10 +572,16 @@ def load_config(
             raise ConfigError(f"unknown setting {unknown[0]!r}{_suggest(unknown[0], _OVERRIDE_KEYS)}")
         given = {k: v for k, v in overrides.items() if v is not None}
         r = _Reader("command line")
-        _apply_top(top, {k: v for k, v in given.items() if not k.startswith("digest.")}, r, origins,
-                   "command line", cwd)
-        _apply_digest(digest, {k.removeprefix("digest."): v for k, v in given.items()
-                               if k.startswith("digest.")}, r, origins, "command line")
+        _apply_top(
+            top, {k: v for k, v in given.items() if not k.startswith("digest.")}, r, origins, "command line", cwd
+        )
+        _apply_digest(
+            digest,
+            {k.removeprefix("digest."): v for k, v in given.items() if k.startswith("digest.")},
+            r,
+            origins,
+            "command line",
+        )
 
     # The SMTP port follows STARTTLS unless set: 587 (submission) or 25.
     if "smtp_port" not in digest and digest.get("starttls") is False:
@@ -558,6 +589,4 @@ def load_config(
     password_env = digest.get("password_env", DEFAULT_PASSWORD_ENV)
     password = env.get(password_env) or None
     digest_config = DigestConfig(**digest, password=Secret(password) if password else None)
-    return Config(source=source, **top, digest=digest_config,
-                  origins=MappingProxyType(origins), searched=searched)
-
+    return Config(source=source, **top, digest=digest_config, origins=MappingProxyType(origins), searched=searched)

@@ -20,26 +20,75 @@ from sheets_crm.core.template import Template, default_template
 __all__ = ["demo_rows", "write_demo"]
 
 _COMPANIES = [
-    "Northwind Bakery", "Blue Fern Dental", "Atlas Logistics", "Kite & Key Realty", "Pine Hill School",
-    "Orbit Fitness", "Copperleaf Cafe", "Harbor Vets", "Nimbus Legal", "Sunrise Yoga",
-    "Delta Print Shop", "Maple Auto Care", "Quartz Jewelers", "Riverbend Hotel", "Solstice Spa",
-    "TerraBuild", "Urban Sprout Market", "Vela Travel", "Willow Clinic", "Zenith Insurance",
-    "Brightside Tutors", "Cobalt Brewing", "Evergreen Florist", "Foxglove Books", "Granite Gym",
-    "Helix Labs", "Ironwood Furniture", "Juniper Kids Club", "Lumen Optics",
+    "Northwind Bakery",
+    "Blue Fern Dental",
+    "Atlas Logistics",
+    "Kite & Key Realty",
+    "Pine Hill School",
+    "Orbit Fitness",
+    "Copperleaf Cafe",
+    "Harbor Vets",
+    "Nimbus Legal",
+    "Sunrise Yoga",
+    "Delta Print Shop",
+    "Maple Auto Care",
+    "Quartz Jewelers",
+    "Riverbend Hotel",
+    "Solstice Spa",
+    "TerraBuild",
+    "Urban Sprout Market",
+    "Vela Travel",
+    "Willow Clinic",
+    "Zenith Insurance",
+    "Brightside Tutors",
+    "Cobalt Brewing",
+    "Evergreen Florist",
+    "Foxglove Books",
+    "Granite Gym",
+    "Helix Labs",
+    "Ironwood Furniture",
+    "Juniper Kids Club",
+    "Lumen Optics",
 ]
-_PEOPLE = ["Olivia Park", "Liam Chen", "Emma Novak", "Noah Ivanov", "Ava Rossi", "Lucas Meyer",
-           "Mia Kowalski", "Ethan Silva", "Sofia Petrova", "Mason Clark"]
+_PEOPLE = [
+    "Olivia Park",
+    "Liam Chen",
+    "Emma Novak",
+    "Noah Ivanov",
+    "Ava Rossi",
+    "Lucas Meyer",
+    "Mia Kowalski",
+    "Ethan Silva",
+    "Sofia Petrova",
+    "Mason Clark",
+]
 _OWNERS = ["Anna", "Ivan", "Maria"]
 _SOURCES = ["Website", "Referral", "Cold call", "Conference", "Instagram"]
-_TOPICS = ["Intro call", "Send proposal", "Follow up on proposal", "Demo of the prototype",
-           "Discuss budget", "Contract review", "Kick-off meeting", "Check in after launch"]
-_RESULTS = ["Interested, wants a proposal", "No answer, try again", "Asked for a discount",
-            "Liked the demo", "Needs approval from the boss", "Agreed on scope", "Not now, call in a month"]
+_TOPICS = [
+    "Intro call",
+    "Send proposal",
+    "Follow up on proposal",
+    "Demo of the prototype",
+    "Discuss budget",
+    "Contract review",
+    "Kick-off meeting",
+    "Check in after launch",
+]
+_RESULTS = [
+    "Interested, wants a proposal",
+    "No answer, try again",
+    "Asked for a discount",
+    "Liked the demo",
+    "Needs approval from the boss",
+    "Agreed on scope",
+    "Not now, call in a month",
+]
 _STAGES = ["New", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
 
 
-def demo_rows(today: dt.date, lang: str = "en", seed: int = 7,
-              template: Template | None = None) -> dict[str, list[list[Any]]]:
+def demo_rows(
+    today: dt.date, lang: str = "en", seed: int = 7, template: Template | None = None
+) -> dict[str, list[list[Any]]]:
     """Rows (without headers) for the leads and plan tabs, keyed by tab id."""
     template = template or default_template()
     rng = random.Random(seed)
@@ -59,14 +108,30 @@ def demo_rows(today: dt.date, lang: str = "en", seed: int = 7,
             for _ in range(rng.randint(2, 5)):
                 day = today - dt.timedelta(days=rng.randint(0, 60))
                 kind = "cancelled" if rng.random() < 0.12 else "done"
-                plan.append([company, day, rng.choice(_TOPICS), status[kind],
-                             rng.choice(_RESULTS) if kind == "done" else "", owner])
+                plan.append(
+                    [
+                        company,
+                        day,
+                        rng.choice(_TOPICS),
+                        status[kind],
+                        rng.choice(_RESULTS) if kind == "done" else "",
+                        owner,
+                    ]
+                )
         # Planned contacts: some forgotten in the past, some today, some ahead.
         if stage not in ("Won", "Lost") or i % 2:
             for _ in range(rng.randint(1, 3)):
                 day = today + dt.timedelta(days=rng.randint(-6, 14))
-                plan.append([company, day, rng.choice(_TOPICS), status["open"] if rng.random() < 0.8 else "",
-                             "", owner if rng.random() < 0.7 else ""])
+                plan.append(
+                    [
+                        company,
+                        day,
+                        rng.choice(_TOPICS),
+                        status["open"] if rng.random() < 0.8 else "",
+                        "",
+                        owner if rng.random() < 0.7 else "",
+                    ]
+                )
     rng.shuffle(plan)
     plan.sort(key=lambda row: row[1])
     # Deliberately broken rows, so the demo shows what warnings look like.
@@ -74,13 +139,15 @@ def demo_rows(today: dt.date, lang: str = "en", seed: int = 7,
     plan.append(["Blue Fern Dental", today - dt.timedelta(days=2), "Pricing call", "Call back?", "", "Ivan"])
     plan.append(["Atlas Logistic", today, "Send the contract", status["open"], "", "Maria"])
     plan.append(["Copperleaf Cafe", today, "Menu design", status["open"], "", "Anna"])
-    leads.append(["Orbit Fitness", "Second contact", "", "", stage_label["New"], "Ivan", "Referral",
-                  "duplicate row on purpose"])
+    leads.append(
+        ["Orbit Fitness", "Second contact", "", "", stage_label["New"], "Ivan", "Referral", "duplicate row on purpose"]
+    )
     return {"leads": leads, "plan": plan}
 
 
-def write_demo(path: str | Path, today: dt.date, lang: str = "en", seed: int = 7,
-               template: Template | None = None) -> Path:
+def write_demo(
+    path: str | Path, today: dt.date, lang: str = "en", seed: int = 7, template: Template | None = None
+) -> Path:
     """Create the demo workbook at ``path`` (replacing an older demo file)."""
     template = template or default_template()
     path = create_workbook(path, build_layout(template, lang), overwrite=True)

@@ -24,9 +24,9 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Protocol
 
 from sheets_crm.app.config import DigestConfig
-from sheets_crm.errors import CrmError
 from sheets_crm.core.model import Call
 from sheets_crm.core.text import normalise
+from sheets_crm.errors import CrmError
 
 __all__ = [
     "DigestError",
@@ -153,8 +153,9 @@ def _counts(calls: Sequence[Call]) -> dict[str, int]:
     return {s: len(v) for s, v in _grouped(calls).items()}
 
 
-def render_text(calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True,
-                source: str | None = None) -> str:
+def render_text(
+    calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True, source: str | None = None
+) -> str:
     """The plain-text body: one block per non-empty section, one or two lines per call."""
     labels = _LABELS[lang]
     lines = [title]
@@ -186,15 +187,19 @@ def render_text(calls: Sequence[Call], *, title: str, lang: str = "en", show_own
     return "\n".join(lines) + "\n"
 
 
-def render_html(calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True,
-                source: str | None = None) -> str:
+def render_html(
+    calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True, source: str | None = None
+) -> str:
     """A simple HTML version: one table per section. All sheet text is escaped."""
     labels = _LABELS[lang]
     e = html.escape
     cols = ["date", "project", "topic", "contact", "phone", "last_result"] + (["owner"] if show_owner else [])
     colours = {"overdue": "#F4C7C3", "today": "#FFF2CC", "upcoming": "#FFFFFF"}
-    parts = [f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title></head>',
-             '<body style="font-family: sans-serif">', f"<h2>{e(title)}</h2>"]
+    parts = [
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}</title></head>',
+        '<body style="font-family: sans-serif">',
+        f"<h2>{e(title)}</h2>",
+    ]
     if source:
         parts.append(f"<p>{e(labels['source'])}: {e(source)}</p>")
     for section, group in _grouped(calls).items():
@@ -207,21 +212,40 @@ def render_html(calls: Sequence[Call], *, title: str, lang: str = "en", show_own
             when = _fmt_date(call.date, lang)
             if call.section == "overdue" and call.days_overdue:
                 when += " (" + labels["days_overdue"].format(n=call.days_overdue) + ")"
-            values = {"date": when, "project": call.project, "topic": call.topic, "contact": call.contact,
-                      "phone": call.phone, "last_result": call.last_result, "owner": call.owner}
+            values = {
+                "date": when,
+                "project": call.project,
+                "topic": call.topic,
+                "contact": call.contact,
+                "phone": call.phone,
+                "last_result": call.last_result,
+                "owner": call.owner,
+            }
             bg = colours.get(section, "#FFFFFF")
-            parts.append(f'<tr style="background: {bg}">' + "".join(f"<td>{e(values[c] or '')}</td>" for c in cols)
-                         + "</tr>")
+            parts.append(
+                f'<tr style="background: {bg}">' + "".join(f"<td>{e(values[c] or '')}</td>" for c in cols) + "</tr>"
+            )
         parts.append("</table>")
-    parts.append(f"<p style=\"color: #666\">{e(labels['footer'])}</p></body></html>")
+    parts.append(f'<p style="color: #666">{e(labels["footer"])}</p></body></html>')
     return "\n".join(parts) + "\n"
 
 
-def _message(audience: str, to: tuple[str, ...], calls: Sequence[Call], *, title: str, today: dt.date,
-             lang: str, prefix: str, show_owner: bool, source: str | None) -> DigestMessage:
+def _message(
+    audience: str,
+    to: tuple[str, ...],
+    calls: Sequence[Call],
+    *,
+    title: str,
+    today: dt.date,
+    lang: str,
+    prefix: str,
+    show_owner: bool,
+    source: str | None,
+) -> DigestMessage:
     counts = _counts(calls)
     subject = _LABELS[lang]["subject"].format(
-        prefix=(prefix.strip() + " ") if prefix.strip() else "", date=_fmt_date(today, lang), **counts)
+        prefix=(prefix.strip() + " ") if prefix.strip() else "", date=_fmt_date(today, lang), **counts
+    )
     if source:
         subject += f" ({source})"
     return DigestMessage(
@@ -233,8 +257,9 @@ def _message(audience: str, to: tuple[str, ...], calls: Sequence[Call], *, title
     )
 
 
-def build_digests(calls: Sequence[Call], config: DigestConfig, *, today: dt.date, lang: str | None = None,
-                  source: str | None = None) -> list[DigestMessage]:
+def build_digests(
+    calls: Sequence[Call], config: DigestConfig, *, today: dt.date, lang: str | None = None, source: str | None = None
+) -> list[DigestMessage]:
     """One message per configured owner who has calls, plus one team message.
 
     Owners match the sheet's Owner column ignoring case, spaces and ё/е.
@@ -256,11 +281,20 @@ def build_digests(calls: Sequence[Call], config: DigestConfig, *, today: dt.date
         key = normalise(owner)
         mine = [c for c in calls if normalise(c.owner) == key]
         if mine and addresses:
-            messages.append(_message(owner, tuple(addresses), mine, title=labels["title_owner"].format(owner=owner),
-                                     show_owner=False, **common))
+            messages.append(
+                _message(
+                    owner,
+                    tuple(addresses),
+                    mine,
+                    title=labels["title_owner"].format(owner=owner),
+                    show_owner=False,
+                    **common,
+                )
+            )
     if config.to_team:
-        messages.append(_message("team", tuple(config.to_team), calls, title=labels["title_team"],
-                                 show_owner=True, **common))
+        messages.append(
+            _message("team", tuple(config.to_team), calls, title=labels["title_team"], show_owner=True, **common)
+        )
     return messages
 
 
@@ -290,8 +324,13 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
     smtp.login(username, password)  # other mechanisms, or the "no AUTH" error
 
 
-def send(messages: Sequence[DigestMessage], config: DigestConfig, *, ssl_context: ssl.SSLContext | None = None,
-         timeout: float = 30.0) -> int:
+def send(
+    messages: Sequence[DigestMessage],
+    config: DigestConfig,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+) -> int:
     """Send ``messages`` over one SMTP connection; return how many were accepted.
 
     STARTTLS (when configured) verifies the server's certificate with
@@ -335,10 +374,14 @@ def send(messages: Sequence[DigestMessage], config: DigestConfig, *, ssl_context
         ) from None
     except smtplib.SMTPNotSupportedError as exc:
         if "AUTH" in str(exc).upper():
-            raise DigestError(f"SMTP server {server} does not offer login (AUTH) on this connection; "
-                              "many servers offer it only after STARTTLS (starttls = true)") from None
-        raise DigestError(f"SMTP server {server} does not offer STARTTLS; use its submission port (587), "
-                          "or set starttls = false only for a server on a trusted network") from None
+            raise DigestError(
+                f"SMTP server {server} does not offer login (AUTH) on this connection; "
+                "many servers offer it only after STARTTLS (starttls = true)"
+            ) from None
+        raise DigestError(
+            f"SMTP server {server} does not offer STARTTLS; use its submission port (587), "
+            "or set starttls = false only for a server on a trusted network"
+        ) from None
     except ssl.SSLCertVerificationError as exc:
         raise DigestError(f"SMTP server {server}: its TLS certificate is not trusted ({exc.verify_message})") from None
     except ssl.SSLError as exc:
@@ -350,8 +393,9 @@ def send(messages: Sequence[DigestMessage], config: DigestConfig, *, ssl_context
     except smtplib.SMTPException as exc:
         raise DigestError(f"SMTP error with {server}: {_scrub(str(exc), password)}") from None
     except ConnectionRefusedError:
-        raise DigestError(f"cannot connect to SMTP server {server}: connection refused "
-                          "(check [digest] smtp_host and smtp_port)") from None
+        raise DigestError(
+            f"cannot connect to SMTP server {server}: connection refused (check [digest] smtp_host and smtp_port)"
+        ) from None
     except socket.gaierror:
         raise DigestError(f"cannot connect to SMTP server {server}: unknown host name") from None
     except TimeoutError:
@@ -359,13 +403,18 @@ def send(messages: Sequence[DigestMessage], config: DigestConfig, *, ssl_context
     except OSError as exc:
         raise DigestError(f"cannot connect to SMTP server {server}: {exc.strerror or exc}") from None
     if failures:
-        raise DigestError(f"digest: {sent} of {len(messages)} messages sent via {server}; "
-                          + "; ".join(failures))
+        raise DigestError(f"digest: {sent} of {len(messages)} messages sent via {server}; " + "; ".join(failures))
     return sent
 
 
-def deliver(result: _SyncResultLike, config: DigestConfig, *, source: str | None = None, lang: str | None = None,
-            ssl_context: ssl.SSLContext | None = None) -> int:
+def deliver(
+    result: _SyncResultLike,
+    config: DigestConfig,
+    *,
+    source: str | None = None,
+    lang: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> int:
     """Build and send the digests for one sync result; return messages sent (0 = nothing to say).
 
     Does not look at ``config.enabled``: that switch is for the scheduler; a

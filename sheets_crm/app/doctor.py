@@ -23,13 +23,13 @@ from typing import Any
 
 import pandas as pd
 
-from sheets_crm.errors import SheetShapeError
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
 from sheets_crm.core.reading import TabMap, _leads_frame, _letter, _map_columns, _plan_frame, cell_text
 from sheets_crm.core.template import LANGS, Column, Tab, Template, default_template
 from sheets_crm.core.text import normalise
+from sheets_crm.errors import SheetShapeError
 
 __all__ = ["KINDS", "Report", "diagnose", "run_doctor"]
 
@@ -83,6 +83,7 @@ class Report:
         """Problems grouped by kind, kinds in :data:`KINDS` order, rows in sheet order."""
         groups: dict[str, list[Issue]] = {}
         order = {k: i for i, k in enumerate(KINDS)}
+
         def place(issue: Issue) -> tuple[Any, ...]:
             return (order.get(issue.code, len(order)), issue.code, issue.tab, issue.row or 0)
 
@@ -114,8 +115,10 @@ class Report:
             return [f"{head}: no problems found ({checked})."]
         groups = self.by_kind()
         n = len(self.problems)
-        out = [f"{head}: {n} problem{'s' if n != 1 else ''} of {len(groups)} "
-               f"kind{'s' if len(groups) != 1 else ''} ({checked})."]
+        out = [
+            f"{head}: {n} problem{'s' if n != 1 else ''} of {len(groups)} "
+            f"kind{'s' if len(groups) != 1 else ''} ({checked})."
+        ]
         for kind, items in groups.items():
             out.append(f"{KINDS.get(kind, kind)} ({len(items)}):")
             out.extend(f"  {issue}" for issue in items)
@@ -132,8 +135,14 @@ def _problem_dict(issue: Issue) -> dict[str, Any]:
         value = str(value)
     if isinstance(value, float) and value != value:
         value = None
-    return {"kind": issue.code, "tab": data["tab"], "row": data["row"], "column": data["column"],
-            "value": value, "message": data["message"]}
+    return {
+        "kind": issue.code,
+        "tab": data["tab"],
+        "row": data["row"],
+        "column": data["column"],
+        "value": value,
+        "message": data["message"],
+    }
 
 
 # -- tabs ------------------------------------------------------------------------------
@@ -157,18 +166,33 @@ def _match_tabs(snapshot: Snapshot, template: Template, problems: list[Issue]) -
                 if normalise(name) == normalise(titles[0]):
                     votes[lang] += 1
         for extra in titles[1:]:
-            problems.append(Issue(extra, None, None, None,
-                                  f"another tab named like {tab.names['en']!r} (the sync uses {titles[0]!r} "
-                                  "and ignores this one); merge or rename it", "duplicate-tab"))
+            problems.append(
+                Issue(
+                    extra,
+                    None,
+                    None,
+                    None,
+                    f"another tab named like {tab.names['en']!r} (the sync uses {titles[0]!r} "
+                    "and ignores this one); merge or rename it",
+                    "duplicate-tab",
+                )
+            )
     unclaimed = [t for t in snapshot.tabs if t not in claimed]
     for tab in template.tabs:
         if tab.id in found:
             continue
         guess = _closest_title(tab, unclaimed)
         hint = f"; is it the tab {guess!r}? Rename it back" if guess else ""
-        problems.append(Issue(tab.names["en"], None, None, None,
-                              f"missing tab {_both_names(tab.names)}{hint}; the sync stops until it exists",
-                              "missing-tab"))
+        problems.append(
+            Issue(
+                tab.names["en"],
+                None,
+                None,
+                None,
+                f"missing tab {_both_names(tab.names)}{hint}; the sync stops until it exists",
+                "missing-tab",
+            )
+        )
     lang = max(LANGS, key=lambda la: (votes[la], la == "en"))
     return found, lang
 
@@ -217,13 +241,28 @@ def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> 
         name = column.names[lang]
         if column.id in renamed:
             col, text = renamed[column.id]
-            problems.append(Issue(data.title, 1, text, text,
-                                  f"column {_letter(col)} looks like {name!r} renamed; {_consequence(tab, column)} "
-                                  f"until the header is {name!r} again", "renamed-column"))
+            problems.append(
+                Issue(
+                    data.title,
+                    1,
+                    text,
+                    text,
+                    f"column {_letter(col)} looks like {name!r} renamed; {_consequence(tab, column)} "
+                    f"until the header is {name!r} again",
+                    "renamed-column",
+                )
+            )
         else:
-            problems.append(Issue(data.title, 1, name, None,
-                                  f"missing column {_both_names(column.names)}; {_consequence(tab, column)}",
-                                  "missing-column"))
+            problems.append(
+                Issue(
+                    data.title,
+                    1,
+                    name,
+                    None,
+                    f"missing column {_both_names(column.names)}; {_consequence(tab, column)}",
+                    "missing-column",
+                )
+            )
 
 
 def _consequence(tab: Tab, column: Column) -> str:
@@ -269,10 +308,16 @@ def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: l
                     if len(digits) >= 7:
                         keys.append((f"digits:{digits}", "phone", (phone, digits)))
                 else:
-                    problems.append(Issue(data.title, row, lm.header_of("phone"), phone,
-                                          "not a readable phone number"
-                                          + ("" if region else " (write it with its +country code)"),
-                                          "bad-phone"))
+                    problems.append(
+                        Issue(
+                            data.title,
+                            row,
+                            lm.header_of("phone"),
+                            phone,
+                            "not a readable phone number" + ("" if region else " (write it with its +country code)"),
+                            "bad-phone",
+                        )
+                    )
         if email_col is not None:
             email = cell_text(data.cell(row - 1, email_col)).casefold()
             if "@" in email:
@@ -289,13 +334,21 @@ def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: l
             reported.add(first_row)
             typed, canonical = shown
             same = f"same {what}" + (f" ({canonical})" if canonical != typed else "")
-            problems.append(Issue(data.title, row, lm.header_of("phone" if what == "phone" else "email"), typed,
-                                  f"{same} as row {first_row} ({first_project!r}); "
-                                  "probably one client entered twice", "duplicate-lead"))
+            problems.append(
+                Issue(
+                    data.title,
+                    row,
+                    lm.header_of("phone" if what == "phone" else "email"),
+                    typed,
+                    f"{same} as row {first_row} ({first_project!r}); probably one client entered twice",
+                    "duplicate-lead",
+                )
+            )
 
 
-def _follow_ups(leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: Template, today: dt.date,
-                problems: list[Issue]) -> None:
+def _follow_ups(
+    leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: Template, today: dt.date, problems: list[Issue]
+) -> None:
     """Open leads with nothing planned; leads left longer than their fade period."""
     planned = plan_crm(leads, plan, today, template)
     out = planned.leads
@@ -307,20 +360,38 @@ def _follow_ups(leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: T
         row = int(rec.row)
         stage_name = f" ({rec.stage})" if rec.stage else ""
         if pd.isna(out["next_contact"].iloc[i]):
-            problems.append(Issue(lm.title, row, lm.header_of("project"), rec.project,
-                                  f"open lead{stage_name} with no next contact planned; "
-                                  "add a row to the Contact Plan (or close the lead)", "no-next-contact"))
+            problems.append(
+                Issue(
+                    lm.title,
+                    row,
+                    lm.header_of("project"),
+                    rec.project,
+                    f"open lead{stage_name} with no next contact planned; "
+                    "add a row to the Contact Plan (or close the lead)",
+                    "no-next-contact",
+                )
+            )
         days = out["days_since_contact"].iloc[i]
         if pd.isna(days):
             continue
-        fade = (stage.fade_days if stage is not None and stage.fade_days else settings.freshness_days)
+        fade = stage.fade_days if stage is not None and stage.fade_days else settings.freshness_days
         if int(days) > fade:
             last = out["last_contact"].iloc[i].date().isoformat()
-            why = f"{stage.labels.get('en', stage.id)} leads fade" if stage is not None and stage.fade_days \
+            why = (
+                f"{stage.labels.get('en', stage.id)} leads fade"
+                if stage is not None and stage.fade_days
                 else "leads fade"
-            problems.append(Issue(lm.title, row, lm.header_of("project"), rec.project,
-                                  f"not contacted for {int(days)} days (last contact {last}); "
-                                  f"{why} after {fade} days", "stale-lead"))
+            )
+            problems.append(
+                Issue(
+                    lm.title,
+                    row,
+                    lm.header_of("project"),
+                    rec.project,
+                    f"not contacted for {int(days)} days (last contact {last}); {why} after {fade} days",
+                    "stale-lead",
+                )
+            )
 
 
 def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Issue]) -> None:
@@ -332,18 +403,30 @@ def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Is
         if years <= _ODD_YEARS:
             continue
         raw = pm.data.cell(int(rec.row) - 1, col) if col is not None else None
-        typed = (f"; the cell holds the number {cell_text(raw)}, read as a day count from 1899-12-30"
-                 if isinstance(raw, (int, float)) and not isinstance(raw, bool) else "")
+        typed = (
+            f"; the cell holds the number {cell_text(raw)}, read as a day count from 1899-12-30"
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool)
+            else ""
+        )
         when = "ago" if day < today else "from now"
-        problems.append(Issue(pm.title, int(rec.row), pm.header_of("date"), raw,
-                              f"dated {day.isoformat()}, {int(years)} years {when}{typed}", "odd-date"))
+        problems.append(
+            Issue(
+                pm.title,
+                int(rec.row),
+                pm.header_of("date"),
+                raw,
+                f"dated {day.isoformat()}, {int(years)} years {when}{typed}",
+                "odd-date",
+            )
+        )
 
 
 # -- the checks ------------------------------------------------------------------------
 
 
-def diagnose(snapshot: Snapshot, template: Template | None = None, today: dt.date | None = None, *,
-             target: str = "") -> Report:
+def diagnose(
+    snapshot: Snapshot, template: Template | None = None, today: dt.date | None = None, *, target: str = ""
+) -> Report:
     """Check one snapshot of a CRM. Pure: no I/O, no clock (``today`` is required)."""
     if today is None:
         raise ValueError("diagnose() needs today's date")
@@ -372,8 +455,11 @@ def diagnose(snapshot: Snapshot, template: Template | None = None, today: dt.dat
     pm = maps.get("plan")
     plan = None
     if pm is not None:
-        known = leads if leads is not None else pd.DataFrame({"key": pd.Series([], dtype=object),
-                                                              "project": pd.Series([], dtype=object)})
+        known = (
+            leads
+            if leads is not None
+            else pd.DataFrame({"key": pd.Series([], dtype=object), "project": pd.Series([], dtype=object)})
+        )
         plan_issues: list[Issue] = []
         plan = _plan_frame(pm, template, snapshot.locale, known, lm.title if lm else "Leads", plan_issues)
         if leads is None:  # without Leads every project would look unknown: say nothing about them
@@ -391,15 +477,22 @@ def diagnose(snapshot: Snapshot, template: Template | None = None, today: dt.dat
     return report
 
 
-def run_doctor(target: str, credentials: str | None = None, today: dt.date | None = None, tz: str | None = None,
-               *, template: Template | None = None, locale: str | None = None) -> Report:
+def run_doctor(
+    target: str,
+    credentials: str | None = None,
+    today: dt.date | None = None,
+    tz: str | None = None,
+    *,
+    template: Template | None = None,
+    locale: str | None = None,
+) -> Report:
     """Open ``target`` (a .xlsx path, a Sheets URL or id) read-only and diagnose it.
 
     Only ``Workbook.read()`` is called: nothing is ever written. Raises
     :class:`~sheets_crm.errors.CrmError` when the workbook cannot be opened.
     """
-    from sheets_crm.backends import open_workbook
     from sheets_crm.app.sync import resolve_today
+    from sheets_crm.backends import open_workbook
 
     workbook = open_workbook(target, credentials=credentials)
     if locale and hasattr(workbook, "locale"):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PureWindowsPath
@@ -31,23 +30,38 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 
 from sheets_crm.backends.google.target import spreadsheet_id
-from sheets_crm.errors import ConfigError, CrmError
 from sheets_crm.core.model import Call
 from sheets_crm.core.text import normalise
+from sheets_crm.errors import ConfigError, CrmError
 
 __all__ = ["calls_to_ics", "event_uid", "source_key", "write_ics", "PRODID", "ALL_SECTIONS"]
 
 PRODID = "-//sheets-crm//sheets-crm calendar export//EN"
 ALL_SECTIONS = ("overdue", "today", "upcoming")
 _UID_DOMAIN = "sheets-crm"
-_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 _TEXT = {
-    "en": {"call": "Call", "contact": "Contact", "phone": "Phone", "last_result": "Last result",
-           "owner": "Owner", "overdue": "Overdue by {n} days", "row": "Contact Plan row", "name": "Calls"},
-    "ru": {"call": "Звонок", "contact": "Контакт", "phone": "Телефон", "last_result": "Итог контакта",
-           "owner": "Менеджер", "overdue": "Просрочен на {n} дн.", "row": "Строка плана контактов",
-           "name": "Звонки"},
+    "en": {
+        "call": "Call",
+        "contact": "Contact",
+        "phone": "Phone",
+        "last_result": "Last result",
+        "owner": "Owner",
+        "overdue": "Overdue by {n} days",
+        "row": "Contact Plan row",
+        "name": "Calls",
+    },
+    "ru": {
+        "call": "Звонок",
+        "contact": "Контакт",
+        "phone": "Телефон",
+        "last_result": "Итог контакта",
+        "owner": "Менеджер",
+        "overdue": "Просрочен на {n} дн.",
+        "row": "Строка плана контактов",
+        "name": "Звонки",
+    },
 }
 
 
@@ -121,7 +135,7 @@ def calls_to_ics(
     if unknown:
         raise ConfigError(f"unknown section {unknown[0]!r}; choose from {', '.join(ALL_SECTIONS)}")
     text = _TEXT.get(lang, _TEXT["en"])
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(microsecond=0)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     sequence = max(0, int((now - _EPOCH).total_seconds() // 60))
 
     cal = icalendar.Calendar()

@@ -45,9 +45,9 @@ import platformdirs
 import schedule
 
 from sheets_crm.app.config import APP_NAME, Config
+from sheets_crm.app.scheduling import format_sync_time, is_due, next_run
 from sheets_crm.backends.google.target import is_google_target
 from sheets_crm.errors import ConfigError, CrmError
-from sheets_crm.app.scheduling import format_sync_time, is_due, next_run
 
 __all__ = [
     "Runner",
@@ -79,7 +79,7 @@ def default_lock_path() -> Path:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 # --------------------------------------------------------------------------- lock
@@ -169,8 +169,7 @@ class StateStore:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable schedule state %s (%s); treating today's sync as not run",
-                        self.path, exc)
+            log.warning("ignoring unreadable schedule state %s (%s); treating today's sync as not run", self.path, exc)
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -188,7 +187,7 @@ class StateStore:
         """Store this run atomically (temp file + replace)."""
         data = self._load()
         runs = data.setdefault("runs", {})
-        runs[key] = {"last_run": when.astimezone(dt.timezone.utc).isoformat(), "ok": ok, "summary": summary}
+        runs[key] = {"last_run": when.astimezone(dt.UTC).isoformat(), "ok": ok, "summary": summary}
         data["version"] = 1
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +237,7 @@ class RunReport:
 
 
 def _describe(result: Any) -> str:
-    """"2 overdue, 1 today, 4 upcoming; 1 warning; 12 cells changed" from a SyncResult."""
+    """ "2 overdue, 1 today, 4 upcoming; 1 warning; 12 cells changed" from a SyncResult."""
     counts = {"overdue": 0, "today": 0, "upcoming": 0}
     for call in getattr(result, "calls", []) or []:
         counts[call.section] = counts.get(call.section, 0) + 1
@@ -288,8 +287,10 @@ class Runner:
     ) -> None:
         if not config.spreadsheets:
             where = f" in {config.source}" if config.source else " (no sheets-crm.toml was found)"
-            raise ConfigError(f"no spreadsheets to sync{where}: add spreadsheets = [\"crm.xlsx\"] "
-                              "(workbook paths or Google Sheets URLs/IDs)")
+            raise ConfigError(
+                f'no spreadsheets to sync{where}: add spreadsheets = ["crm.xlsx"] '
+                "(workbook paths or Google Sheets URLs/IDs)"
+            )
         if config.digest.enabled:
             config.digest.check_ready()  # a missing password now, not at 08:00
         if tick_seconds <= 0:
@@ -350,8 +351,13 @@ class Runner:
     def _run_locked(self, now: dt.datetime) -> RunReport:
         config = self.config
         local = now.astimezone(self.zone)
-        log.info("sync run started at %s %s (%d spreadsheet%s)", local.strftime("%Y-%m-%d %H:%M"),
-                 self.zone.key, len(config.spreadsheets), "s" if len(config.spreadsheets) != 1 else "")
+        log.info(
+            "sync run started at %s %s (%d spreadsheet%s)",
+            local.strftime("%Y-%m-%d %H:%M"),
+            self.zone.key,
+            len(config.spreadsheets),
+            "s" if len(config.spreadsheets) != 1 else "",
+        )
         template = config.template()
         credentials = str(config.credentials) if config.credentials else None
         several = len(config.spreadsheets) > 1
@@ -380,8 +386,11 @@ class Runner:
         finished = self.clock()
         report = RunReport(started=now, finished=finished, outcomes=outcomes)
         self.state.record(self.key, now, ok=report.ok, summary=report.summary())
-        log.info("sync run finished: %s; next run %s", report.summary(),
-                 self._fmt(next_run(max(now, finished), self.zone, self.at, now)))
+        log.info(
+            "sync run finished: %s; next run %s",
+            report.summary(),
+            self._fmt(next_run(max(now, finished), self.zone, self.at, now)),
+        )
         return report
 
     def _digest(self, outcome: TargetOutcome, source: str | None) -> None:
@@ -396,8 +405,12 @@ class Runner:
             log.debug("traceback", exc_info=True)
         else:
             if outcome.digest_sent:
-                log.info("digest for %s: %d message%s sent", outcome.target, outcome.digest_sent,
-                         "s" if outcome.digest_sent != 1 else "")
+                log.info(
+                    "digest for %s: %d message%s sent",
+                    outcome.target,
+                    outcome.digest_sent,
+                    "s" if outcome.digest_sent != 1 else "",
+                )
             else:
                 log.info("digest for %s: no calls, nothing sent", outcome.target)
 
@@ -424,11 +437,14 @@ class Runner:
         scheduler.every(self.tick_seconds).seconds.do(self._tick)
         now = self.clock()
         upcoming = self.next_run(now)
-        log.info("schedule: %d spreadsheet%s daily at %s %s; %s",
-                 len(self.config.spreadsheets), "s" if len(self.config.spreadsheets) != 1 else "",
-                 format_sync_time(self.at), self.zone.key,
-                 "today's sync has not run yet: running now" if upcoming <= now
-                 else f"next run {self._fmt(upcoming)}")
+        log.info(
+            "schedule: %d spreadsheet%s daily at %s %s; %s",
+            len(self.config.spreadsheets),
+            "s" if len(self.config.spreadsheets) != 1 else "",
+            format_sync_time(self.at),
+            self.zone.key,
+            "today's sync has not run yet: running now" if upcoming <= now else f"next run {self._fmt(upcoming)}",
+        )
         self._tick()
         while not stop_event.is_set():
             idle = scheduler.idle_seconds

@@ -38,7 +38,7 @@ __all__ = [
     "next_run",
 ]
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
@@ -50,12 +50,11 @@ def parse_sync_time(text: str | dt.time) -> dt.time:
     """
     if isinstance(text, dt.time):
         if text.tzinfo is not None:
-            raise ValueError("the sync time must be a plain local time without an offset; "
-                             "set the zone with time_zone")
+            raise ValueError("the sync time must be a plain local time without an offset; set the zone with time_zone")
         return text
     match = _TIME.match(str(text))
     if not match:
-        raise ValueError(f"{text!r} is not a time of day; use HH:MM on a 24-hour clock, e.g. \"08:00\"")
+        raise ValueError(f'{text!r} is not a time of day; use HH:MM on a 24-hour clock, e.g. "08:00"')
     hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
     if hour > 23 or minute > 59 or second > 59:
         raise ValueError(f"{text!r} is not a time of day; hours go 00-23 and minutes 00-59")
@@ -63,7 +62,7 @@ def parse_sync_time(text: str | dt.time) -> dt.time:
 
 
 def format_sync_time(at: dt.time) -> str:
-    """"08:00" (seconds only when set): the form config files and logs use."""
+    """ "08:00" (seconds only when set): the form config files and logs use."""
     return at.strftime("%H:%M:%S" if at.second else "%H:%M")
 
 

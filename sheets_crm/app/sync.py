@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sheets_crm.backends import open_workbook
 from sheets_crm.backends.protocol import Workbook
 from sheets_crm.core.dates import resolve_zone, today_in
-from sheets_crm.errors import ConcurrentEditError
+from sheets_crm.core.diff import diff
 from sheets_crm.core.model import Call, ChangeSet, Issue, Snapshot
 from sheets_crm.core.planner import SECTIONS, plan_crm
 from sheets_crm.core.reading import read_tables
-from sheets_crm.core.diff import diff
 from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import TitleSet
+from sheets_crm.errors import ConcurrentEditError
 
 __all__ = ["Outcome", "SyncResult", "compute", "sync", "run_sync", "resolve_today"]
 
@@ -63,8 +63,7 @@ class SyncResult:
         return counts
 
 
-def resolve_today(snapshot: Snapshot, today: dt.date | None, tz: str | None,
-                  now: dt.datetime | None = None) -> dt.date:
+def resolve_today(snapshot: Snapshot, today: dt.date | None, tz: str | None, now: dt.datetime | None = None) -> dt.date:
     """--today wins; else the date now in --tz, the sheet's zone, or the machine's."""
     if today is not None:
         return today
@@ -75,15 +74,20 @@ def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
     """Plan one snapshot. Pure: no clock, no I/O."""
     tables = read_tables(snapshot, template)
     pm = tables.plan_map
-    plan = plan_crm(tables.leads, tables.plan, today, template,
-                    plan_title=pm.title, date_header=pm.header_of("date"))
+    plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=pm.header_of("date"))
     changes = diff(tables, plan, template)
     return Outcome(today, tables.lang, changes, plan.call_list(), tables.issues + plan.issues)
 
 
-def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = None,
-         template: Template | None = None, dry_run: bool = False,
-         now: Callable[[], dt.datetime] | None = None) -> SyncResult:
+def sync(
+    workbook: Workbook,
+    *,
+    today: dt.date | None = None,
+    tz: str | None = None,
+    template: Template | None = None,
+    dry_run: bool = False,
+    now: Callable[[], dt.datetime] | None = None,
+) -> SyncResult:
     """Sync one workbook. Raises :class:`~sheets_crm.errors.CrmError` subclasses."""
     template = template or default_template()
     # Fills are read only where the tool owns colours: Leads and Calls Today.
@@ -105,24 +109,40 @@ def sync(workbook: Workbook, *, today: dt.date | None = None, tz: str | None = N
                 if attempt >= MAX_ATTEMPTS:
                     if wrote:
                         exc.outcome = "updated"
-                        exc.args = (f"{workbook.name} kept changing while the sync was running; the sheet was "
-                                    "written, but some tool values may sit beside the wrong lead. Run sync "
-                                    "again to put them right.",)
+                        exc.args = (
+                            f"{workbook.name} kept changing while the sync was running; the sheet was "
+                            "written, but some tool values may sit beside the wrong lead. Run sync "
+                            "again to put them right.",
+                        )
                     raise
                 log.info("sheet changed during sync of %s; re-reading (attempt %d)", workbook.name, attempt + 1)
                 continue
             written = True
         return SyncResult(
-            target=workbook.name, today=day, calls=outcome.calls, issues=outcome.issues,
-            changed_cells=len(outcome.changes), written=written, lang=outcome.lang,
-            attempts=attempt, stats=workbook.stats(),
+            target=workbook.name,
+            today=day,
+            calls=outcome.calls,
+            issues=outcome.issues,
+            changed_cells=len(outcome.changes),
+            written=written,
+            lang=outcome.lang,
+            attempts=attempt,
+            stats=workbook.stats(),
             time_zone=zone.key,
         )
 
 
-def run_sync(target: str, *, today: dt.date | None = None, tz: str | None = None,
-             credentials: str | None = None, template: Template | None = None,
-             dry_run: bool = False, locale: str | None = None, allow_login: bool = False) -> SyncResult:
+def run_sync(
+    target: str,
+    *,
+    today: dt.date | None = None,
+    tz: str | None = None,
+    credentials: str | None = None,
+    template: Template | None = None,
+    dry_run: bool = False,
+    locale: str | None = None,
+    allow_login: bool = False,
+) -> SyncResult:
     """Open ``target`` (a path, a Sheets URL or id) and sync it."""
     workbook = open_workbook(target, credentials=credentials, locale=locale, allow_login=allow_login)
     return sync(workbook, today=today, tz=tz, template=template, dry_run=dry_run)

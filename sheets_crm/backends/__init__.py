@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["is_google_target", "open_workbook"]
 
 
-def open_workbook(target: str, *, credentials: str | None = None, locale: str | None = None,
-                  allow_login: bool = False) -> Workbook:
+def open_workbook(
+    target: str, *, credentials: str | None = None, locale: str | None = None, allow_login: bool = False
+) -> Workbook:
     """A local path → :class:`LocalWorkbook`; a Sheets URL or id → Google.
 
     ``locale`` overrides the sheet's own for reading text dates; ``allow_login``

@@ -8,7 +8,7 @@ its I/O, its error translation and its atomicity guarantee.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Collection
+from collections.abc import Collection
 
 from sheets_crm.core.model import ChangeSet, Snapshot
 

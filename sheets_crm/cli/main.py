@@ -9,20 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
+from typer.exceptions import TyperException
 
-from sheets_crm.cli import render
-from sheets_crm.backends.local.workbook import create_workbook
-from sheets_crm.errors import CrmError
-from sheets_crm.core.layout import build_layout
 from sheets_crm.app.sync import SyncResult, run_sync
+from sheets_crm.backends.local.workbook import create_workbook
+from sheets_crm.cli import render
+from sheets_crm.core.layout import build_layout
 from sheets_crm.core.template import Template, default_template, load_template
+from sheets_crm.errors import CrmError
 
 __all__ = ["app", "main"]
 
@@ -53,12 +53,15 @@ def handled() -> Iterator[None]:
     except (typer.Exit, typer.Abort, SystemExit, TyperException):
         raise
     except Exception as exc:  # a bug of ours: still no traceback, but say what
-        err.print(f"Internal error ({type(exc).__name__}: {exc}). The workbook was not changed by this run; "
-                  "please report this with the command you ran.", markup=False)
+        err.print(
+            f"Internal error ({type(exc).__name__}: {exc}). The workbook was not changed by this run; "
+            "please report this with the command you ran.",
+            markup=False,
+        )
         raise typer.Exit(1) from None
 
 
-def _parse_today(value: Optional[str]) -> Optional[dt.date]:
+def _parse_today(value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
@@ -67,28 +70,48 @@ def _parse_today(value: Optional[str]) -> Optional[dt.date]:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _template(path: Optional[Path]) -> Template:
+def _template(path: Path | None) -> Template:
     return load_template(path) if path else default_template()
 
 
 TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="Pretend today is this date.")
-TzOpt = typer.Option(None, "--tz", metavar="ZONE",
-                     help="Time zone for 'today' (default: the spreadsheet's, else the config's, else this machine's).")
-CredOpt = typer.Option(None, "--credentials", metavar="PATH",
-                       help="Google service-account or OAuth JSON (default: GOOGLE_APPLICATION_CREDENTIALS).")
+TzOpt = typer.Option(
+    None,
+    "--tz",
+    metavar="ZONE",
+    help="Time zone for 'today' (default: the spreadsheet's, else the config's, else this machine's).",
+)
+CredOpt = typer.Option(
+    None,
+    "--credentials",
+    metavar="PATH",
+    help="Google service-account or OAuth JSON (default: GOOGLE_APPLICATION_CREDENTIALS).",
+)
 TemplateOpt = typer.Option(None, "--template", metavar="PATH", help="Use another template file.", hidden=True)
-LocaleOpt = typer.Option(None, "--locale", metavar="LOCALE",
-                         help="Locale deciding dd/mm vs mm/dd in text dates, e.g. en_US "
-                              "(default: a Google sheet's own locale; day first for local files).")
-ConfigOpt = typer.Option(None, "--config", metavar="PATH",
-                         help="Settings file (default: ./sheets-crm.toml, then the user config folder).")
+LocaleOpt = typer.Option(
+    None,
+    "--locale",
+    metavar="LOCALE",
+    help="Locale deciding dd/mm vs mm/dd in text dates, e.g. en_US "
+    "(default: a Google sheet's own locale; day first for local files).",
+)
+ConfigOpt = typer.Option(
+    None, "--config", metavar="PATH", help="Settings file (default: ./sheets-crm.toml, then the user config folder)."
+)
 
 
 class Context:
     """Settings for one command: config file < environment < options."""
 
-    def __init__(self, config: Optional[Path], *, credentials: Optional[str] = None, tz: Optional[str] = None,
-                 template: Optional[Path] = None, **overrides: object) -> None:
+    def __init__(
+        self,
+        config: Path | None,
+        *,
+        credentials: str | None = None,
+        tz: str | None = None,
+        template: Path | None = None,
+        **overrides: object,
+    ) -> None:
         from sheets_crm.app.config import load_config
 
         self.cli_tz = tz
@@ -96,10 +119,10 @@ class Context:
         self.template = self.config.template(_template(template))
 
     @property
-    def credentials(self) -> Optional[str]:
+    def credentials(self) -> str | None:
         return str(self.config.credentials) if self.config.credentials else None
 
-    def tz_for(self, target: str) -> Optional[str]:
+    def tz_for(self, target: str) -> str | None:
         """--tz wins; a Google sheet keeps its own zone; a local file takes the config's."""
         from sheets_crm.backends.google.target import is_google_target
 
@@ -107,37 +130,52 @@ class Context:
             return self.cli_tz
         return self.config.time_zone
 
-    def targets(self, target: Optional[str]) -> list[str]:
+    def targets(self, target: str | None) -> list[str]:
         if target:
             return [target]
         if not self.config.spreadsheets:
             where = self.config.source or "no sheets-crm.toml found"
-            raise typer.BadParameter(f"give a workbook path or Sheets URL, or list `spreadsheets` in the config "
-                                     f"({where})", param_hint="TARGET")
+            raise typer.BadParameter(
+                f"give a workbook path or Sheets URL, or list `spreadsheets` in the config ({where})",
+                param_hint="TARGET",
+            )
         return list(self.config.spreadsheets)
 
-    def run(self, target: str, *, today: Optional[dt.date], dry_run: bool, locale: Optional[str] = None
-            ) -> SyncResult:
-        return run_sync(target, today=today, tz=self.tz_for(target), credentials=self.credentials,
-                        template=self.template, dry_run=dry_run, locale=locale, allow_login=_interactive())
+    def run(self, target: str, *, today: dt.date | None, dry_run: bool, locale: str | None = None) -> SyncResult:
+        return run_sync(
+            target,
+            today=today,
+            tz=self.tz_for(target),
+            credentials=self.credentials,
+            template=self.template,
+            dry_run=dry_run,
+            locale=locale,
+            allow_login=_interactive(),
+        )
 
 
 @app.command()
 def init(
-    path: Optional[Path] = typer.Argument(None, help="Where to create the .xlsx workbook."),
+    path: Path | None = typer.Argument(None, help="Where to create the .xlsx workbook."),
     lang: str = typer.Option("en", "--lang", help="Tab and header language: en or ru."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file / reuse CRM tabs that hold data."),
     google: bool = typer.Option(False, "--google", help="Create a Google spreadsheet instead of a local file."),
-    title: Optional[str] = typer.Option(None, "--title", help="Google: the new spreadsheet's title (default: Studio CRM)."),
-    share: Optional[list[str]] = typer.Option(None, "--share", metavar="EMAIL", help="Google: share with this e-mail."),
-    into: Optional[str] = typer.Option(None, "--into", metavar="URL_OR_ID",
-                                       help="Google: lay the template out in this existing spreadsheet "
-                                            "(needed with a service account)."),
-    tz: Optional[str] = typer.Option(None, "--tz", metavar="ZONE", help="Google: the spreadsheet's time zone."),
-    locale: Optional[str] = typer.Option(None, "--locale", metavar="LOCALE",
-                                         help="Google: the spreadsheet's locale (default: en_US / ru_RU)."),
-    credentials: Optional[str] = CredOpt,
-    template: Optional[Path] = TemplateOpt,
+    title: str | None = typer.Option(
+        None, "--title", help="Google: the new spreadsheet's title (default: Studio CRM)."
+    ),
+    share: list[str] | None = typer.Option(None, "--share", metavar="EMAIL", help="Google: share with this e-mail."),
+    into: str | None = typer.Option(
+        None,
+        "--into",
+        metavar="URL_OR_ID",
+        help="Google: lay the template out in this existing spreadsheet (needed with a service account).",
+    ),
+    tz: str | None = typer.Option(None, "--tz", metavar="ZONE", help="Google: the spreadsheet's time zone."),
+    locale: str | None = typer.Option(
+        None, "--locale", metavar="LOCALE", help="Google: the spreadsheet's locale (default: en_US / ru_RU)."
+    ),
+    credentials: str | None = CredOpt,
+    template: Path | None = TemplateOpt,
 ) -> None:
     """Create an empty CRM from the template (local .xlsx, or --google)."""
     if lang not in ("en", "ru"):
@@ -145,9 +183,17 @@ def init(
     with handled():
         tpl = _template(template)
         if google:
-            url = _init_google(tpl, lang=lang, title=title if title or into else "Studio CRM",
-                               share=share or [], into=into, time_zone=tz, credentials=credentials,
-                               locale=locale, force=force)
+            url = _init_google(
+                tpl,
+                lang=lang,
+                title=title if title or into else "Studio CRM",
+                share=share or [],
+                into=into,
+                time_zone=tz,
+                credentials=credentials,
+                locale=locale,
+                force=force,
+            )
             verb = "Laid the CRM out in" if into else "Created the CRM in Google Sheets:"
             out.print(f"{verb} {url}", markup=False)
             out.print(f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {url}", markup=False)
@@ -155,13 +201,22 @@ def init(
         if path is None:
             raise typer.BadParameter("give the path of the workbook to create, e.g. crm.xlsx", param_hint="PATH")
         created = create_workbook(path, build_layout(tpl, lang), overwrite=force)
-        out.print(f"Created {created} with tabs: "
-                  + ", ".join(t.names[lang] for t in tpl.tabs) + ".", markup=False)
+        out.print(f"Created {created} with tabs: " + ", ".join(t.names[lang] for t in tpl.tabs) + ".", markup=False)
         out.print(f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {created}", markup=False)
 
 
-def _init_google(template: Template, *, lang: str, title: str | None, share: list[str], into: str | None,
-                 time_zone: str | None, credentials: str | None, locale: str | None, force: bool) -> str:
+def _init_google(
+    template: Template,
+    *,
+    lang: str,
+    title: str | None,
+    share: list[str],
+    into: str | None,
+    time_zone: str | None,
+    credentials: str | None,
+    locale: str | None,
+    force: bool,
+) -> str:
     """``init --google``: find the credentials (a browser login only in a terminal), lay the CRM out."""
     from sheets_crm.backends.google.auth import make_client
     from sheets_crm.backends.google.bootstrap import init_spreadsheet
@@ -170,8 +225,9 @@ def _init_google(template: Template, *, lang: str, title: str | None, share: lis
     if into:
         spreadsheet_id(into)  # a bad URL fails before looking for credentials
     client = make_client(credentials, allow_login=_interactive())
-    return init_spreadsheet(client, template, lang, title=title, into=into, share=share,
-                            time_zone=time_zone, locale=locale, force=force)
+    return init_spreadsheet(
+        client, template, lang, title=title, into=into, share=share, time_zone=time_zone, locale=locale, force=force
+    )
 
 
 def _interactive() -> bool:
@@ -191,26 +247,31 @@ def _print_result(result: SyncResult, *, dry_run: bool, stats: bool) -> None:
 
 def _result_json(result: SyncResult) -> dict:
     return {
-        "target": result.target, "today": result.today.isoformat(), "written": result.written,
-        "changed_cells": result.changed_cells, "counts": result.counts(), "stats": result.stats,
+        "target": result.target,
+        "today": result.today.isoformat(),
+        "written": result.written,
+        "changed_cells": result.changed_cells,
+        "counts": result.counts(),
+        "stats": result.stats,
         "warnings": [i.as_dict() for i in result.issues],
     }
 
 
 @app.command()
 def sync(
-    target: Optional[str] = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id "
-                                                      "(default: every spreadsheet in the config)."),
-    today: Optional[str] = TodayOpt,
-    tz: Optional[str] = TzOpt,
-    credentials: Optional[str] = CredOpt,
-    locale: Optional[str] = LocaleOpt,
+    target: str | None = typer.Argument(
+        None, help="A .xlsx path, or a Google Sheets URL or id (default: every spreadsheet in the config)."
+    ),
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
+    locale: str | None = LocaleOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Work everything out but write nothing."),
     stats: bool = typer.Option(False, "--stats", help="Print requests made and bytes sent."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     send_digest: bool = typer.Option(False, "--digest", help="After syncing, e-mail the digest ([digest] in config)."),
-    config: Optional[Path] = ConfigOpt,
-    template: Optional[Path] = TemplateOpt,
+    config: Path | None = ConfigOpt,
+    template: Path | None = TemplateOpt,
 ) -> None:
     """Fill the tool columns, rebuild Calls Today and colour the rows."""
     day = _parse_today(today)
@@ -231,8 +292,10 @@ def sync(
 
                     sent = deliver(result, ctx.config.digest)
                     if not as_json:
-                        out.print(f"Digest: {sent} message(s) sent." if sent else "Digest: no calls, nothing sent.",
-                                  markup=False)
+                        out.print(
+                            f"Digest: {sent} message(s) sent." if sent else "Digest: no calls, nothing sent.",
+                            markup=False,
+                        )
         except typer.Exit as exc:
             if len(targets) == 1:
                 raise
@@ -246,16 +309,17 @@ def sync(
 
 @app.command()
 def today(
-    target: Optional[str] = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id "
-                                                      "(default: the first spreadsheet in the config)."),
-    owner: Optional[str] = typer.Option(None, "--owner", help="Only this manager's calls."),
+    target: str | None = typer.Argument(
+        None, help="A .xlsx path, or a Google Sheets URL or id (default: the first spreadsheet in the config)."
+    ),
+    owner: str | None = typer.Option(None, "--owner", help="Only this manager's calls."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of calls."),
-    today: Optional[str] = TodayOpt,
-    tz: Optional[str] = TzOpt,
-    credentials: Optional[str] = CredOpt,
-    locale: Optional[str] = LocaleOpt,
-    config: Optional[Path] = ConfigOpt,
-    template: Optional[Path] = TemplateOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
+    locale: str | None = LocaleOpt,
+    config: Path | None = ConfigOpt,
+    template: Path | None = TemplateOpt,
 ) -> None:
     """Show today's calls (overdue, today, upcoming) without writing anything."""
     day = _parse_today(today)
@@ -274,8 +338,11 @@ def today(
         counts = dict.fromkeys(("overdue", "today", "upcoming"), 0)
         for call in calls:
             counts[call.section] += 1
-        out.print(f"Calls{who} on {result.today.isoformat()}: {counts['overdue']} overdue, "
-                  f"{counts['today']} today, {counts['upcoming']} upcoming.", markup=False)
+        out.print(
+            f"Calls{who} on {result.today.isoformat()}: {counts['overdue']} overdue, "
+            f"{counts['today']} today, {counts['upcoming']} upcoming.",
+            markup=False,
+        )
         if calls:
             out.print(render.calls_table(calls, ctx.template, result.lang))
         render.print_lines(out, render.issues_lines(result.issues))
@@ -285,16 +352,16 @@ def today(
 def demo(
     path: Path = typer.Option(Path("sheets-crm-demo.xlsx"), "--path", help="Where to write the demo workbook."),
     lang: str = typer.Option("en", "--lang", help="en or ru."),
-    today: Optional[str] = TodayOpt,
-    tz: Optional[str] = TzOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
 ) -> None:
     """Create a sample studio CRM, sync it, and show today's calls."""
     day = _parse_today(today)
     if lang not in ("en", "ru"):
         raise typer.BadParameter("use en or ru", param_hint="--lang")
     with handled():
-        from sheets_crm.core.dates import resolve_zone, today_in
         from sheets_crm.app.demo import write_demo
+        from sheets_crm.core.dates import resolve_zone, today_in
 
         tpl = default_template()
         day = day or today_in(resolve_zone(tz))
@@ -308,13 +375,13 @@ def demo(
 
 @app.command()
 def doctor(
-    target: Optional[str] = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
+    target: str | None = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    today: Optional[str] = TodayOpt,
-    tz: Optional[str] = TzOpt,
-    credentials: Optional[str] = CredOpt,
-    locale: Optional[str] = LocaleOpt,
-    config: Optional[Path] = ConfigOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
+    locale: str | None = LocaleOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Check a CRM without changing it. Exit 0 when clean, 1 when problems were found."""
     day = _parse_today(today)
@@ -323,8 +390,9 @@ def doctor(
 
         ctx = Context(config, credentials=credentials, tz=tz)
         name = ctx.targets(target)[0]
-        report = run_doctor(name, credentials=ctx.credentials, today=day, tz=ctx.tz_for(name),
-                            template=ctx.template, locale=locale)
+        report = run_doctor(
+            name, credentials=ctx.credentials, today=day, tz=ctx.tz_for(name), template=ctx.template, locale=locale
+        )
         if as_json:
             print(report.to_json())
         else:
@@ -338,10 +406,10 @@ app.add_typer(config_app, name="config")
 
 @config_app.command("show")
 def config_show(
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
-    tz: Optional[str] = TzOpt,
-    credentials: Optional[str] = CredOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
 ) -> None:
     """Print the effective settings (file < environment < options); secrets masked."""
     with handled():
@@ -359,15 +427,17 @@ def config_show(
 
 @app.command()
 def schedule(
-    config: Optional[Path] = ConfigOpt,
-    at: Optional[str] = typer.Option(None, "--at", metavar="HH:MM", help="Sync time (default: sync_time, 08:00)."),
-    tz: Optional[str] = typer.Option(None, "--tz", metavar="ZONE",
-                                     help="Zone of the sync time (default: time_zone, else this machine's)."),
-    credentials: Optional[str] = CredOpt,
+    config: Path | None = ConfigOpt,
+    at: str | None = typer.Option(None, "--at", metavar="HH:MM", help="Sync time (default: sync_time, 08:00)."),
+    tz: str | None = typer.Option(
+        None, "--tz", metavar="ZONE", help="Zone of the sync time (default: time_zone, else this machine's)."
+    ),
+    credentials: str | None = CredOpt,
     no_digest: bool = typer.Option(False, "--no-digest", help="Do not send the digest even if enabled."),
     now: bool = typer.Option(False, "--now", help="Run once immediately, then keep the schedule."),
-    log_file: Optional[Path] = typer.Option(None, "--log-file", metavar="PATH",
-                                            help="Append the log here instead of stderr."),
+    log_file: Path | None = typer.Option(
+        None, "--log-file", metavar="PATH", help="Append the log here instead of stderr."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Stay in the foreground and sync every configured spreadsheet daily (Ctrl-C stops)."""
@@ -376,13 +446,19 @@ def schedule(
     from sheets_crm.app.runner import Runner, setup_logging
 
     with handled():
-        ctx = Context(config, credentials=credentials, sync_time=at, time_zone=tz,
-                      **{"digest.enabled": False if no_digest else None})
+        ctx = Context(
+            config,
+            credentials=credentials,
+            sync_time=at,
+            time_zone=tz,
+            **{"digest.enabled": False if no_digest else None},
+        )
         for warning in ctx.config.security_warnings():
             err.print(f"Warning: {warning}", markup=False)
         if not ctx.config.spreadsheets:
-            raise typer.BadParameter("list the spreadsheets to sync under `spreadsheets` in sheets-crm.toml",
-                                     param_hint="--config")
+            raise typer.BadParameter(
+                "list the spreadsheets to sync under `spreadsheets` in sheets-crm.toml", param_hint="--config"
+            )
         setup_logging(logging.DEBUG if verbose else logging.INFO, log_file)
         runner = Runner(ctx.config)
         if now:
@@ -392,15 +468,15 @@ def schedule(
 
 @app.command("export-ics")
 def export_ics(
-    target: Optional[str] = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
+    target: str | None = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
     out_path: Path = typer.Option(Path("sheets-crm.ics"), "--out", "-o", help="Where to write the .ics file."),
-    days: Optional[int] = typer.Option(None, "--days", help="Look this many days ahead (default: upcoming_days)."),
+    days: int | None = typer.Option(None, "--days", help="Look this many days ahead (default: upcoming_days)."),
     no_overdue: bool = typer.Option(False, "--no-overdue", help="Leave out overdue contacts."),
-    name: Optional[str] = typer.Option(None, "--name", help="Calendar name."),
-    config: Optional[Path] = ConfigOpt,
-    today: Optional[str] = TodayOpt,
-    tz: Optional[str] = TzOpt,
-    credentials: Optional[str] = CredOpt,
+    name: str | None = typer.Option(None, "--name", help="Calendar name."),
+    config: Path | None = ConfigOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
 ) -> None:
     """Write open planned contacts as an iCalendar file (all-day events, stable UIDs)."""
     from sheets_crm.app.ics import ALL_SECTIONS, calls_to_ics, source_key, write_ics
@@ -411,9 +487,14 @@ def export_ics(
         target_name = ctx.targets(target)[0]
         result = ctx.run(target_name, today=day, dry_run=True)
         sections = tuple(s for s in ALL_SECTIONS if not (no_overdue and s == "overdue"))
-        data = calls_to_ics(result.calls, calendar_name=name or f"Calls: {source_key(result.target)}",
-                            zone=result.time_zone,
-                            spreadsheet_id=source_key(result.target), sections=sections, lang=result.lang)
+        data = calls_to_ics(
+            result.calls,
+            calendar_name=name or f"Calls: {source_key(result.target)}",
+            zone=result.time_zone,
+            spreadsheet_id=source_key(result.target),
+            sections=sections,
+            lang=result.lang,
+        )
         write_ics(out_path, data)
         n = sum(1 for c in result.calls if c.section in sections)
         out.print(f"Wrote {n} events to {out_path}", markup=False)
@@ -421,13 +502,13 @@ def export_ics(
 
 @app.command()
 def digest(
-    target: Optional[str] = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
+    target: str | None = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
     send_it: bool = typer.Option(False, "--send", help="Send by e-mail (default: print what would be sent)."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="en or ru (default: the workbook's)."),
-    config: Optional[Path] = ConfigOpt,
-    today: Optional[str] = TodayOpt,
-    tz: Optional[str] = TzOpt,
-    credentials: Optional[str] = CredOpt,
+    lang: str | None = typer.Option(None, "--lang", help="en or ru (default: the workbook's)."),
+    config: Path | None = ConfigOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
 ) -> None:
     """Print (or --send) the morning digest without writing to the workbook."""
     from sheets_crm.app.digest import build_digests, deliver
@@ -441,8 +522,9 @@ def digest(
             out.print(f"Sent {sent} message(s)." if sent else "No calls: nothing sent.", markup=False)
             return
         cfg = ctx.config.digest
-        messages = build_digests(result.calls, cfg, today=result.today,
-                                 lang=lang or (result.lang if cfg.lang == "auto" else None))
+        messages = build_digests(
+            result.calls, cfg, today=result.today, lang=lang or (result.lang if cfg.lang == "auto" else None)
+        )
         if not messages:
             out.print("No calls, or no recipients configured in [digest]: nothing would be sent.", markup=False)
         for m in messages:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
 
-from sheets_crm.core.model import Call, Issue
 from sheets_crm.app.sync import SyncResult
+from sheets_crm.core.model import Call, Issue
 from sheets_crm.core.template import Template
 
 __all__ = ["calls_table", "summary_lines", "issues_lines", "calls_json", "MAX_WARNINGS"]
@@ -27,9 +27,18 @@ def calls_table(calls: Iterable[Call], template: Template, lang: str) -> Table:
         table.add_column(col.names[lang], no_wrap=col.type in ("date", "int", "section", "phone"))
     for call in calls:
         days = "" if call.days_overdue is None else str(call.days_overdue)
-        table.add_row(template.section_label(call.section, lang), call.date.isoformat(), days, call.project,
-                      call.contact, call.phone, call.topic, call.last_result, call.owner,
-                      style=_STYLE[call.section])
+        table.add_row(
+            template.section_label(call.section, lang),
+            call.date.isoformat(),
+            days,
+            call.project,
+            call.contact,
+            call.phone,
+            call.topic,
+            call.last_result,
+            call.owner,
+            style=_STYLE[call.section],
+        )
     return table
 
 
@@ -40,7 +49,9 @@ def counts_line(counts: dict[str, int]) -> str:
 def summary_lines(result: SyncResult, dry_run: bool = False) -> list[str]:
     day = result.today.isoformat()
     if dry_run:
-        head = f"Checked {result.target} for {day}: {result.changed_cells} cells would change (dry run, nothing written)."
+        head = (
+            f"Checked {result.target} for {day}: {result.changed_cells} cells would change (dry run, nothing written)."
+        )
     elif result.written:
         head = f"Synced {result.target} for {day}: {result.changed_cells} cells updated."
     else:

@@ -140,11 +140,13 @@ def _parse_text(text: pd.Series, mdy: bool) -> pd.Series:
 
 
 def _assemble(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
-    frame = pd.DataFrame({
-        "year": pd.to_numeric(year, errors="coerce"),
-        "month": pd.to_numeric(month, errors="coerce"),
-        "day": pd.to_numeric(day, errors="coerce"),
-    })
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(year, errors="coerce"),
+            "month": pd.to_numeric(month, errors="coerce"),
+            "day": pd.to_numeric(day, errors="coerce"),
+        }
+    )
     return pd.to_datetime(frame, errors="coerce")
 
 
@@ -165,7 +167,7 @@ def resolve_zone(name: str | None) -> ZoneInfo:
 
 def today_in(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
     """The calendar date in ``zone`` at instant ``now`` (aware; default: now)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return now.astimezone(zone).date()

@@ -9,7 +9,8 @@ nothing to do.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -61,26 +62,38 @@ def _desired(value: Any, kind: str) -> Any:
     return text if text else None
 
 
-def _cells(tab: TabData, tm: TabMap, row_idx: Iterable[int], col_id: str, kind: str,
-           values: Iterable[Any], fills: Iterable[Any], date_format: str,
-           out: list[CellChange]) -> None:
+def _cells(
+    tab: TabData,
+    tm: TabMap,
+    row_idx: Iterable[int],
+    col_id: str,
+    kind: str,
+    values: Iterable[Any],
+    fills: Iterable[Any],
+    date_format: str,
+    out: list[CellChange],
+) -> None:
     col = tm.columns[col_id]
     # The tool owns its cells' number format: a count must not inherit a stale
     # date format (it would show 1 as 1900-01-01 and never compare equal again).
     number_format = date_format if kind == "date" else "0" if kind == "int" else None
-    for r, raw, fill in zip(row_idx, values, fills):
+    for r, raw, fill in zip(row_idx, values, fills, strict=False):
         want = _desired(raw, kind)
         have = tab.cell(r, col)
         value_ok = same_value(want, have)
         fill_ok = same_fill(fill, tab.fill(r, col))
         if value_ok and fill_ok:
             continue
-        out.append(CellChange(
-            tab.title, r, col,
-            value=want if not value_ok else KEEP,
-            fill=fill if not fill_ok else KEEP,
-            number_format=number_format if (not value_ok and want is not None) else None,
-        ))
+        out.append(
+            CellChange(
+                tab.title,
+                r,
+                col,
+                value=want if not value_ok else KEEP,
+                fill=fill if not fill_ok else KEEP,
+                number_format=number_format if (not value_ok and want is not None) else None,
+            )
+        )
 
 
 def _added_headers(tm: TabMap, fill: str | None, out: list[CellChange]) -> None:
@@ -108,10 +121,10 @@ def diff(tables: Tables, plan: Plan, template: Template) -> ChangeSet:
     for field in LEAD_FIELDS:
         column = lm.tab.column(field)
         by_row = dict.fromkeys(rows_all)
-        by_row.update(zip(row_of, wanted[field].tolist()))
+        by_row.update(zip(row_of, wanted[field].tolist(), strict=False))
         fill_by_row: dict[int, Any] = dict.fromkeys(rows_all)
         if column.freshness:
-            fill_by_row.update(zip(row_of, lead_fills))
+            fill_by_row.update(zip(row_of, lead_fills, strict=False))
         _cells(leads_tab, lm, rows_all, field, column.type, by_row.values(), fill_by_row.values(), fmt, changes)
 
     # Calls Today: wholly tool-owned; rows past the list are cleared.

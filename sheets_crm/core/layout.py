@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sheets_crm.errors import ConfigError
 from sheets_crm.core.template import LANGS, Template
+from sheets_crm.errors import ConfigError
 
 __all__ = ["ColumnLayout", "TabLayout", "build_layout"]
 
@@ -18,8 +18,8 @@ __all__ = ["ColumnLayout", "TabLayout", "build_layout"]
 class ColumnLayout:
     header: str
     id: str
-    width: int            # in characters; Google converts to pixels
-    tool: bool            # grey header, protected (warning-only) on Google
+    width: int  # in characters; Google converts to pixels
+    tool: bool  # grey header, protected (warning-only) on Google
     type: str
     #: Dropdown choices (Status, Stage); not strict, synonyms stay allowed.
     choices: tuple[str, ...] = ()
@@ -55,10 +55,17 @@ def build_layout(template: Template, lang: str) -> list[TabLayout]:
                 choices = statuses
             elif col.type == "stage":
                 choices, highlights = stages, stage_colors
-            cols.append(ColumnLayout(col.names[lang], col.id, col.width, col.owner == "tool", col.type,
-                                     choices, highlights))
-        tabs.append(TabLayout(tab.id, tab.names[lang], tuple(cols),
-                              header_fill_user=template.settings.user_header_color,
-                              header_fill_tool=template.settings.tool_header_color,
-                              date_format=template.settings.date_format))
+            cols.append(
+                ColumnLayout(col.names[lang], col.id, col.width, col.owner == "tool", col.type, choices, highlights)
+            )
+        tabs.append(
+            TabLayout(
+                tab.id,
+                tab.names[lang],
+                tuple(cols),
+                header_fill_user=template.settings.user_header_color,
+                header_fill_tool=template.settings.tool_header_color,
+                date_format=template.settings.date_format,
+            )
+        )
     return tabs

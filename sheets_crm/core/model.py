@@ -11,8 +11,9 @@ to 1-based sheet row numbers.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
     "KEEP",
@@ -28,9 +29,9 @@ __all__ = [
 class _Keep:
     """Sentinel: leave this part of the cell as it is."""
 
-    _instance: "_Keep | None" = None
+    _instance: _Keep | None = None
 
-    def __new__(cls) -> "_Keep":
+    def __new__(cls) -> _Keep:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -172,8 +173,14 @@ class Issue:
         value = self.value
         if isinstance(value, (dt.date, dt.datetime)):
             value = value.isoformat()
-        return {"tab": self.tab, "row": self.row, "column": self.column, "value": value,
-                "message": self.message, "code": self.code}
+        return {
+            "tab": self.tab,
+            "row": self.row,
+            "column": self.column,
+            "value": value,
+            "message": self.message,
+            "code": self.code,
+        }
 
 
 def _short(value: Any, limit: int = 60) -> Any:

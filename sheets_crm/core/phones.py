@@ -62,8 +62,8 @@ class PhoneCheck:
     """What can honestly be said about one phone cell."""
 
     OK = "ok"
-    UNREADABLE = "unreadable"       # cannot be a phone number in any region we may assume
-    UNKNOWN = "unknown"             # no country code and no region to read it with
+    UNREADABLE = "unreadable"  # cannot be a phone number in any region we may assume
+    UNKNOWN = "unknown"  # no country code and no region to read it with
 
     def __init__(self, status: str, numbers: list[str]) -> None:
         self.status = status

@@ -33,20 +33,27 @@ CALL_FIELDS = ("section", "date", "days_overdue", "project", "contact", "phone",
 class Plan:
     """The desired state. ``leads`` is aligned row-for-row with the input leads."""
 
-    leads: pd.DataFrame   # LEAD_FIELDS + "fill" (RRGGBB or None)
-    calls: pd.DataFrame   # CALL_FIELDS + "plan_row"
+    leads: pd.DataFrame  # LEAD_FIELDS + "fill" (RRGGBB or None)
+    calls: pd.DataFrame  # CALL_FIELDS + "plan_row"
     issues: list[Issue]
 
     def call_list(self) -> list[Call]:
         out = []
         for rec in self.calls.itertuples(index=False):
-            out.append(Call(
-                section=rec.section,
-                date=rec.date.date(),
-                days_overdue=None if pd.isna(rec.days_overdue) else int(rec.days_overdue),
-                project=rec.project, contact=rec.contact, phone=rec.phone, topic=rec.topic,
-                last_result=rec.last_result, owner=rec.owner, plan_row=int(rec.plan_row),
-            ))
+            out.append(
+                Call(
+                    section=rec.section,
+                    date=rec.date.date(),
+                    days_overdue=None if pd.isna(rec.days_overdue) else int(rec.days_overdue),
+                    project=rec.project,
+                    contact=rec.contact,
+                    phone=rec.phone,
+                    topic=rec.topic,
+                    last_result=rec.last_result,
+                    owner=rec.owner,
+                    plan_row=int(rec.plan_row),
+                )
+            )
         return out
 
     def counts(self) -> dict[str, int]:
@@ -54,8 +61,14 @@ class Plan:
         return {s: int(counts.get(s, 0)) for s in SECTIONS}
 
 
-def plan_crm(leads: pd.DataFrame, plan: pd.DataFrame, today: dt.date, template: Template,
-             plan_title: str = "Contact Plan", date_header: str = "Date") -> Plan:
+def plan_crm(
+    leads: pd.DataFrame,
+    plan: pd.DataFrame,
+    today: dt.date,
+    template: Template,
+    plan_title: str = "Contact Plan",
+    date_header: str = "Date",
+) -> Plan:
     """Work out every lead's tool columns, the Calls Today list and the colours."""
     settings = template.settings
     today64 = pd.Timestamp(today)
@@ -67,9 +80,16 @@ def plan_crm(leads: pd.DataFrame, plan: pd.DataFrame, today: dt.date, template: 
     done = status == "done"
     open_ = status == "open"
     for i in np.flatnonzero(done & (dates > today64.to_datetime64())):
-        issues.append(Issue(plan_title, int(rows[i]), date_header, pd.Timestamp(dates[i]).date().isoformat(),
-                            "marked Done but dated in the future; counted as the last contact anyway",
-                            "future-done"))
+        issues.append(
+            Issue(
+                plan_title,
+                int(rows[i]),
+                date_header,
+                pd.Timestamp(dates[i]).date().isoformat(),
+                "marked Done but dated in the future; counted as the last contact anyway",
+                "future-done",
+            )
+        )
 
     # Projects as integer codes (the k-th distinct lead key is k; a plan row
     # whose project is not in Leads is -1): sorting and grouping integers
@@ -100,13 +120,13 @@ def plan_crm(leads: pd.DataFrame, plan: pd.DataFrame, today: dt.date, template: 
     out["touches"] = touches[lead_code].astype("int64")
     out["fill"] = freshness_colors(days, leads["stage"], template)
 
-    calls = _calls(plan, np.flatnonzero(open_), plan_code, leads, first_lead, out, today64,
-                   settings.upcoming_days)
+    calls = _calls(plan, np.flatnonzero(open_), plan_code, leads, first_lead, out, today64, settings.upcoming_days)
     return Plan(out, calls, issues)
 
 
-def _pick(positions: np.ndarray, code: np.ndarray, dates: np.ndarray, rows: np.ndarray, n_codes: int,
-          latest: bool) -> np.ndarray:
+def _pick(
+    positions: np.ndarray, code: np.ndarray, dates: np.ndarray, rows: np.ndarray, n_codes: int, latest: bool
+) -> np.ndarray:
     """Per project code, the plan position among ``positions`` with the smallest
     (date, row) — the largest when ``latest`` — or -1 when it has none."""
     order = positions[np.lexsort((rows[positions], dates[positions], code[positions]))]
@@ -136,14 +156,15 @@ def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> 
     """
     settings = template.settings
     stage_of = {s: template.stage(s) for s in stages.unique()}
-    fade = stages.map({s: (st.fade_days if st and st.fade_days else settings.freshness_days)
-                       for s, st in stage_of.items()}).astype("float64")
+    fade = stages.map(
+        {s: (st.fade_days if st and st.fade_days else settings.freshness_days) for s, st in stage_of.items()}
+    ).astype("float64")
     closed = stages.map({s: bool(st and st.closed) for s, st in stage_of.items()}).astype(bool)
     d = days.astype("float64").clip(lower=0)
     share = (1.0 - d / fade).clip(lower=0.0, upper=1.0)
     share = share.where(~closed & days.notna(), 0.0).fillna(0.0).to_numpy()
 
-    base = np.array([int(settings.freshness_color[i:i + 2], 16) for i in (0, 2, 4)], dtype="float64")
+    base = np.array([int(settings.freshness_color[i : i + 2], 16) for i in (0, 2, 4)], dtype="float64")
     rgb = np.rint(255.0 - np.outer(share, 255.0 - base)).astype("int64")
     # Few distinct colours (one per day of fading): format each once.
     packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
@@ -153,9 +174,16 @@ def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> 
     return codes.where(share > 0, None)
 
 
-def _calls(plan: pd.DataFrame, open_rows: np.ndarray, plan_code: np.ndarray, leads: pd.DataFrame,
-           first_lead: np.ndarray, lead_out: pd.DataFrame, today64: pd.Timestamp,
-           upcoming_days: int) -> pd.DataFrame:
+def _calls(
+    plan: pd.DataFrame,
+    open_rows: np.ndarray,
+    plan_code: np.ndarray,
+    leads: pd.DataFrame,
+    first_lead: np.ndarray,
+    lead_out: pd.DataFrame,
+    today64: pd.Timestamp,
+    upcoming_days: int,
+) -> pd.DataFrame:
     dates = plan["date"].to_numpy(dtype="datetime64[ns]")
     rows = plan["row"].to_numpy(dtype="int64")
     today = today64.to_datetime64()
@@ -175,17 +203,19 @@ def _calls(plan: pd.DataFrame, open_rows: np.ndarray, plan_code: np.ndarray, lea
     project = plan["project"].to_numpy(dtype=object)[due]
     days_overdue = pd.Series((today - date) // np.timedelta64(1, "D")).where(section != 2).astype("Int64")
 
-    result = pd.DataFrame({
-        "section": np.array(SECTIONS, dtype=object)[section],
-        "date": date,
-        "days_overdue": days_overdue,
-        # Show the lead's own spelling of the project name where there is one.
-        "project": np.where(lead >= 0, _gather(leads["project"].to_numpy(dtype=object), lead, ""), project),
-        "contact": _gather(leads["contact"].to_numpy(dtype=object), lead, ""),
-        "phone": _gather(leads["phone"].to_numpy(dtype=object), lead, ""),
-        "topic": plan["topic"].to_numpy(dtype=object)[due],
-        "last_result": _gather(lead_out["last_result"].to_numpy(dtype=object), lead, ""),
-        "owner": np.where(owner != "", owner, lead_owner),
-        "plan_row": rows[due],
-    })
+    result = pd.DataFrame(
+        {
+            "section": np.array(SECTIONS, dtype=object)[section],
+            "date": date,
+            "days_overdue": days_overdue,
+            # Show the lead's own spelling of the project name where there is one.
+            "project": np.where(lead >= 0, _gather(leads["project"].to_numpy(dtype=object), lead, ""), project),
+            "contact": _gather(leads["contact"].to_numpy(dtype=object), lead, ""),
+            "phone": _gather(leads["phone"].to_numpy(dtype=object), lead, ""),
+            "topic": plan["topic"].to_numpy(dtype=object)[due],
+            "last_result": _gather(lead_out["last_result"].to_numpy(dtype=object), lead, ""),
+            "owner": np.where(owner != "", owner, lead_owner),
+            "plan_row": rows[due],
+        }
+    )
     return result

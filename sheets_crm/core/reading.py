@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from sheets_crm.core.dates import parse_dates
-from sheets_crm.errors import SheetShapeError
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.template import LANGS, Tab, Template
 from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
+from sheets_crm.errors import SheetShapeError
 
 __all__ = ["TabMap", "Tables", "read_tables", "cell_text", "find_tabs"]
 
@@ -111,19 +111,33 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
         headers[col] = text
         if not text:
             if _column_has_data(data, col):
-                issues.append(Issue(data.title, 1, _letter(col), None,
-                                    f"column {_letter(col)} has data but no header; it is ignored",
-                                    "blank-header"))
+                issues.append(
+                    Issue(
+                        data.title,
+                        1,
+                        _letter(col),
+                        None,
+                        f"column {_letter(col)} has data but no header; it is ignored",
+                        "blank-header",
+                    )
+                )
             continue
         match = tab.match_header(text)
         if match is None:
             continue  # a column of the person's own: never touched
         if match.id in columns:
             first = headers[columns[match.id]]
-            issues.append(Issue(data.title, 1, text, text,
-                                f"duplicate header: column {_letter(col)} repeats {first!r} "
-                                f"(column {_letter(columns[match.id])}); only the first is used",
-                                "duplicate-header"))
+            issues.append(
+                Issue(
+                    data.title,
+                    1,
+                    text,
+                    text,
+                    f"duplicate header: column {_letter(col)} repeats {first!r} "
+                    f"(column {_letter(columns[match.id])}); only the first is used",
+                    "duplicate-header",
+                )
+            )
             continue
         columns[match.id] = col
     missing_required = [c for c in tab.required_columns if c.id not in columns]
@@ -140,9 +154,16 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
             if column.id not in columns:
                 columns[column.id] = added[column.id] = next_col
                 headers[next_col] = column.names[lang]
-                issues.append(Issue(data.title, 1, column.names[lang], None,
-                                    f"tool column was missing; added it as column {_letter(next_col)}",
-                                    "added-column"))
+                issues.append(
+                    Issue(
+                        data.title,
+                        1,
+                        column.names[lang],
+                        None,
+                        f"tool column was missing; added it as column {_letter(next_col)}",
+                        "added-column",
+                    )
+                )
                 next_col += 1
     return TabMap(tab, data, columns, headers, added)
 
@@ -194,14 +215,16 @@ def read_tables(snapshot: Snapshot, template: Template) -> Tables:
 def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.DataFrame:
     data = tm.data
     get = tm.columns.get
-    frame = pd.DataFrame({
-        "row": np.arange(2, data.height + 1, dtype="int64"),
-        "project": _text_column(data, get("project")),
-        "contact": _text_column(data, get("contact")),
-        "phone": _text_column(data, get("phone")),
-        "stage": _text_column(data, get("stage")),
-        "owner": _text_column(data, get("owner")),
-    })
+    frame = pd.DataFrame(
+        {
+            "row": np.arange(2, data.height + 1, dtype="int64"),
+            "project": _text_column(data, get("project")),
+            "contact": _text_column(data, get("contact")),
+            "phone": _text_column(data, get("phone")),
+            "stage": _text_column(data, get("stage")),
+            "owner": _text_column(data, get("owner")),
+        }
+    )
     frame["key"] = _keys(frame["project"])
     # Anything a person typed counts, in the person's own columns too; only tool cells do not.
     tool_cols = {c for cid, c in tm.columns.items() if tm.tab.column(cid).owner == "tool"}
@@ -211,37 +234,63 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
         for idx in frame.index[nameless]:
             row = data.values[idx + 1]
             if any(cell_text(v) for c, v in enumerate(row) if c not in tool_cols):
-                issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("project"), None,
-                                    "row has data but no project name; skipped", "no-key"))
+                issues.append(
+                    Issue(
+                        data.title,
+                        int(frame.at[idx, "row"]),
+                        tm.header_of("project"),
+                        None,
+                        "row has data but no project name; skipped",
+                        "no-key",
+                    )
+                )
     frame = frame[~nameless]
     dup = frame["key"].duplicated(keep=False)
     if dup.any():
         first_row = frame[dup].groupby("key")["row"].min()
         for idx in frame.index[dup & frame["key"].duplicated(keep="first")]:
-            issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("project"),
-                                frame.at[idx, "project"],
-                                f"duplicate project (also row {int(first_row[frame.at[idx, 'key']])}); "
-                                "both rows show the same contact history", "duplicate-lead"))
+            issues.append(
+                Issue(
+                    data.title,
+                    int(frame.at[idx, "row"]),
+                    tm.header_of("project"),
+                    frame.at[idx, "project"],
+                    f"duplicate project (also row {int(first_row[frame.at[idx, 'key']])}); "
+                    "both rows show the same contact history",
+                    "duplicate-lead",
+                )
+            )
     known = frame["stage"].map(lambda s: s == "" or template.stage(s) is not None)
     for idx in frame.index[~known]:
-        issues.append(Issue(data.title, int(frame.at[idx, "row"]), tm.header_of("stage"), frame.at[idx, "stage"],
-                            "unknown stage; treated as an open deal", "unknown-stage"))
+        issues.append(
+            Issue(
+                data.title,
+                int(frame.at[idx, "row"]),
+                tm.header_of("stage"),
+                frame.at[idx, "stage"],
+                "unknown stage; treated as an open deal",
+                "unknown-stage",
+            )
+        )
     return frame.reset_index(drop=True)
 
 
-def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.DataFrame,
-                leads_title: str, issues: list[Issue]) -> pd.DataFrame:
+def _plan_frame(
+    tm: TabMap, template: Template, locale: str | None, leads: pd.DataFrame, leads_title: str, issues: list[Issue]
+) -> pd.DataFrame:
     data = tm.data
     get = tm.columns.get
     raw_dates = pd.Series(_column(data, get("date")), dtype=object)
-    frame = pd.DataFrame({
-        "row": np.arange(2, data.height + 1, dtype="int64"),
-        "project": _text_column(data, get("project")),
-        "topic": _text_column(data, get("topic")),
-        "status_text": _text_column(data, get("status")),
-        "result": _text_column(data, get("result")),
-        "owner": _text_column(data, get("owner")),
-    })
+    frame = pd.DataFrame(
+        {
+            "row": np.arange(2, data.height + 1, dtype="int64"),
+            "project": _text_column(data, get("project")),
+            "topic": _text_column(data, get("topic")),
+            "status_text": _text_column(data, get("status")),
+            "result": _text_column(data, get("result")),
+            "owner": _text_column(data, get("owner")),
+        }
+    )
     frame["key"] = _keys(frame["project"])
     dates, bad = parse_dates(raw_dates, locale)
     frame["date"] = dates.to_numpy()
@@ -260,22 +309,46 @@ def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.Da
 
     title = data.title
     for idx in frame.index[bad.to_numpy()]:
-        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), raw_dates.iloc[idx],
-                            "not a date; row ignored", "bad-date"))
+        issues.append(
+            Issue(
+                title,
+                int(frame.at[idx, "row"]),
+                tm.header_of("date"),
+                raw_dates.iloc[idx],
+                "not a date; row ignored",
+                "bad-date",
+            )
+        )
     no_date = frame["date"].isna() & ~bad.to_numpy() & (frame["status"] != "cancelled")
     for idx in frame.index[no_date]:
-        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), None,
-                            "no date; row ignored", "no-date"))
+        issues.append(
+            Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), None, "no date; row ignored", "no-date")
+        )
     unknown = frame["status_text"].map({t: kind is None for t, kind in status_kind.items()}).astype(bool)
     for idx in frame.index[unknown]:
-        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("status"), frame.at[idx, "status_text"],
-                            "unknown status; treated as Planned "
-                            f"(use {template.status_label('done', 'en')}/{template.status_label('cancelled', 'en')})",
-                            "unknown-status"))
+        issues.append(
+            Issue(
+                title,
+                int(frame.at[idx, "row"]),
+                tm.header_of("status"),
+                frame.at[idx, "status_text"],
+                "unknown status; treated as Planned "
+                f"(use {template.status_label('done', 'en')}/{template.status_label('cancelled', 'en')})",
+                "unknown-status",
+            )
+        )
     no_project = frame["key"] == ""
     for idx in frame.index[no_project]:
-        issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("project"), None,
-                            "no project name; row ignored", "no-key"))
+        issues.append(
+            Issue(
+                title,
+                int(frame.at[idx, "row"]),
+                tm.header_of("project"),
+                None,
+                "no project name; row ignored",
+                "no-key",
+            )
+        )
     known = set(leads["key"])
     stray = ~frame["key"].isin(known) & ~no_project
     if stray.any():
@@ -290,8 +363,15 @@ def _plan_frame(tm: TabMap, template: Template, locale: str | None, leads: pd.Da
             if key not in hints:
                 close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
                 hints[key] = f"; did you mean {by_key[close[0]]!r}?" if close else ""
-            issues.append(Issue(title, int(frame.at[idx, "row"]), tm.header_of("project"), typed,
-                                f"project not found in {leads_title}{hints[key]}", "unknown-project"))
+            issues.append(
+                Issue(
+                    title,
+                    int(frame.at[idx, "row"]),
+                    tm.header_of("project"),
+                    typed,
+                    f"project not found in {leads_title}{hints[key]}",
+                    "unknown-project",
+                )
+            )
     usable = ~no_project & frame["date"].notna()
     return frame[usable].reset_index(drop=True)
-

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from sheets_crm.errors import TemplateError
 from sheets_crm.core.text import normalise
+from sheets_crm.errors import TemplateError
 
 __all__ = [
     "Column",
@@ -152,7 +152,7 @@ class Template:
     def status_label(self, kind: str, lang: str) -> str:
         return self.statuses[kind]["label"][lang]
 
-    def with_settings(self, **changes: Any) -> "Template":
+    def with_settings(self, **changes: Any) -> Template:
         """A copy with some settings replaced (config file / CLI overrides)."""
         from dataclasses import replace
 

@@ -111,7 +111,7 @@ class A1Range:
     anchor (data may spill over) differently from an explicit box.
     """
 
-    sheet: "Sheet"
+    sheet: Sheet
     r0: int
     c0: int
     r1: int
@@ -158,7 +158,7 @@ def split_sheet(text: str) -> tuple[str | None, str | None]:
     return None, text
 
 
-def resolve_range(spreadsheet: "Spreadsheet", text: str, *, check_grid: bool = True) -> A1Range:
+def resolve_range(spreadsheet: Spreadsheet, text: str, *, check_grid: bool = True) -> A1Range:
     """Resolve A1 text against ``spreadsheet`` like Google does.
 
     A bare word is a cell reference if it parses as one (so a tab called
@@ -214,7 +214,6 @@ def resolve_range(spreadsheet: "Spreadsheet", text: str, *, check_grid: bool = T
         kind = "box"
     if check_grid and (r1 > rows or c1 > cols):
         raise GoogleError.bad_request(
-            f"Range ({quote_title(sheet.title)}!{ref}) exceeds grid limits. "
-            f"Max rows: {rows}, max columns: {cols}"
+            f"Range ({quote_title(sheet.title)}!{ref}) exceeds grid limits. Max rows: {rows}, max columns: {cols}"
         )
     return A1Range(sheet, r0, c0, r1, c1, kind, text)  # type: ignore[arg-type]

@@ -8,8 +8,9 @@ Request kinds live in :mod:`.requests_cells` and :mod:`.requests_sheets`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import fieldmask
 from .a1 import grid_a1, quote_title
@@ -31,9 +32,9 @@ class Invalid(Exception):
 class BatchCtx:
     """What a request handler needs: the working copy and who is asking."""
 
-    state: "State"
+    state: State
     ss: Spreadsheet
-    call: "Call"
+    call: Call
     index: int
     kind: str
 
@@ -110,7 +111,7 @@ def _handlers() -> dict[str, RequestHandler]:
     return {**requests_cells.HANDLERS, **requests_sheets.HANDLERS}
 
 
-def spreadsheets_batch_update(call: "Call") -> tuple[int, Any]:
+def spreadsheets_batch_update(call: Call) -> tuple[int, Any]:
     from .sheets_api import commit, data_boxes
 
     state = call.state
@@ -145,8 +146,9 @@ def spreadsheets_batch_update(call: "Call") -> tuple[int, Any]:
     if body.get("includeSpreadsheetInResponse"):
         # Rendered from the updated copy (so after every request) but before it is committed:
         # a responseRange that does not resolve fails the whole batch, which then changes nothing.
-        boxes, only = data_boxes(work, list(body.get("responseRanges") or []),
-                                 bool(body.get("responseIncludeGridData")))
+        boxes, only = data_boxes(
+            work, list(body.get("responseRanges") or []), bool(body.get("responseIncludeGridData"))
+        )
         updated = spreadsheet_json(work, data_boxes=boxes, only_sheets=only)
     commit(call, work)
     out: dict[str, Any] = {"spreadsheetId": ss.id, "replies": replies}

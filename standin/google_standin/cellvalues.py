@@ -19,15 +19,51 @@ EPOCH = dt.date(1899, 12, 30)
 
 # Locales whose short dates put the month first (1/2/2020 = January 2nd).
 MONTH_FIRST_LOCALES = {"en_US", "en_PH", "es_US", "en_CA", "fil_PH"}
-DECIMAL_COMMA_LOCALES_PREFIXES = ("ru", "de", "fr", "es", "it", "pt", "nl", "pl", "uk", "cs", "sv", "fi", "da", "nb", "tr")
+DECIMAL_COMMA_LOCALES_PREFIXES = (
+    "ru",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "uk",
+    "cs",
+    "sv",
+    "fi",
+    "da",
+    "nb",
+    "tr",
+)
 
 MONTHS_EN = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 MONTHS_RU = [
-    "января", "февраля", "марта", "апреля", "мая", "июня",
-    "июля", "августа", "сентября", "октября", "ноября", "декабря",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
 ]
 DAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -144,7 +180,10 @@ def parse_number_text(text: str, locale: str) -> tuple[float | int, dict[str, st
     if percent:
         value /= 100
         decimals = len(s.split(".")[1]) if "." in s else 0
-        return tidy_number(value), {"type": "PERCENT", "pattern": "0" + ("." + "0" * decimals if decimals else "") + "%"}
+        return tidy_number(value), {
+            "type": "PERCENT",
+            "pattern": "0" + ("." + "0" * decimals if decimals else "") + "%",
+        }
     if grouped:  # "2,000,000.01" keeps its look: Google sets a #,##0.00 format
         decimals = len(s.split(".")[1]) if "." in s else 0
         return tidy_number(value), {"type": "NUMBER", "pattern": "#,##0" + ("." + "0" * decimals if decimals else "")}
@@ -160,7 +199,9 @@ def tidy_number(value: float | int) -> float | int:
     return value
 
 
-def user_entered(value: Any, locale: str, current_format: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str] | None]:
+def user_entered(
+    value: Any, locale: str, current_format: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, str] | None]:
     """USER_ENTERED input -> (ExtendedValue, number format to apply or None)."""
     if isinstance(value, bool):
         return {"boolValue": value}, None
@@ -198,7 +239,13 @@ def raw_entered(value: Any) -> dict[str, Any]:
 
 # -- formulas ------------------------------------------------------------------------
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
 
 
 def evaluate_formula(formula: str) -> dict[str, Any]:

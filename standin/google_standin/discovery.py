@@ -71,7 +71,7 @@ class Method:
     parameters: dict[str, Any]
     request_ref: str | None
     response_ref: str | None
-    api: "Api"
+    api: Api
 
     @property
     def is_read(self) -> bool:
@@ -141,12 +141,13 @@ def _compile(
         else:
             regex += re.escape(part)
             literal += len(part)
-    return Method(mid, http, re.compile("^" + re.escape(api.base) + regex + "$"), literal, params, ref, response_ref, api)
+    return Method(
+        mid, http, re.compile("^" + re.escape(api.base) + regex + "$"), literal, params, ref, response_ref, api
+    )
 
 
 def _walk_methods(resource: dict[str, Any]):
-    for m in resource.get("methods", {}).values():
-        yield m
+    yield from resource.get("methods", {}).values()
     for sub in resource.get("resources", {}).values():
         yield from _walk_methods(sub)
 
@@ -164,9 +165,15 @@ def load_apis() -> tuple[Api, ...]:
             api = Api(name, doc, doc["rootUrl"] + doc["servicePath"], package, strict)
             for m in _walk_methods(doc):
                 api.methods.append(
-                    _compile(api, m["id"], m["httpMethod"], m.get("flatPath", m["path"]),
-                             m.get("parameters", {}), (m.get("request") or {}).get("$ref"),
-                             (m.get("response") or {}).get("$ref"))
+                    _compile(
+                        api,
+                        m["id"],
+                        m["httpMethod"],
+                        m.get("flatPath", m["path"]),
+                        m.get("parameters", {}),
+                        (m.get("request") or {}).get("$ref"),
+                        (m.get("response") or {}).get("$ref"),
+                    )
                 )
         else:
             base = "https://sheets.googleapis.com/" if name == "sheets" else "https://www.googleapis.com/drive/v3/"

@@ -195,8 +195,11 @@ def _matcher(q: str):
             if m.group("field"):
                 field, op, value = m.group("field").lower(), m.group("op").lower(), _unquote(m.group("value"))
                 actual: Any = {
-                    "mimetype": f.mime_type, "name": f.name, "fulltext": f.name,
-                    "trashed": str(f.trashed).lower(), "starred": "false",
+                    "mimetype": f.mime_type,
+                    "name": f.name,
+                    "fulltext": f.name,
+                    "trashed": str(f.trashed).lower(),
+                    "starred": "false",
                 }[field]
                 if op == "=" and actual != value:
                     return False
@@ -230,7 +233,9 @@ def files_list(call: Call) -> tuple[int, Any]:
     order = str(call.query.get("orderBy") or "modifiedTime desc")
     for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
         name, _, direction = key.partition(" ")
-        attr = {"name": "name", "createdtime": "created_time", "modifiedtime": "modified_time"}.get(name.lower(), "modified_time")
+        attr = {"name": "name", "createdtime": "created_time", "modifiedtime": "modified_time"}.get(
+            name.lower(), "modified_time"
+        )
         files.sort(key=lambda f, a=attr: getattr(f, a), reverse=direction.lower() == "desc")
     size = max(1, min(int(call.query.get("pageSize") or 100), 1000))
     start = int(call.query.get("pageToken") or 0)
@@ -262,12 +267,22 @@ def permissions_create(call: Call) -> tuple[int, Any]:
     body = call.body or {}
     ptype, role = body.get("type"), body.get("role")
     if not ptype:
-        raise GoogleError.drive(400, "The permission type field is required.", "required", location="permission.type", locationType="other")
+        raise GoogleError.drive(
+            400, "The permission type field is required.", "required", location="permission.type", locationType="other"
+        )
     if not role:
-        raise GoogleError.drive(400, "The permission role field is required.", "required", location="permission.role", locationType="other")
+        raise GoogleError.drive(
+            400, "The permission role field is required.", "required", location="permission.role", locationType="other"
+        )
     email = body.get("emailAddress")
     if ptype in {"user", "group"} and not email:
-        raise GoogleError.drive(400, "The permission emailAddress field is required.", "required", location="permission.emailAddress", locationType="other")
+        raise GoogleError.drive(
+            400,
+            "The permission emailAddress field is required.",
+            "required",
+            location="permission.emailAddress",
+            locationType="other",
+        )
     perm = state.share(f.id, email, role, ptype)
     if ptype == "domain" and body.get("domain"):
         perm["domain"] = body["domain"]
@@ -286,8 +301,13 @@ def permissions_get(call: Call) -> tuple[int, Any]:
     for p in f.permissions:
         if p["id"] == call.path["permissionId"]:
             return 200, _permission_json(call, p)
-    raise GoogleError.drive(404, f"Permission not found: {call.path['permissionId']}.", "notFound",
-                            location="permissionId", locationType="parameter")
+    raise GoogleError.drive(
+        404,
+        f"Permission not found: {call.path['permissionId']}.",
+        "notFound",
+        location="permissionId",
+        locationType="parameter",
+    )
 
 
 def permissions_delete(call: Call) -> tuple[int, Any]:
@@ -297,5 +317,7 @@ def permissions_delete(call: Call) -> tuple[int, Any]:
     before = len(f.permissions)
     f.permissions = [p for p in f.permissions if p["id"] != pid or p["role"] == "owner"]
     if len(f.permissions) == before:
-        raise GoogleError.drive(404, f"Permission not found: {pid}.", "notFound", location="permissionId", locationType="parameter")
+        raise GoogleError.drive(
+            404, f"Permission not found: {pid}.", "notFound", location="permissionId", locationType="parameter"
+        )
     return 204, None

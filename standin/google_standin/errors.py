@@ -136,9 +136,7 @@ class GoogleError(Exception):
 
     @classmethod
     def drive_not_found(cls, file_id: str) -> GoogleError:
-        return cls.drive(
-            404, f"File not found: {file_id}.", "notFound", location="fileId", locationType="parameter"
-        )
+        return cls.drive(404, f"File not found: {file_id}.", "notFound", location="fileId", locationType="parameter")
 
     @classmethod
     def storage_quota_exceeded(cls, *, with_status: bool = False) -> GoogleError:

@@ -8,8 +8,9 @@ matched against each request by method id and request number.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from .errors import GoogleError
 

@@ -17,8 +17,9 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -178,7 +179,7 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         return client
 
     @contextlib.contextmanager
-    def patch(self) -> Iterator["FakeGoogle"]:
+    def patch(self) -> Iterator[FakeGoogle]:
         """Mount the fake on every ``requests.Session`` created inside the block.
 
         Lets code that builds its own client (``gspread.authorize(creds)``) talk
@@ -219,11 +220,15 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         """Answer matching requests with an error status (429 carries Google's RESOURCE_EXHAUSTED body)."""
         return self.faults.add(Fault("status", method, status, times, at, retry_after, body))
 
-    def inject_timeout(self, method: str | None = None, times: int | None = 1, *, at: int | None = None, applied: bool = False) -> Fault:
+    def inject_timeout(
+        self, method: str | None = None, times: int | None = 1, *, at: int | None = None, applied: bool = False
+    ) -> Fault:
         """Raise ``requests.exceptions.ReadTimeout``; ``applied=True`` serves the request first (lost response)."""
         return self.faults.add(Fault("timeout", method, 0, times, at, applied=applied))
 
-    def inject_connection_error(self, method: str | None = None, times: int | None = 1, *, at: int | None = None) -> Fault:
+    def inject_connection_error(
+        self, method: str | None = None, times: int | None = 1, *, at: int | None = None
+    ) -> Fault:
         """Raise ``requests.exceptions.ConnectionError`` before the request reaches the fake."""
         return self.faults.add(Fault("connection", method, 0, times, at))
 
@@ -328,18 +333,26 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
             status, payload, headers = err.code, err.body, err.headers
         self._count(number, method, request, query, raw_bytes, info, status, payload, fault=fault is not None)
         if fault is not None and fault.kind == "timeout":
-            raise requests.exceptions.ReadTimeout("FakeGoogle: injected read timeout (request applied)", request=request)
+            raise requests.exceptions.ReadTimeout(
+                "FakeGoogle: injected read timeout (request applied)", request=request
+            )
         return status, payload, headers
 
-    def _dispatch(self, method: Method, path: dict[str, str], query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+    def _dispatch(
+        self, method: Method, path: dict[str, str], query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any]:
         handler = HANDLERS.get(method.id)
         if handler is None:
             raise FakeNotImplemented(method.id)
-        typed_query = validate_query(method, query) if self.validate else {
-            k: (v if len(v) > 1 or k == "ranges" else v[-1]) for k, v in query.items()
-        }
+        typed_query = (
+            validate_query(method, query)
+            if self.validate
+            else {k: (v if len(v) > 1 or k == "ranges" else v[-1]) for k, v in query.items()}
+        )
         if method.request_ref and self.validate:
-            body = BodyValidator(method.api).validate(body if body is not None else {}, method.request_ref, BODY_ROOT.get(method.id, ""))
+            body = BodyValidator(method.api).validate(
+                body if body is not None else {}, method.request_ref, BODY_ROOT.get(method.id, "")
+            )
         call = Call(self.state, method, path, typed_query, body)
         tree = None
         if typed_query.get("fields") and method.response_ref:

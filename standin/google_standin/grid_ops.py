@@ -188,10 +188,9 @@ def find_table(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, single_cell: bo
 def _in_range(rng: dict[str, Any], sheet: Sheet, r: int, c: int) -> bool:
     if int(rng.get("sheetId", 0)) != sheet.sheet_id:
         return False
-    return (
-        int(rng.get("startRowIndex", 0)) <= r < int(rng.get("endRowIndex", sheet.row_count))
-        and int(rng.get("startColumnIndex", 0)) <= c < int(rng.get("endColumnIndex", sheet.column_count))
-    )
+    return int(rng.get("startRowIndex", 0)) <= r < int(rng.get("endRowIndex", sheet.row_count)) and int(
+        rng.get("startColumnIndex", 0)
+    ) <= c < int(rng.get("endColumnIndex", sheet.column_count))
 
 
 def check_protection(ss: Spreadsheet, sheet: Sheet, r: int, c: int, identity: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .a1 import cell_a1, resolve_range
 from .grid_ops import values_matrix, write_matrix
@@ -34,7 +35,7 @@ def color_to_hex(color: Mapping[str, float] | None) -> str | None:
 class SeedAndInspect:
     """Mixed into :class:`~google_standin.FakeGoogle`."""
 
-    state: "State"
+    state: State
 
     # -- seeding ---------------------------------------------------------------------
     def add_spreadsheet(
@@ -68,11 +69,13 @@ class SeedAndInspect:
         specs = []
         for i, (name, data) in enumerate(tab_rows.items()):
             width = max((len(r) for r in data), default=0)
-            specs.append({
-                "sheetId": 0 if i == 0 else None,
-                "title": name,
-                "gridProperties": {"rowCount": max(rows, len(data)), "columnCount": max(cols, width)},
-            })
+            specs.append(
+                {
+                    "sheetId": 0 if i == 0 else None,
+                    "title": name,
+                    "gridProperties": {"rowCount": max(rows, len(data)), "columnCount": max(cols, width)},
+                }
+            )
         readers = [self.state.identity] if shared_with is None else list(shared_with)
         ss = self.state.create_spreadsheet(
             title,
@@ -84,7 +87,7 @@ class SeedAndInspect:
             file_id=spreadsheet_id,
             extra_readers=readers,
         )
-        for sheet, data in zip(ss.sheets, tab_rows.values()):
+        for sheet, data in zip(ss.sheets, tab_rows.values(), strict=False):
             matrix = [["" if v is None else v for v in r] for r in data]
             write_matrix(ss, sheet, 0, 0, matrix, "USER_ENTERED")
             sheet.trim()
@@ -129,8 +132,14 @@ class SeedAndInspect:
         ss = self.spreadsheet(spreadsheet_id)
         sheet = self.sheet(spreadsheet_id, tab)
         return values_matrix(
-            sheet, 0, 0, sheet.row_count, sheet.column_count,
-            value_render=render, date_render=dates, locale=ss.locale,
+            sheet,
+            0,
+            0,
+            sheet.row_count,
+            sheet.column_count,
+            value_render=render,
+            date_render=dates,
+            locale=ss.locale,
         )
 
     def formatted(self, spreadsheet_id: str, tab: str) -> list[list[str]]:
@@ -178,7 +187,9 @@ class SeedAndInspect:
         sheet, r, c = self._cell_pos(spreadsheet_id, tab, where, col)
         return (sheet.get(r, c) or {}).get("note")
 
-    def validation(self, spreadsheet_id: str, tab: str, where: str | int, col: int | None = None) -> dict[str, Any] | None:
+    def validation(
+        self, spreadsheet_id: str, tab: str, where: str | int, col: int | None = None
+    ) -> dict[str, Any] | None:
         sheet, r, c = self._cell_pos(spreadsheet_id, tab, where, col)
         return (sheet.get(r, c) or {}).get("dataValidation")
 

@@ -10,7 +10,8 @@ above. Rows and columns are 1-based here, as a person counts them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .a1 import letters_to_col, resolve_range
 from .grid_ops import clear_values, ensure_grid, sort_rows, write_matrix
@@ -40,7 +41,7 @@ def hex_to_color(color: str | dict[str, float]) -> dict[str, float]:
 
 
 class Person:
-    def __init__(self, fake: "FakeGoogle") -> None:
+    def __init__(self, fake: FakeGoogle) -> None:
         self._fake = fake
 
     # -- plumbing ------------------------------------------------------------------
@@ -64,7 +65,9 @@ class Person:
         """Type one value (parsed like USER_ENTERED unless ``raw``); None/"" clears it."""
         self.set_values(spreadsheet_id, tab, a1, [[value if value is not None else ""]], raw=raw)
 
-    def set_values(self, spreadsheet_id: str, tab: str, a1: str, rows: Iterable[Iterable[Value]], *, raw: bool = False) -> None:
+    def set_values(
+        self, spreadsheet_id: str, tab: str, a1: str, rows: Iterable[Iterable[Value]], *, raw: bool = False
+    ) -> None:
         """Paste a block of values with its top-left corner at ``a1``."""
         ss, sheet = self._sheet(spreadsheet_id, tab)
         rng = resolve_range(ss, f"{_q(tab)}!{a1}", check_grid=False)
@@ -115,7 +118,9 @@ class Person:
         self._done(spreadsheet_id)
 
     # -- rows and columns ---------------------------------------------------------------------
-    def insert_rows(self, spreadsheet_id: str, tab: str, at: int, count: int = 1, values: Iterable[Iterable[Value]] | None = None) -> None:
+    def insert_rows(
+        self, spreadsheet_id: str, tab: str, at: int, count: int = 1, values: Iterable[Iterable[Value]] | None = None
+    ) -> None:
         """Insert ``count`` rows before row ``at`` (formats copied from the row above), optionally filled."""
         ss, sheet = self._sheet(spreadsheet_id, tab)
         insert_rows_or_columns(ss, sheet, "ROWS", at - 1, count, inherit_before=at > 1)
@@ -157,12 +162,20 @@ class Person:
         move_rows_or_columns(sheet, "ROWS", src, src + 1, dest)
         self._done(spreadsheet_id)
 
-    def sort(self, spreadsheet_id: str, tab: str, column: int | str, *, ascending: bool = True, header_rows: int = 1) -> None:
+    def sort(
+        self, spreadsheet_id: str, tab: str, column: int | str, *, ascending: bool = True, header_rows: int = 1
+    ) -> None:
         """Data > Sort range by one column, keeping ``header_rows`` on top."""
         _, sheet = self._sheet(spreadsheet_id, tab)
         rows, cols = sheet.value_extent()
-        sort_rows(sheet, header_rows, 0, max(rows, header_rows), max(cols, column_index(column) + 1),
-                  [(column_index(column), ascending)])
+        sort_rows(
+            sheet,
+            header_rows,
+            0,
+            max(rows, header_rows),
+            max(cols, column_index(column) + 1),
+            [(column_index(column), ascending)],
+        )
         self._done(spreadsheet_id)
 
     # -- tabs and sharing -------------------------------------------------------------------------------
@@ -171,15 +184,30 @@ class Person:
         sheet.properties["title"] = new_title
         self._done(spreadsheet_id)
 
-    def add_tab(self, spreadsheet_id: str, title: str, rows: Iterable[Iterable[Value]] | None = None, *, index: int | None = None) -> int:
+    def add_tab(
+        self,
+        spreadsheet_id: str,
+        title: str,
+        rows: Iterable[Iterable[Value]] | None = None,
+        *,
+        index: int | None = None,
+    ) -> int:
         """Add a tab (optionally filled); returns its sheetId."""
         ss = self._ss(spreadsheet_id)
         sheet_id = self._fake.state.new_sheet_id(ss)
         data = [list(r) for r in rows or []]
-        sheet = Sheet({
-            "sheetId": sheet_id, "title": title, "index": 0, "sheetType": "GRID",
-            "gridProperties": {"rowCount": max(1000, len(data)), "columnCount": max(26, max((len(r) for r in data), default=0))},
-        })
+        sheet = Sheet(
+            {
+                "sheetId": sheet_id,
+                "title": title,
+                "index": 0,
+                "sheetType": "GRID",
+                "gridProperties": {
+                    "rowCount": max(1000, len(data)),
+                    "columnCount": max(26, max((len(r) for r in data), default=0)),
+                },
+            }
+        )
         ss.sheets.insert(len(ss.sheets) if index is None else index, sheet)
         ss.reindex()
         if data:
@@ -193,15 +221,28 @@ class Person:
         ss.reindex()
         self._done(spreadsheet_id)
 
-    def protect(self, spreadsheet_id: str, tab: str, a1: str | None = None, *, editors: Iterable[str] = (), warning_only: bool = False) -> int:
+    def protect(
+        self,
+        spreadsheet_id: str,
+        tab: str,
+        a1: str | None = None,
+        *,
+        editors: Iterable[str] = (),
+        warning_only: bool = False,
+    ) -> int:
         """Protect a range (or the tab) so only ``editors`` (plus the owner) may edit it."""
         ss, sheet = self._sheet(spreadsheet_id, tab)
         pid = self._fake.state.new_object_id()
         pr: dict[str, Any] = {"protectedRangeId": pid, "warningOnly": warning_only, "requestingUserCanEdit": False}
         if a1:
             rng = resolve_range(ss, f"{_q(tab)}!{a1}")
-            pr["range"] = {"sheetId": sheet.sheet_id, "startRowIndex": rng.r0, "endRowIndex": rng.r1,
-                           "startColumnIndex": rng.c0, "endColumnIndex": rng.c1}
+            pr["range"] = {
+                "sheetId": sheet.sheet_id,
+                "startRowIndex": rng.r0,
+                "endRowIndex": rng.r1,
+                "startColumnIndex": rng.c0,
+                "endColumnIndex": rng.c1,
+            }
         else:
             pr["range"] = {"sheetId": sheet.sheet_id}
         owner = self._fake.state.files[spreadsheet_id].owner
@@ -235,4 +276,3 @@ class Person:
 
 def _q(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
-

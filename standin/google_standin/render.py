@@ -53,7 +53,9 @@ def cell_json(
     return _cell_members(cell, locale, default_format, None)
 
 
-def _cell_members(cell: Cell, locale: str, default_format: dict[str, Any], want: frozenset[str] | None) -> dict[str, Any]:
+def _cell_members(
+    cell: Cell, locale: str, default_format: dict[str, Any], want: frozenset[str] | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     user = cell.get("userEnteredValue")
     fmt = cell.get("userEnteredFormat")
@@ -153,7 +155,10 @@ def sheet_json(ss: Spreadsheet, sheet: Sheet, data: list[dict[str, Any]] | None)
         out["merges"] = [grid_range_json({"sheetId": sheet.sheet_id, **m}) for m in sheet.merges]
     if sheet.conditional_formats:
         out["conditionalFormats"] = [
-            {**copy.deepcopy(rule), "ranges": [grid_range_json({"sheetId": sheet.sheet_id, **r}) for r in rule.get("ranges", [])]}
+            {
+                **copy.deepcopy(rule),
+                "ranges": [grid_range_json({"sheetId": sheet.sheet_id, **r}) for r in rule.get("ranges", [])],
+            }
             for rule in sheet.conditional_formats
         ]
     if sheet.protected_ranges:

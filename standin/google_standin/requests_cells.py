@@ -15,8 +15,15 @@ from .grid_ops import check_box_protection, clear_values, sort_rows
 from .model import Cell, Sheet
 
 STORED_CELL_KEYS = {
-    "userEnteredValue", "userEnteredFormat", "note", "dataValidation", "hyperlink",
-    "textFormatRuns", "pivotTable", "dataSourceTable", "chipRuns",
+    "userEnteredValue",
+    "userEnteredFormat",
+    "note",
+    "dataValidation",
+    "hyperlink",
+    "textFormatRuns",
+    "pivotTable",
+    "dataSourceTable",
+    "chipRuns",
 }
 
 # (plain colour path, style path) pairs Google keeps in sync inside a CellFormat.
@@ -100,7 +107,9 @@ def _normalise_colors(fmt: dict[str, Any]) -> None:
         del fmt["textFormat"]
 
 
-def prepare_cell_update(source: dict[str, Any], mask: list[tuple[str, ...]]) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
+def prepare_cell_update(
+    source: dict[str, Any], mask: list[tuple[str, ...]]
+) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
     """Normalise one CellData and its mask once, before applying it to many cells.
 
     Colours are tidied and paired (a mask naming ``backgroundColor`` also
@@ -155,8 +164,15 @@ def update_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
         raise Invalid(f"GridCoordinate.columnIndex[{c0}] is after last column in grid[{sheet.column_count - 1}]")
     height = len(rows)
     width = max((len(r.get("values", [])) for r in rows), default=0)
-    ctx.box({"sheetId": sheet.sheet_id, "startRowIndex": r0, "endRowIndex": r0 + max(height, 1),
-             "startColumnIndex": c0, "endColumnIndex": c0 + max(width, 1)})
+    ctx.box(
+        {
+            "sheetId": sheet.sheet_id,
+            "startRowIndex": r0,
+            "endRowIndex": r0 + max(height, 1),
+            "startColumnIndex": c0,
+            "endColumnIndex": c0 + max(width, 1),
+        }
+    )
     check_box_protection(ctx.ss, sheet, r0, c0, r0 + height, c0 + width, ctx.identity)
     for i, row in enumerate(rows):
         for j, source in enumerate(row.get("values", [])):
@@ -265,15 +281,19 @@ def sort_range(ctx: BatchCtx, p: dict[str, Any]) -> None:
 
 def _overlaps(a: dict[str, Any], r0: int, c0: int, r1: int, c1: int, sheet: Sheet) -> bool:
     return (
-        int(a.get("startRowIndex", 0)) < r1 and r0 < int(a.get("endRowIndex", sheet.row_count))
-        and int(a.get("startColumnIndex", 0)) < c1 and c0 < int(a.get("endColumnIndex", sheet.column_count))
+        int(a.get("startRowIndex", 0)) < r1
+        and r0 < int(a.get("endRowIndex", sheet.row_count))
+        and int(a.get("startColumnIndex", 0)) < c1
+        and c0 < int(a.get("endColumnIndex", sheet.column_count))
     )
 
 
 def _inside(m: dict[str, Any], r0: int, c0: int, r1: int, c1: int) -> bool:
     return (
-        r0 <= m["startRowIndex"] and m["endRowIndex"] <= r1
-        and c0 <= m["startColumnIndex"] and m["endColumnIndex"] <= c1
+        r0 <= m["startRowIndex"]
+        and m["endRowIndex"] <= r1
+        and c0 <= m["startColumnIndex"]
+        and m["endColumnIndex"] <= c1
     )
 
 
@@ -297,10 +317,15 @@ def merge_cells(ctx: BatchCtx, p: dict[str, Any]) -> None:
         top_left = sheet.get(b0, bc0)
         clear_values(sheet, b0, bc0, b1, bc1)
         sheet.put(b0, bc0, top_left)
-        sheet.merges.append({
-            "sheetId": sheet.sheet_id, "startRowIndex": b0, "endRowIndex": b1,
-            "startColumnIndex": bc0, "endColumnIndex": bc1,
-        })
+        sheet.merges.append(
+            {
+                "sheetId": sheet.sheet_id,
+                "startRowIndex": b0,
+                "endRowIndex": b1,
+                "startColumnIndex": bc0,
+                "endColumnIndex": bc1,
+            }
+        )
     return None
 
 
@@ -349,7 +374,7 @@ def _pasted(target: Cell | None, source: Cell | None, paste_type: str) -> Cell |
 
 def _block(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, transpose: bool = False) -> list[list[Cell | None]]:
     rows = [[sheet.get(r, c) for c in range(c0, c1)] for r in range(r0, r1)]
-    return [list(col) for col in zip(*rows)] if transpose and rows else rows
+    return [list(col) for col in zip(*rows, strict=False)] if transpose and rows else rows
 
 
 def copy_paste(ctx: BatchCtx, p: dict[str, Any]) -> None:
@@ -363,8 +388,15 @@ def copy_paste(ctx: BatchCtx, p: dict[str, Any]) -> None:
     # A destination that is a multiple of the source repeats it; otherwise paste once.
     reps_r = (d1 - d0) // h if (d1 - d0) % h == 0 and d1 - d0 >= h else 1
     reps_c = (dc1 - dc0) // w if (dc1 - dc0) % w == 0 and dc1 - dc0 >= w else 1
-    ctx.box({"sheetId": dst_sheet.sheet_id, "startRowIndex": d0, "endRowIndex": d0 + h * reps_r,
-             "startColumnIndex": dc0, "endColumnIndex": dc0 + w * reps_c})
+    ctx.box(
+        {
+            "sheetId": dst_sheet.sheet_id,
+            "startRowIndex": d0,
+            "endRowIndex": d0 + h * reps_r,
+            "startColumnIndex": dc0,
+            "endColumnIndex": dc0 + w * reps_c,
+        }
+    )
     check_box_protection(ctx.ss, dst_sheet, d0, dc0, d0 + h * reps_r, dc0 + w * reps_c, ctx.identity)
     for i in range(h * reps_r):
         for j in range(w * reps_c):
@@ -380,8 +412,15 @@ def cut_paste(ctx: BatchCtx, p: dict[str, Any]) -> None:
     d0, dc0 = int(dest.get("rowIndex", 0)), int(dest.get("columnIndex", 0))
     paste = p.get("pasteType", "PASTE_NORMAL")
     block = _block(src_sheet, r0, c0, r1, c1)
-    ctx.box({"sheetId": dst_sheet.sheet_id, "startRowIndex": d0, "endRowIndex": d0 + (r1 - r0),
-             "startColumnIndex": dc0, "endColumnIndex": dc0 + (c1 - c0)})
+    ctx.box(
+        {
+            "sheetId": dst_sheet.sheet_id,
+            "startRowIndex": d0,
+            "endRowIndex": d0 + (r1 - r0),
+            "startColumnIndex": dc0,
+            "endColumnIndex": dc0 + (c1 - c0),
+        }
+    )
     check_box_protection(ctx.ss, src_sheet, r0, c0, r1, c1, ctx.identity)
     check_box_protection(ctx.ss, dst_sheet, d0, dc0, d0 + (r1 - r0), dc0 + (c1 - c0), ctx.identity)
     for r in range(r0, r1):

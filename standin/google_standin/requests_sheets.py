@@ -212,7 +212,11 @@ def insert_rows_or_columns(ctx_ss: Any, sheet: Sheet, dim: str, start: int, coun
         for r in range(start, start + count):
             for c, cell in enumerate(template):
                 if cell and (cell.get("userEnteredFormat") or cell.get("dataValidation")):
-                    sheet.put(r, c, {k: copy.deepcopy(v) for k, v in cell.items() if k in {"userEnteredFormat", "dataValidation"}})
+                    sheet.put(
+                        r,
+                        c,
+                        {k: copy.deepcopy(v) for k, v in cell.items() if k in {"userEnteredFormat", "dataValidation"}},
+                    )
     else:
         sheet.insert_cols(start, count)
         src_index = source if inherit_before else source + count
@@ -220,7 +224,11 @@ def insert_rows_or_columns(ctx_ss: Any, sheet: Sheet, dim: str, start: int, coun
             cell = row[src_index] if 0 <= src_index < len(row) else None
             if cell and (cell.get("userEnteredFormat") or cell.get("dataValidation")):
                 for c in range(start, start + count):
-                    sheet.put(r, c, {k: copy.deepcopy(v) for k, v in cell.items() if k in {"userEnteredFormat", "dataValidation"}})
+                    sheet.put(
+                        r,
+                        c,
+                        {k: copy.deepcopy(v) for k, v in cell.items() if k in {"userEnteredFormat", "dataValidation"}},
+                    )
 
 
 def insert_dimension(ctx: BatchCtx, p: dict[str, Any]) -> None:

@@ -6,8 +6,9 @@ raised as :class:`~google_standin.errors.GoogleError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import fieldmask
 from .a1 import A1Range, col_to_letters, format_range, resolve_range
@@ -35,7 +36,7 @@ Handler = Callable[["Call"], tuple[int, Any]]
 class Call:
     """One decoded request as handlers see it."""
 
-    state: "State"
+    state: State
     method: Method
     path: dict[str, str]
     query: dict[str, Any]
@@ -98,8 +99,9 @@ def _wants_grid_data(tree: fieldmask.Tree | None) -> bool:
 # -- spreadsheets ------------------------------------------------------------------------------
 
 
-def data_boxes(ss: Spreadsheet, texts: list[str], want_data: bool
-               ) -> tuple[dict[int, list[tuple[int, int, int, int]]] | None, set[int] | None]:
+def data_boxes(
+    ss: Spreadsheet, texts: list[str], want_data: bool
+) -> tuple[dict[int, list[tuple[int, int, int, int]]] | None, set[int] | None]:
     """A1 ``ranges`` (as ``spreadsheets.get`` and ``responseRanges`` take them) → the grid-data
     boxes per sheetId (None: no grid data) and the sheets to include (None: all). A bad range is a 400."""
     ranges = [resolve_range(ss, r) for r in texts]
@@ -173,7 +175,7 @@ def spreadsheets_create(call: Call) -> tuple[int, Any]:
     for key, value in props.items():
         if key not in {"title", "locale", "timeZone"}:
             ss.properties[key] = value
-    for sheet, spec in zip(ss.sheets, body.get("sheets", [])):
+    for sheet, spec in zip(ss.sheets, body.get("sheets", []), strict=False):
         for data in spec.get("data", []):
             r0, c0 = int(data.get("startRow", 0)), int(data.get("startColumn", 0))
             for i, row in enumerate(data.get("rowData", [])):
@@ -204,8 +206,15 @@ def _render_options(call: Call, prefix: str = "") -> tuple[str, str, str]:
 def value_range(ss: Spreadsheet, rng: A1Range, major: str, value_render: str, date_render: str) -> dict[str, Any]:
     out: dict[str, Any] = {"range": rng.normalised, "majorDimension": major}
     values = values_matrix(
-        rng.sheet, rng.r0, rng.c0, rng.r1, rng.c1,
-        major=major, value_render=value_render, date_render=date_render, locale=ss.locale,
+        rng.sheet,
+        rng.r0,
+        rng.c0,
+        rng.r1,
+        rng.c1,
+        major=major,
+        value_render=value_render,
+        date_render=date_render,
+        locale=ss.locale,
     )
     if values:
         out["values"] = values
@@ -294,7 +303,9 @@ def values_update(call: Call) -> tuple[int, Any]:
     option = _input_option(call.query.get("valueInputOption"))
     work = ss.clone()
     rng = resolve_range(work, call.path["range"])
-    out, _ = write_values(call, work, rng, call.body or {}, option, include=bool(call.query.get("includeValuesInResponse")))
+    out, _ = write_values(
+        call, work, rng, call.body or {}, option, include=bool(call.query.get("includeValuesInResponse"))
+    )
     commit(call, work)
     return 200, out
 

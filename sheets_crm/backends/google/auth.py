@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gspread import auth as gauth
 
-from sheets_crm.errors import AuthError
 from sheets_crm.backends.google.http import SETUP_DOC, CrmHTTPClient
+from sheets_crm.errors import AuthError
 
 __all__ = [
     "GoogleAccount",
@@ -73,12 +74,15 @@ def _read_json(path: Path, source: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise AuthError(f"Credentials file {path} ({source}) does not exist. See {SETUP_DOC}.") from None
     except IsADirectoryError:
-        raise AuthError(f"Credentials path {path} ({source}) is a folder, not a JSON key file. "
-                        f"See {SETUP_DOC}.") from None
+        raise AuthError(
+            f"Credentials path {path} ({source}) is a folder, not a JSON key file. See {SETUP_DOC}."
+        ) from None
     except (PermissionError, OSError, UnicodeDecodeError) as exc:
-        raise AuthError(f"Cannot read the credentials file {path} ({source}): "
-                        f"{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}. "
-                        f"See {SETUP_DOC}.") from None
+        raise AuthError(
+            f"Cannot read the credentials file {path} ({source}): "
+            f"{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}. "
+            f"See {SETUP_DOC}."
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -96,14 +100,17 @@ def _looks_placeholder(info: Mapping[str, Any]) -> bool:
     return "your-project-id" in text or "not-a-real-key" in text or "replace-me" in text
 
 
-def _from_info(data: dict[str, Any], path: Path, source: str, scopes: list[str],
-               allow_login: bool, flow: Callable[..., Any] | None) -> GoogleAccount:
+def _from_info(
+    data: dict[str, Any], path: Path, source: str, scopes: list[str], allow_login: bool, flow: Callable[..., Any] | None
+) -> GoogleAccount:
     kind = data.get("type")
     if kind == "service_account":
         missing = [k for k in ("client_email", "private_key", "token_uri") if not data.get(k)]
         if missing:
-            raise AuthError(f"{path} ({source}) is a service-account file without {', '.join(missing)}: "
-                            f"download a fresh JSON key. See {SETUP_DOC}.")
+            raise AuthError(
+                f"{path} ({source}) is a service-account file without {', '.join(missing)}: "
+                f"download a fresh JSON key. See {SETUP_DOC}."
+            )
         if _looks_placeholder(data):
             raise AuthError(
                 f"{path} ({source}) is the placeholder credentials.example.json, not a real key. Create a "
@@ -140,14 +147,19 @@ def _from_info(data: dict[str, Any], path: Path, source: str, scopes: list[str],
             )
         return oauth_login(path, flow=flow, scopes=scopes)
     raise AuthError(
-        f"{path} ({source}) is not a Google credentials file I know (\"type\" is {kind!r}; expected a "
+        f'{path} ({source}) is not a Google credentials file I know ("type" is {kind!r}; expected a '
         f"service-account key, a saved OAuth login, or an OAuth client file). See {SETUP_DOC}."
     )
 
 
-def load_account(credentials: str | os.PathLike[str] | None = None, *, allow_login: bool = False,
-                 env: Mapping[str, str] | None = None, scopes: list[str] | None = None,
-                 flow: Callable[..., Any] | None = None) -> GoogleAccount:
+def load_account(
+    credentials: str | os.PathLike[str] | None = None,
+    *,
+    allow_login: bool = False,
+    env: Mapping[str, str] | None = None,
+    scopes: list[str] | None = None,
+    flow: Callable[..., Any] | None = None,
+) -> GoogleAccount:
     """Find and load credentials (see the module doc for the search order)."""
     env = os.environ if env is None else env
     scopes = scopes or SCOPES
@@ -163,8 +175,10 @@ def load_account(credentials: str | os.PathLike[str] | None = None, *, allow_log
         source = "$GOOGLE_APPLICATION_CREDENTIALS"
         return _from_info(_read_json(path, source), path, source, scopes, allow_login, flow)
     looked.append("$GOOGLE_APPLICATION_CREDENTIALS (not set)")
-    for key, source in (("service_account", "gspread's default service-account location"),
-                        ("authorized_user", "gspread's saved OAuth login")):
+    for key, source in (
+        ("service_account", "gspread's default service-account location"),
+        ("authorized_user", "gspread's saved OAuth login"),
+    ):
         path = defaults[key]
         if path.is_file():
             return _from_info(_read_json(path, source), path, source, scopes, allow_login, flow)
@@ -181,9 +195,13 @@ def load_account(credentials: str | os.PathLike[str] | None = None, *, allow_log
     )
 
 
-def oauth_login(client_secrets: str | os.PathLike[str] | None = None, *,
-                authorized_user: str | os.PathLike[str] | None = None,
-                flow: Callable[..., Any] | None = None, scopes: list[str] | None = None) -> GoogleAccount:
+def oauth_login(
+    client_secrets: str | os.PathLike[str] | None = None,
+    *,
+    authorized_user: str | os.PathLike[str] | None = None,
+    flow: Callable[..., Any] | None = None,
+    scopes: list[str] | None = None,
+) -> GoogleAccount:
     """The owner's desktop login through gspread's :func:`gspread.oauth`.
 
     Reuses the saved login (``authorized_user.json``) when there is one;
@@ -195,11 +213,14 @@ def oauth_login(client_secrets: str | os.PathLike[str] | None = None, *,
     saved = Path(authorized_user).expanduser() if authorized_user else defaults["authorized_user"]
     if not saved.exists() and not secrets.is_file():
         raise AuthError(
-            f"To log in with your Google account, download an OAuth client ID (type \"Desktop app\") from the "
+            f'To log in with your Google account, download an OAuth client ID (type "Desktop app") from the '
             f"Google Cloud console and save it as {secrets} (or pass it with --credentials). See {SETUP_DOC}."
         )
-    kwargs: dict[str, Any] = {"scopes": scopes or SCOPES, "credentials_filename": secrets,
-                              "authorized_user_filename": saved}
+    kwargs: dict[str, Any] = {
+        "scopes": scopes or SCOPES,
+        "credentials_filename": secrets,
+        "authorized_user_filename": saved,
+    }
     if flow is not None:
         kwargs["flow"] = flow
     try:
@@ -209,15 +230,21 @@ def oauth_login(client_secrets: str | os.PathLike[str] | None = None, *,
     except (ValueError, KeyError, json.JSONDecodeError) as exc:
         raise AuthError(f"The OAuth login failed: {exc}. See {SETUP_DOC}.") from None
     except Exception as exc:  # the browser flow: access denied, closed window...
-        raise AuthError(f"The Google login did not complete ({type(exc).__name__}: {exc}). "
-                        f"Run the command again and approve access in the browser. See {SETUP_DOC}.") from None
+        raise AuthError(
+            f"The Google login did not complete ({type(exc).__name__}: {exc}). "
+            f"Run the command again and approve access in the browser. See {SETUP_DOC}."
+        ) from None
     creds = client.http_client.auth
     return GoogleAccount("user", creds, None, saved)
 
 
-def make_client(credentials: str | os.PathLike[str] | None = None, *, allow_login: bool = False,
-                account: GoogleAccount | None = None, **http_options: Any) -> CrmHTTPClient:
+def make_client(
+    credentials: str | os.PathLike[str] | None = None,
+    *,
+    allow_login: bool = False,
+    account: GoogleAccount | None = None,
+    **http_options: Any,
+) -> CrmHTTPClient:
     """A ready :class:`CrmHTTPClient` for the account found by :func:`load_account`."""
     account = account or load_account(credentials, allow_login=allow_login)
-    return CrmHTTPClient(account.credentials, account_email=account.email, account_kind=account.kind,
-                         **http_options)
+    return CrmHTTPClient(account.credentials, account_email=account.email, account_kind=account.kind, **http_options)

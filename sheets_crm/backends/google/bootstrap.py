@@ -25,15 +25,16 @@ warning-only protection on the tool-owned columns.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from sheets_crm.core.dates import resolve_zone
-from sheets_crm.errors import ConfigError, WorkbookError
-from sheets_crm.core.layout import TabLayout, build_layout
-from sheets_crm.core.template import Template
+from sheets_crm.backends.google.http import DRIVE_API, SHEETS_API, CrmHTTPClient
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
 from sheets_crm.backends.google.workbook import hex_to_color, quote_title
-from sheets_crm.backends.google.http import DRIVE_API, SHEETS_API, CrmHTTPClient
+from sheets_crm.core.dates import resolve_zone
+from sheets_crm.core.layout import TabLayout, build_layout
+from sheets_crm.core.template import Template
+from sheets_crm.errors import ConfigError, WorkbookError
 
 __all__ = ["init_spreadsheet", "layout_requests", "default_locale", "share_spreadsheet", "DEFAULT_TITLE"]
 
@@ -63,52 +64,104 @@ def layout_requests(sheet_id: int, tab: TabLayout, *, col_count: int | None = No
     ncols = len(tab.columns)
     if col_count is not None and col_count < ncols:
         reqs.append({"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": ncols - col_count}})
-    reqs.append({"updateSheetProperties": {
-        "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": tab.frozen_rows}},
-        "fields": "gridProperties.frozenRowCount"}})
+    reqs.append(
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": tab.frozen_rows}},
+                "fields": "gridProperties.frozenRowCount",
+            }
+        }
+    )
     header = []
     for col in tab.columns:
-        cell: dict[str, Any] = {"userEnteredValue": {"stringValue": col.header},
-                                "userEnteredFormat": {"textFormat": {"bold": True}}}
+        cell: dict[str, Any] = {
+            "userEnteredValue": {"stringValue": col.header},
+            "userEnteredFormat": {"textFormat": {"bold": True}},
+        }
         color = tab.header_fill_tool if col.tool else tab.header_fill_user
         if color:
             cell["userEnteredFormat"]["backgroundColor"] = hex_to_color(color)
         if col.tool and tab.id != "calls":
             cell["note"] = _TOOL_NOTE
         header.append(cell)
-    reqs.append({"updateCells": {
-        "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
-        "rows": [{"values": header}],
-        "fields": "userEnteredValue,userEnteredFormat.textFormat.bold,userEnteredFormat.backgroundColor,note"}})
+    reqs.append(
+        {
+            "updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+                "rows": [{"values": header}],
+                "fields": "userEnteredValue,userEnteredFormat.textFormat.bold,userEnteredFormat.backgroundColor,note",
+            }
+        }
+    )
     for i, col in enumerate(tab.columns):
         column = {"sheetId": sheet_id, "startColumnIndex": i, "endColumnIndex": i + 1}
         body = {**column, "startRowIndex": tab.frozen_rows}
-        reqs.append({"updateDimensionProperties": {
-            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
-            "properties": {"pixelSize": _chars_to_pixels(col.width)}, "fields": "pixelSize"}})
+        reqs.append(
+            {
+                "updateDimensionProperties": {
+                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+                    "properties": {"pixelSize": _chars_to_pixels(col.width)},
+                    "fields": "pixelSize",
+                }
+            }
+        )
         if col.type == "date":
-            reqs.append({"repeatCell": {
-                "range": body,
-                "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": tab.date_format}}},
-                "fields": "userEnteredFormat.numberFormat"}})
+            reqs.append(
+                {
+                    "repeatCell": {
+                        "range": body,
+                        "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": tab.date_format}}},
+                        "fields": "userEnteredFormat.numberFormat",
+                    }
+                }
+            )
         if col.choices:
-            reqs.append({"setDataValidation": {"range": body, "rule": {
-                "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": c} for c in col.choices]},
-                "strict": False, "showCustomUi": True}}})
+            reqs.append(
+                {
+                    "setDataValidation": {
+                        "range": body,
+                        "rule": {
+                            "condition": {
+                                "type": "ONE_OF_LIST",
+                                "values": [{"userEnteredValue": c} for c in col.choices],
+                            },
+                            "strict": False,
+                            "showCustomUi": True,
+                        },
+                    }
+                }
+            )
         for n, (text, color) in enumerate(col.highlights):
-            reqs.append({"addConditionalFormatRule": {"index": n, "rule": {
-                "ranges": [body],
-                "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
-                                "format": {"backgroundColor": hex_to_color(color)}}}}})
+            reqs.append(
+                {
+                    "addConditionalFormatRule": {
+                        "index": n,
+                        "rule": {
+                            "ranges": [body],
+                            "booleanRule": {
+                                "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
+                                "format": {"backgroundColor": hex_to_color(color)},
+                            },
+                        },
+                    }
+                }
+            )
     # Warning-only protection: people get "you are editing a tool column" but can go on.
     if all(col.tool for col in tab.columns):
         ranges: list[dict[str, Any]] = [{"sheetId": sheet_id}]
     else:
-        ranges = [{"sheetId": sheet_id, "startColumnIndex": a, "endColumnIndex": b + 1}
-                  for a, b in _runs(i for i, col in enumerate(tab.columns) if col.tool)]
+        ranges = [
+            {"sheetId": sheet_id, "startColumnIndex": a, "endColumnIndex": b + 1}
+            for a, b in _runs(i for i, col in enumerate(tab.columns) if col.tool)
+        ]
     for rng in ranges:
-        reqs.append({"addProtectedRange": {"protectedRange": {
-            "range": rng, "description": PROTECTION_NOTE, "warningOnly": True}}})
+        reqs.append(
+            {
+                "addProtectedRange": {
+                    "protectedRange": {"range": rng, "description": PROTECTION_NOTE, "warningOnly": True}
+                }
+            }
+        )
     return reqs
 
 
@@ -137,10 +190,19 @@ def _machine_zone() -> str | None:
         return None
 
 
-def init_spreadsheet(client: CrmHTTPClient, template: Template, lang: str, title: str | None = None,
-                     into: str | None = None, share: str | Iterable[str] | None = None,
-                     time_zone: str | None = None, locale: str | None = None, *,
-                     force: bool = False, notify: bool = True) -> str:
+def init_spreadsheet(
+    client: CrmHTTPClient,
+    template: Template,
+    lang: str,
+    title: str | None = None,
+    into: str | None = None,
+    share: str | Iterable[str] | None = None,
+    time_zone: str | None = None,
+    locale: str | None = None,
+    *,
+    force: bool = False,
+    notify: bool = True,
+) -> str:
     """Lay the CRM out in Google Sheets and return the spreadsheet's URL.
 
     ``into`` (URL or id) lays it out inside an existing spreadsheet (the way
@@ -159,8 +221,13 @@ def init_spreadsheet(client: CrmHTTPClient, template: Template, lang: str, title
         sid = _lay_out_into(client, template, layout, spreadsheet_id(into), time_zone, locale, force)
         url = spreadsheet_url(sid)
     else:
-        sid, url = _create(client, layout, title or DEFAULT_TITLE.get(lang, "CRM"),
-                           time_zone or _machine_zone(), locale or default_locale(lang))
+        sid, url = _create(
+            client,
+            layout,
+            title or DEFAULT_TITLE.get(lang, "CRM"),
+            time_zone or _machine_zone(),
+            locale or default_locale(lang),
+        )
     for address in _addresses(share):
         share_spreadsheet(client, sid, address, notify=notify)
     return url
@@ -181,17 +248,37 @@ def _addresses(share: str | Iterable[str] | None) -> list[str]:
     return out
 
 
-def _create(client: CrmHTTPClient, layout: list[TabLayout], title: str, time_zone: str | None,
-            locale: str) -> tuple[str, str]:
+def _create(
+    client: CrmHTTPClient, layout: list[TabLayout], title: str, time_zone: str | None, locale: str
+) -> tuple[str, str]:
     properties: dict[str, Any] = {"title": title, "locale": locale}
     if time_zone:
         properties["timeZone"] = time_zone
-    body = {"properties": properties, "sheets": [
-        {"properties": {"title": tab.title, "index": i, "gridProperties": {
-            "rowCount": _ROWS, "columnCount": max(len(tab.columns), 1), "frozenRowCount": tab.frozen_rows}}}
-        for i, tab in enumerate(layout)]}
-    created = client.request("post", SHEETS_API, json=body, params={"fields": "spreadsheetId,spreadsheetUrl,sheets.properties(sheetId,title)"},
-                             what="creating the spreadsheet", idempotent=False).json()
+    body = {
+        "properties": properties,
+        "sheets": [
+            {
+                "properties": {
+                    "title": tab.title,
+                    "index": i,
+                    "gridProperties": {
+                        "rowCount": _ROWS,
+                        "columnCount": max(len(tab.columns), 1),
+                        "frozenRowCount": tab.frozen_rows,
+                    },
+                }
+            }
+            for i, tab in enumerate(layout)
+        ],
+    }
+    created = client.request(
+        "post",
+        SHEETS_API,
+        json=body,
+        params={"fields": "spreadsheetId,spreadsheetUrl,sheets.properties(sheetId,title)"},
+        what="creating the spreadsheet",
+        idempotent=False,
+    ).json()
     sid = created["spreadsheetId"]
     ids = {s["properties"]["title"]: s["properties"].get("sheetId", 0) for s in created.get("sheets", [])}
     reqs: list[dict[str, Any]] = []
@@ -202,12 +289,25 @@ def _create(client: CrmHTTPClient, layout: list[TabLayout], title: str, time_zon
     return sid, created.get("spreadsheetUrl") or spreadsheet_url(sid)
 
 
-def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLayout], sid: str,
-                  time_zone: str | None, locale: str | None, force: bool) -> str:
-    meta = client.fetch_sheet_metadata(sid, params={"fields": (
-        "properties(title,locale,timeZone),"
-        "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
-        "protectedRanges(protectedRangeId,description),conditionalFormats(booleanRule(condition)))")})
+def _lay_out_into(
+    client: CrmHTTPClient,
+    template: Template,
+    layout: list[TabLayout],
+    sid: str,
+    time_zone: str | None,
+    locale: str | None,
+    force: bool,
+) -> str:
+    meta = client.fetch_sheet_metadata(
+        sid,
+        params={
+            "fields": (
+                "properties(title,locale,timeZone),"
+                "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+                "protectedRanges(protectedRangeId,description),conditionalFormats(booleanRule(condition)))"
+            )
+        },
+    )
     sheets = [s for s in meta.get("sheets") or []]
     by_title = {s["properties"]["title"]: s for s in sheets}
     # Which of the person's tabs already are CRM tabs (either language)?
@@ -217,15 +317,19 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
         for t, sheet in by_title.items():
             if tab.matches(t) and tab_layout.id not in existing:
                 existing[tab_layout.id] = sheet
-    empties = [s for s in sheets if s["properties"]["title"].strip().casefold() in _DEFAULT_TAB_NAMES
-               and s not in existing.values()]
+    empties = [
+        s
+        for s in sheets
+        if s["properties"]["title"].strip().casefold() in _DEFAULT_TAB_NAMES and s not in existing.values()
+    ]
     check = list(existing.values()) + empties
     filled: dict[str, int] = {}
     if check:
-        got = client.values_batch_get(sid, [quote_title(s["properties"]["title"]) for s in check],
-                                      params={"majorDimension": "ROWS"})
+        got = client.values_batch_get(
+            sid, [quote_title(s["properties"]["title"]) for s in check], params={"majorDimension": "ROWS"}
+        )
         tab_of = {id(sheet): tid for tid, sheet in existing.items()}
-        for sheet, vr in zip(check, got.get("valueRanges") or []):
+        for sheet, vr in zip(check, got.get("valueRanges") or [], strict=False):
             rows = vr.get("values") or []
             tid = tab_of.get(id(sheet))
             if rows and tid is not None and any(template.tab(tid).match_header(v) for v in rows[0]):
@@ -233,8 +337,9 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
             filled[sheet["properties"]["title"]] = sum(1 for r in rows if any(str(v).strip() for v in r))
     busy = {tid: s for tid, s in existing.items() if filled.get(s["properties"]["title"], 0)}
     if busy and not force:
-        names = ", ".join(f"'{s['properties']['title']}' ({filled[s['properties']['title']]} rows)"
-                          for s in busy.values())
+        names = ", ".join(
+            f"'{s['properties']['title']}' ({filled[s['properties']['title']]} rows)" for s in busy.values()
+        )
         raise WorkbookError(
             f"The spreadsheet already has CRM tabs with data: {names}. Nothing was changed. "
             "If it is already a CRM, just run `sheets-crm sync`; to lay the template out over it anyway "
@@ -266,7 +371,7 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
                     reqs.append({"deleteProtectedRange": {"protectedRangeId": pr["protectedRangeId"]}})
             for n in reversed(range(len(sheet.get("conditionalFormats") or []))):
                 rule = sheet["conditionalFormats"][n]
-                cond = ((rule.get("booleanRule") or {}).get("condition") or {})
+                cond = (rule.get("booleanRule") or {}).get("condition") or {}
                 texts = {v.get("userEnteredValue") for v in cond.get("values") or []}
                 if cond.get("type") == "TEXT_EQ" and texts and texts <= stage_labels:
                     reqs.append({"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": n}})
@@ -274,30 +379,43 @@ def _lay_out_into(client: CrmHTTPClient, template: Template, layout: list[TabLay
         elif reusable:
             sp = reusable.pop(0)["properties"]
             sheet_id = sp.get("sheetId", 0)
-            reqs.append({"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": tab.title},
-                                                   "fields": "title"}})
+            reqs.append(
+                {"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": tab.title}, "fields": "title"}}
+            )
             col_count = (sp.get("gridProperties") or {}).get("columnCount")
         else:
             sheet_id = next_id
             next_id += 1
-            reqs.append({"addSheet": {"properties": {
-                "sheetId": sheet_id, "title": tab.title, "index": index_base + i,
-                "gridProperties": {"rowCount": _ROWS, "columnCount": max(len(tab.columns), 1)}}}})
+            reqs.append(
+                {
+                    "addSheet": {
+                        "properties": {
+                            "sheetId": sheet_id,
+                            "title": tab.title,
+                            "index": index_base + i,
+                            "gridProperties": {"rowCount": _ROWS, "columnCount": max(len(tab.columns), 1)},
+                        }
+                    }
+                }
+            )
             col_count = max(len(tab.columns), 1)
         reqs.extend(layout_requests(sheet_id, tab, col_count=col_count))
     client.batch_update(sid, {"requests": reqs})
     return sid
 
 
-def share_spreadsheet(client: CrmHTTPClient, sid: str, email: str, *, role: str = "writer",
-                      notify: bool = True) -> None:
+def share_spreadsheet(
+    client: CrmHTTPClient, sid: str, email: str, *, role: str = "writer", notify: bool = True
+) -> None:
     """Give ``email`` access through Drive ``permissions.create``.
 
     ``sendNotificationEmail`` may be false for ordinary shares (Drive only
     refuses to skip it for ownership transfers).
     """
-    client.request("post", f"{DRIVE_API}/{sid}/permissions",
-                   params={"sendNotificationEmail": "true" if notify else "false", "supportsAllDrives": "true"},
-                   json={"type": "user", "role": role, "emailAddress": email},
-                   what=f"sharing the spreadsheet with {email}")
-
+    client.request(
+        "post",
+        f"{DRIVE_API}/{sid}/permissions",
+        params={"sendNotificationEmail": "true" if notify else "false", "supportsAllDrives": "true"},
+        json={"type": "user", "role": role, "emailAddress": email},
+        what=f"sharing the spreadsheet with {email}",
+    )

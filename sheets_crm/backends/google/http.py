@@ -28,9 +28,10 @@ import logging
 import random
 import re
 import time
-from http import HTTPStatus
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, MutableMapping
+from http import HTTPStatus
+from typing import Any
 
 import requests
 from gspread.http_client import HTTPClient
@@ -61,7 +62,7 @@ log = logging.getLogger("sheets_crm.google")
 SHEETS_API = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_API = "https://www.googleapis.com/drive/v3/files"
 #: Where the user documentation about Google set-up lives (README section).
-SETUP_DOC = "the README, section \"Google Sheets\" (docs/google.md)"
+SETUP_DOC = 'the README, section "Google Sheets" (docs/google.md)'
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _RETRY_403_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
@@ -202,8 +203,13 @@ class CrmHTTPClient(HTTPClient):
             retry_after: float | None = None
             try:
                 response = self.session.request(
-                    method=method, url=endpoint, params=params, data=data,
-                    files=files, headers=headers, timeout=self.timeout,
+                    method=method,
+                    url=endpoint,
+                    params=params,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=self.timeout,
                 )
             except requests.RequestException as exc:
                 problem = _transport_problem(exc)
@@ -243,8 +249,9 @@ class CrmHTTPClient(HTTPClient):
             if retry_after is not None:
                 delay = max(delay, retry_after)
             if waited + delay > policy.max_wait:
-                raise self._outcome(self._gave_up(what, problem, attempt, waited, status, error,
-                                                  retry_after=retry_after), in_doubt)
+                raise self._outcome(
+                    self._gave_up(what, problem, attempt, waited, status, error, retry_after=retry_after), in_doubt
+                )
             log.info("%s: %s; retrying in %.1f s (try %d of %d)", what, problem, delay, attempt + 1, policy.tries)
             self.stats.retries += 1
             self.stats.waited += delay
@@ -256,9 +263,11 @@ class CrmHTTPClient(HTTPClient):
         """Say what a failed request left behind (``exc.outcome`` and the message)."""
         if in_doubt:
             exc.outcome = "unknown"
-            exc.args = (f"{exc} The write may or may not have reached Google before its answer was lost: "
-                        "the spreadsheet is either fully updated or untouched (a write is applied all or "
-                        "nothing), never half-written; running the command again is safe.",)
+            exc.args = (
+                f"{exc} The write may or may not have reached Google before its answer was lost: "
+                "the spreadsheet is either fully updated or untouched (a write is applied all or "
+                "nothing), never half-written; running the command again is safe.",
+            )
         elif not self.writes_done:
             exc.outcome = "untouched"
             exc.args = (f"{exc} Nothing was written.",)
@@ -274,11 +283,20 @@ class CrmHTTPClient(HTTPClient):
             body = response.request.body if response.request is not None else None
             stats.bytes_sent += len(body) if body else 0
             stats.bytes_received += len(response.content or b"")
-            stats.log.append(f"{method.upper()} {response.request.path_url if response.request else ''} "
-                             f"{response.status_code}")
+            stats.log.append(
+                f"{method.upper()} {response.request.path_url if response.request else ''} {response.status_code}"
+            )
 
-    def _gave_up(self, what: str, problem: str, tries: int, waited: float, status: int | None,
-                 error: Mapping[str, Any] | None, retry_after: float | None = None) -> GoogleError:
+    def _gave_up(
+        self,
+        what: str,
+        problem: str,
+        tries: int,
+        waited: float,
+        status: int | None,
+        error: Mapping[str, Any] | None,
+        retry_after: float | None = None,
+    ) -> GoogleError:
         span = f"{tries} tr{'y' if tries == 1 else 'ies'} over {waited:.0f} s"
         if status == 429 or (status == 403 and error and _reasons(error) & _RETRY_403_REASONS):
             later = f" (Google asked to wait {retry_after:.0f} s more)" if retry_after else ""
@@ -297,8 +315,9 @@ class CrmHTTPClient(HTTPClient):
     def get_json(self, url: str, params: MutableMapping[str, Any] | None = None, **kw: Any) -> Any:
         return self.request("get", url, params=params, **kw).json()
 
-    def post_json(self, url: str, body: Mapping[str, Any], params: MutableMapping[str, Any] | None = None,
-                  **kw: Any) -> Any:
+    def post_json(
+        self, url: str, body: Mapping[str, Any], params: MutableMapping[str, Any] | None = None, **kw: Any
+    ) -> Any:
         return self.request("post", url, params=params, json=body, **kw).json()
 
 
@@ -322,10 +341,13 @@ def _auth_failure(exc: Exception, client: CrmHTTPClient) -> Exception | None:
     if isinstance(exc, gax.RefreshError):
         who = f" for {client.account_email}" if client.account_email else ""
         detail = str(exc.args[0]) if exc.args else str(exc)
-        hint = ("the service account key may have been deleted or disabled in the Google Cloud console: "
-                "create a new JSON key" if client.account_kind == "service_account" else
-                "your saved login may have expired or been revoked: delete "
-                "~/.config/gspread/authorized_user.json and log in again")
+        hint = (
+            "the service account key may have been deleted or disabled in the Google Cloud console: "
+            "create a new JSON key"
+            if client.account_kind == "service_account"
+            else "your saved login may have expired or been revoked: delete "
+            "~/.config/gspread/authorized_user.json and log in again"
+        )
         return AuthError(f"Google refused the credentials{who} ({_short(detail)}); {hint}. See {SETUP_DOC}.")
     if isinstance(exc, gax.TransportError):
         return _Transient("could not reach Google's sign-in service")
@@ -401,8 +423,9 @@ def _target(url: str) -> str:
     return (match.group(1) or match.group(2)) if match else ""
 
 
-def convert_error(code: int, error: Mapping[str, Any], client: CrmHTTPClient | None, url: str,
-                  what: str) -> GoogleError:
+def convert_error(
+    code: int, error: Mapping[str, Any], client: CrmHTTPClient | None, url: str, what: str
+) -> GoogleError:
     """Google's error answer → the CrmError the person can act on."""
     message = _short(str(error.get("message") or ""))
     reasons = _reasons(error)
@@ -412,23 +435,28 @@ def convert_error(code: int, error: Mapping[str, Any], client: CrmHTTPClient | N
     sheet = f"spreadsheet {target}" if target else "the spreadsheet"
     is_drive = "/drive/" in url
     if code == 401:
-        hint = ("check that the service account key file is current (keys can be deleted in the Cloud console)"
-                if kind == "service_account" else
-                "log in again (delete ~/.config/gspread/authorized_user.json to force a new login)")
+        hint = (
+            "check that the service account key file is current (keys can be deleted in the Cloud console)"
+            if kind == "service_account"
+            else "log in again (delete ~/.config/gspread/authorized_user.json to force a new login)"
+        )
         return AuthError(f"Google rejected the credentials while {what} (401: {message}); {hint}. See {SETUP_DOC}.")
     if code == 403:
         if "storageQuotaExceeded" in reasons:
             who = f"the service account {email_addr}" if email_addr and kind != "user" else "this account"
             return StorageQuotaError(
-                f"Google Drive refused to create a file for {who}: \"{message}\". A service account owns no "
+                f'Google Drive refused to create a file for {who}: "{message}". A service account owns no '
                 "Drive storage, so it cannot create spreadsheets (not even in a folder shared with it). "
                 "Create an empty spreadsheet in the browser (sheets.new), share it with "
                 f"{email_addr or 'the service account e-mail'} as Editor, then run "
                 "`sheets-crm init --google --into URL` to lay the CRM out inside it. "
                 "(Or run `init --google` with your own OAuth login.)"
             )
-        if reasons & {"accessNotConfigured", "SERVICE_DISABLED"} or "has not been used in project" in message \
-                or "it is disabled" in message:
+        if (
+            reasons & {"accessNotConfigured", "SERVICE_DISABLED"}
+            or "has not been used in project" in message
+            or "it is disabled" in message
+        ):
             api = _api_name(error, url)
             project = _project(error)
             link = _activation_url(error, api, project)

@@ -35,19 +35,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
-from typing import Any, Collection, Iterable
+from collections.abc import Collection, Iterable
+from typing import Any
 
 import requests
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
+from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
+from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
+from sheets_crm.backends.protocol import Workbook
 from sheets_crm.core.dates import EPOCH
-from sheets_crm.errors import ConcurrentEditError, GoogleError, WorkbookError
 from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
 from sheets_crm.core.text import column_letter
-from sheets_crm.backends.protocol import Workbook
-from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
-from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
+from sheets_crm.errors import ConcurrentEditError, GoogleError, WorkbookError
 
 __all__ = [
     "GoogleWorkbook",
@@ -79,17 +79,28 @@ AFTER_WRITE_FIELDS = (
     "data(startRow,startColumn,rowData(values(effectiveValue)))))"
 )
 
-_VALUE_PARAMS = {"majorDimension": "ROWS", "valueRenderOption": "UNFORMATTED_VALUE",
-                 "dateTimeRenderOption": "SERIAL_NUMBER"}
+_VALUE_PARAMS = {
+    "majorDimension": "ROWS",
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+}
 
 # What UNFORMATTED_VALUE renders for each ErrorValue type.
 _ERROR_TEXT = {
-    "ERROR": "#ERROR!", "NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!",
-    "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A", "LOADING": "Loading...",
+    "ERROR": "#ERROR!",
+    "NULL_VALUE": "#NULL!",
+    "DIVIDE_BY_ZERO": "#DIV/0!",
+    "VALUE": "#VALUE!",
+    "REF": "#REF!",
+    "NAME": "#NAME?",
+    "NUM": "#NUM!",
+    "N_A": "#N/A",
+    "LOADING": "Loading...",
 }
 
 
 # -- ids, URLs, A1 -----------------------------------------------------------
+
 
 def quote_title(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
@@ -97,18 +108,17 @@ def quote_title(title: str) -> str:
 
 def a1_range(title: str, row0: int, col0: int, row1: int, col1: int) -> str:
     """0-based inclusive corners → ``'Tab'!A1:C5``."""
-    return (f"{quote_title(title)}!{column_letter(col0)}{row0 + 1}:"
-            f"{column_letter(col1)}{row1 + 1}")
+    return f"{quote_title(title)}!{column_letter(col0)}{row0 + 1}:{column_letter(col1)}{row1 + 1}"
 
 
 # -- colours ---------------------------------------------------------------------
+
 
 def color_to_hex(color: dict[str, Any] | None) -> str | None:
     """Google's {red, green, blue} floats (missing channel = 0) → 'RRGGBB'."""
     if not color:
         return None if color is None else "000000"
-    return "".join(f"{max(0, min(255, round(float(color.get(ch, 0)) * 255))):02X}"
-                   for ch in ("red", "green", "blue"))
+    return "".join(f"{max(0, min(255, round(float(color.get(ch, 0)) * 255))):02X}" for ch in ("red", "green", "blue"))
 
 
 def hex_to_color(value: str) -> dict[str, float]:
@@ -119,13 +129,14 @@ def hex_to_color(value: str) -> dict[str, float]:
     value = value.lstrip("#")
     out: dict[str, float] = {}
     for i, ch in enumerate(("red", "green", "blue")):
-        level = int(value[2 * i: 2 * i + 2], 16)
+        level = int(value[2 * i : 2 * i + 2], 16)
         if level:
             out[ch] = 1 if level == 255 else math.ceil(level / 255 * 1e5 + 1e-6) / 1e5
     return out
 
 
 # -- cell values -----------------------------------------------------------------
+
 
 def _effective(cell: dict[str, Any]) -> Any:
     ev = cell.get("effectiveValue")
@@ -219,7 +230,9 @@ def _merge(changes: Iterable[CellChange]) -> dict[tuple[str, int, int], CellChan
         prev = out.get(key)
         if prev is not None:
             ch = CellChange(
-                ch.tab, ch.row, ch.col,
+                ch.tab,
+                ch.row,
+                ch.col,
                 value=ch.value if ch.value is not KEEP else prev.value,
                 fill=ch.fill if ch.fill is not KEEP else prev.fill,
                 number_format=ch.number_format if ch.value is not KEEP else prev.number_format,
@@ -252,23 +265,47 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
         max_row = max(ch.row for ch in tab_changes)
         max_col = max(ch.col for ch in tab_changes)
         if tab.grid_rows and max_row >= tab.grid_rows:
-            grow.append({"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS",
-                                             "length": max_row + 1 - tab.grid_rows}})
+            grow.append(
+                {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": max_row + 1 - tab.grid_rows}}
+            )
         if tab.grid_cols and max_col >= tab.grid_cols:
-            grow.append({"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS",
-                                             "length": max_col + 1 - tab.grid_cols}})
-        for r0, c0, key, rows in _rects([(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP]):
-            values.append({"updateCells": {
-                "start": {"sheetId": sheet_id, "rowIndex": r0, "columnIndex": c0},
-                "rows": [{"values": [_value_cell(ch) for ch in line]} for line in rows],
-                "fields": VALUE_FIELDS}})
+            grow.append(
+                {
+                    "appendDimension": {
+                        "sheetId": sheet_id,
+                        "dimension": "COLUMNS",
+                        "length": max_col + 1 - tab.grid_cols,
+                    }
+                }
+            )
+        for r0, c0, _key, rows in _rects([(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP]):
+            values.append(
+                {
+                    "updateCells": {
+                        "start": {"sheetId": sheet_id, "rowIndex": r0, "columnIndex": c0},
+                        "rows": [{"values": [_value_cell(ch) for ch in line]} for line in rows],
+                        "fields": VALUE_FIELDS,
+                    }
+                }
+            )
         painted = [(ch.row, ch.col, (ch.fill or "").upper() or None, ch) for ch in tab_changes if ch.fill is not KEEP]
         for r0, c0, color, rows in _rects(painted):
             cell = {"userEnteredFormat": {"backgroundColor": hex_to_color(color)}} if color else {}
-            fills.append({"repeatCell": {
-                "range": {"sheetId": sheet_id, "startRowIndex": r0, "endRowIndex": r0 + len(rows),
-                          "startColumnIndex": c0, "endColumnIndex": c0 + len(rows[0])},
-                "cell": cell, "fields": FILL_FIELDS}})
+            fills.append(
+                {
+                    "repeatCell": {
+                        "range": {
+                            "sheetId": sheet_id,
+                            "startRowIndex": r0,
+                            "endRowIndex": r0 + len(rows),
+                            "startColumnIndex": c0,
+                            "endColumnIndex": c0 + len(rows[0]),
+                        },
+                        "cell": cell,
+                        "fields": FILL_FIELDS,
+                    }
+                }
+            )
     return grow + values + fills
 
 
@@ -334,12 +371,14 @@ def _cut(req: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     half = len(upd["rows"]) // 2
     start = upd["start"]
     first = {"updateCells": {**upd, "rows": upd["rows"][:half]}}
-    second = {"updateCells": {**upd, "rows": upd["rows"][half:],
-                              "start": {**start, "rowIndex": start["rowIndex"] + half}}}
+    second = {
+        "updateCells": {**upd, "rows": upd["rows"][half:], "start": {**start, "rowIndex": start["rowIndex"] + half}}
+    }
     return _cut(first, limit) + _cut(second, limit)
 
 
 # -- the workbook ---------------------------------------------------------------------
+
 
 class GoogleWorkbook(Workbook):
     """A CRM in a Google spreadsheet.
@@ -349,17 +388,32 @@ class GoogleWorkbook(Workbook):
     :class:`requests.Session`).
     """
 
-    def __init__(self, spreadsheet: str, *, http: CrmHTTPClient | None = None,
-                 session: requests.Session | None = None, account_email: str | None = None,
-                 account_kind: str | None = None, policy: RetryPolicy | None = None,
-                 sleep: Any = None, max_payload: int = MAX_PAYLOAD, locale: str | None = None,
-                 guard: bool = True) -> None:
+    def __init__(
+        self,
+        spreadsheet: str,
+        *,
+        http: CrmHTTPClient | None = None,
+        session: requests.Session | None = None,
+        account_email: str | None = None,
+        account_kind: str | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Any = None,
+        max_payload: int = MAX_PAYLOAD,
+        locale: str | None = None,
+        guard: bool = True,
+    ) -> None:
         self.id = spreadsheet_id(spreadsheet)
         self.name = self.id
         self.url = spreadsheet_url(self.id)
         if http is None:
-            http = CrmHTTPClient(None, session or requests.Session(), account_email=account_email,
-                                 account_kind=account_kind, policy=policy, sleep=sleep)
+            http = CrmHTTPClient(
+                None,
+                session or requests.Session(),
+                account_email=account_email,
+                account_kind=account_kind,
+                policy=policy,
+                sleep=sleep,
+            )
         self.http = http
         self.max_payload = max_payload
         #: Overrides the spreadsheet's own locale for text dates (``--locale``).
@@ -370,8 +424,9 @@ class GoogleWorkbook(Workbook):
         self.guard_reads = 0
 
     @classmethod
-    def open(cls, target: str, *, credentials: str | None = None, allow_login: bool = False,
-             **options: Any) -> "GoogleWorkbook":
+    def open(
+        cls, target: str, *, credentials: str | None = None, allow_login: bool = False, **options: Any
+    ) -> GoogleWorkbook:
         """Open a spreadsheet by URL or id with the credentials found (see
         :func:`~sheets_crm.backends.google.auth.load_account`). A browser login
         (OAuth client file without a saved login) only when ``allow_login``."""
@@ -396,11 +451,22 @@ class GoogleWorkbook(Workbook):
             title = sp.get("title", "")
             grid = sp.get("gridProperties") or {}
             values, fills = _grid(sheet.get("data") or [], title in fills_for)
-            tabs[title] = TabData(title, values, fills, ref=sp.get("sheetId", 0),
-                                  grid_rows=int(grid.get("rowCount", 0)), grid_cols=int(grid.get("columnCount", 0)))
+            tabs[title] = TabData(
+                title,
+                values,
+                fills,
+                ref=sp.get("sheetId", 0),
+                grid_rows=int(grid.get("rowCount", 0)),
+                grid_cols=int(grid.get("columnCount", 0)),
+            )
         version = {t.title: (t.ref, t.grid_rows, t.grid_cols) for t in tabs.values()}
-        return Snapshot(tabs=tabs, time_zone=props.get("timeZone"), locale=self.locale or props.get("locale"),
-                        title=props.get("title", ""), version=version)
+        return Snapshot(
+            tabs=tabs,
+            time_zone=props.get("timeZone"),
+            locale=self.locale or props.get("locale"),
+            title=props.get("title", ""),
+            version=version,
+        )
 
     # -- writing -------------------------------------------------------------
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:
@@ -411,14 +477,17 @@ class GoogleWorkbook(Workbook):
             return
         if self.guard:
             self._check_guard(changes, base)
-        batches = split_requests(reqs, self.max_payload) if body_size({"requests": reqs}) > self.max_payload \
-            else [reqs]
+        batches = split_requests(reqs, self.max_payload) if body_size({"requests": reqs}) > self.max_payload else [reqs]
         if len(batches) > 1:
             self.split_writes += 1
             log.warning(
                 "%s: the write is %.1f MB, over Google's recommended %.1f MB; sending it as %d batchUpdate "
                 "requests. It is no longer atomic: if one fails, the sheet is partly updated (run sync again).",
-                self.name, body_size({"requests": reqs}) / 1e6, self.max_payload / 1e6, len(batches))
+                self.name,
+                body_size({"requests": reqs}) / 1e6,
+                self.max_payload / 1e6,
+                len(batches),
+            )
         # One batch: its reply carries the headers and Leads key column as they are *after* the
         # write (responseRanges), checked against the plan's snapshot — no extra request.
         after = _guard_expect(changes, base, targets=False) if self.guard and len(batches) == 1 else {}
@@ -427,8 +496,9 @@ class GoogleWorkbook(Workbook):
             body: dict[str, Any] = {"requests": batch}
             params = None
             if response_ranges:
-                body.update(includeSpreadsheetInResponse=True, responseRanges=response_ranges,
-                            responseIncludeGridData=True)
+                body.update(
+                    includeSpreadsheetInResponse=True, responseRanges=response_ranges, responseIncludeGridData=True
+                )
                 params = {"fields": AFTER_WRITE_FIELDS}
             try:
                 reply = self.http.post_json(SPREADSHEET_BATCH_UPDATE_URL % self.id, body, params=params)
@@ -440,7 +510,8 @@ class GoogleWorkbook(Workbook):
                     # removed. Google applies a batch all or nothing, so a refused batch wrote nothing.
                     raise ConcurrentEditError(
                         f"{self.name} changed shape while the sync was running "
-                        f"({exc.google_message}); nothing was written.") from None
+                        f"({exc.google_message}); nothing was written."
+                    ) from None
                 raise self._partial(exc, i, len(batches))
             except GoogleError as exc:
                 raise self._partial(exc, i, len(batches))
@@ -453,8 +524,10 @@ class GoogleWorkbook(Workbook):
         """Say so when part of a split write had already landed."""
         if done:
             exc.outcome = "partly updated"
-            exc.args = (f"{exc} The write had been split in {total} parts and {done} of them were "
-                        "applied: the sheet is partly updated; run sync again to finish.",)
+            exc.args = (
+                f"{exc} The write had been split in {total} parts and {done} of them were "
+                "applied: the sheet is partly updated; run sync again to finish.",
+            )
         return exc
 
     def _check_guard(self, changes: ChangeSet, base: Snapshot) -> None:
@@ -476,7 +549,7 @@ class GoogleWorkbook(Workbook):
                 ) from None
             raise
         now: dict[str, dict[tuple[int, int], Any]] = {}
-        for (title, r0, c0), vr in zip(spans, got.get("valueRanges") or []):
+        for (title, r0, c0), vr in zip(spans, got.get("valueRanges") or [], strict=False):
             bucket = now.setdefault(title, {})
             for dr, line in enumerate(vr.get("values") or []):
                 for dc, v in enumerate(line):
@@ -487,8 +560,7 @@ class GoogleWorkbook(Workbook):
                 f"{self.name} changed while the sync was running ({_first(moved)}); nothing was written."
             )
 
-    def _check_after(self, expect: dict[str, dict[tuple[int, int], Any]], base: Snapshot,
-                     reply: Any) -> None:
+    def _check_after(self, expect: dict[str, dict[tuple[int, int], Any]], base: Snapshot, reply: Any) -> None:
         """The post-write check, from the batchUpdate's own reply (no extra request): the headers
         and the Leads key column *after* the write must still be what the plan was based on. If a
         person moved rows, sorted, moved a column or renamed a tab in the instant between the guard

@@ -14,10 +14,11 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any
 
 import openpyxl
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
@@ -29,10 +30,10 @@ from openpyxl.workbook.workbook import Workbook as XlWorkbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 
-from sheets_crm.errors import ConcurrentEditError, WorkbookError, WorkbookLockedError
+from sheets_crm.backends.protocol import Workbook
 from sheets_crm.core.layout import TabLayout
 from sheets_crm.core.model import KEEP, ChangeSet, Snapshot, TabData
-from sheets_crm.backends.protocol import Workbook
+from sheets_crm.errors import ConcurrentEditError, WorkbookError, WorkbookLockedError
 
 __all__ = ["LocalWorkbook", "create_workbook", "lock_file"]
 
@@ -201,17 +202,22 @@ def _refuse_merged_targets(sheets: dict[str, Any], changes: ChangeSet) -> None:
             continue
         targets = {(ch.row + 1, ch.col + 1) for ch in changes.changes if ch.tab == title}
         for rng in ws.merged_cells.ranges:
-            hit = sorted((r, c) for r, c in targets
-                         if rng.min_row <= r <= rng.max_row and rng.min_col <= c <= rng.max_col
-                         and (r, c) != (rng.min_row, rng.min_col))
+            hit = sorted(
+                (r, c)
+                for r, c in targets
+                if rng.min_row <= r <= rng.max_row
+                and rng.min_col <= c <= rng.max_col
+                and (r, c) != (rng.min_row, rng.min_col)
+            )
             if hit:
                 r, c = hit[0]
                 name = title if title.isalnum() else "'" + title.replace("'", "''") + "'"
                 blocked[f"{name}!{rng.coord}"] = f"{get_column_letter(c)}{r}"
     if blocked:
         where = "; ".join(f"{rng} is merged, and sheets-crm must write into {cell}" for rng, cell in blocked.items())
-        raise WorkbookError(f"{where}. Unmerge those cells (they hold the tool's columns) and run again; "
-                            "nothing was written.")
+        raise WorkbookError(
+            f"{where}. Unmerge those cells (they hold the tool's columns) and run again; nothing was written."
+        )
 
 
 @contextmanager
@@ -271,7 +277,7 @@ def _set_value(cell: Any, value: Any, number_format: str | None) -> None:
         cell.number_format = number_format  # dates as dates, counts as plain numbers
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fill(color: str | None) -> PatternFill:
     """One shared fill object per colour (cells store only its style index)."""
     if not color:
@@ -326,8 +332,9 @@ def save_atomically(book: XlWorkbook, path: Path) -> None:
         os.replace(tmp, path)
     except PermissionError:
         tmp.unlink(missing_ok=True)
-        raise WorkbookLockedError(f"{path}: cannot replace the file (is it open in another program?); "
-                                  "nothing was written") from None
+        raise WorkbookLockedError(
+            f"{path}: cannot replace the file (is it open in another program?); nothing was written"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -362,13 +369,15 @@ def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: boo
                 # and the sheet stays empty (appends land on row 2).
                 ws.column_dimensions[letter].number_format = tab.date_format
             if col.choices:
-                dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"',
-                                    allow_blank=True, showErrorMessage=False)
+                dv = DataValidation(
+                    type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True, showErrorMessage=False
+                )
                 dv.add(body)
                 ws.add_data_validation(dv)
             for text, color in col.highlights:
                 ws.conditional_formatting.add(
-                    body, CellIsRule(operator="equal", formula=[f'"{text}"'], fill=_fill(color)))
+                    body, CellIsRule(operator="equal", formula=[f'"{text}"'], fill=_fill(color))
+                )
     path.parent.mkdir(parents=True, exist_ok=True)
     save_atomically(book, path)
     return path
