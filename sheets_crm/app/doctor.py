@@ -21,13 +21,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
-from sheets_crm.core.reading import TabMap, _leads_frame, _letter, _map_columns, _plan_frame, cell_text
+from sheets_crm.core.reading import TabMap, _leads_frame, _map_columns, _plan_frame, cell_text
 from sheets_crm.core.template import LANGS, Column, Tab, Template, default_template
+from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import SheetShapeError
 
@@ -293,9 +295,10 @@ def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: l
     phone_col = lm.columns.get("phone") if "phone" not in lm.added else None
     email_col = lm.columns.get("email") if "email" not in lm.added else None
     first_by: dict[str, tuple[int, str, str]] = {}
-    for rec in leads.itertuples(index=False):
-        row = int(rec.row)
-        keys: list[tuple[str, str, str]] = []
+    for row, lead_key, project in zip(
+        leads["row"].tolist(), leads["key"].tolist(), leads["project"].tolist(), strict=True
+    ):
+        keys: list[tuple[str, str, tuple[str, str]]] = []
         if phone_col is not None:
             phone = cell_text(data.cell(row - 1, phone_col))
             if phone:
@@ -326,10 +329,10 @@ def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: l
         for key, what, shown in keys:
             first = first_by.get(key)
             if first is None:
-                first_by[key] = (row, rec.key, rec.project)
+                first_by[key] = (row, lead_key, project)
                 continue
             first_row, first_key, first_project = first
-            if first_key == rec.key or first_row in reported:
+            if first_key == lead_key or first_row in reported:
                 continue  # same project name: reading already reports the pair
             reported.add(first_row)
             typed, canonical = shown
@@ -353,30 +356,33 @@ def _follow_ups(
     planned = plan_crm(leads, plan, today, template)
     out = planned.leads
     settings = template.settings
-    for i, rec in enumerate(leads.itertuples(index=False)):
-        stage = template.stage(rec.stage)
+    next_contact = out["next_contact"].isna().tolist()
+    days_since: list[Any] = out["days_since_contact"].astype("Int64").tolist()
+    last_contact = [_iso(d) for d in out["last_contact"].to_numpy(dtype="datetime64[ns]")]
+    for i, (row, stage_text, project) in enumerate(
+        zip(leads["row"].tolist(), leads["stage"].tolist(), leads["project"].tolist(), strict=True)
+    ):
+        stage = template.stage(stage_text)
         if stage is not None and stage.closed:
             continue
-        row = int(rec.row)
-        stage_name = f" ({rec.stage})" if rec.stage else ""
-        if pd.isna(out["next_contact"].iloc[i]):
+        stage_name = f" ({stage_text})" if stage_text else ""
+        if next_contact[i]:
             problems.append(
                 Issue(
                     lm.title,
                     row,
                     lm.header_of("project"),
-                    rec.project,
+                    project,
                     f"open lead{stage_name} with no next contact planned; "
                     "add a row to the Contact Plan (or close the lead)",
                     "no-next-contact",
                 )
             )
-        days = out["days_since_contact"].iloc[i]
-        if pd.isna(days):
+        days = days_since[i]
+        if days is pd.NA:
             continue
         fade = stage.fade_days if stage is not None and stage.fade_days else settings.freshness_days
         if int(days) > fade:
-            last = out["last_contact"].iloc[i].date().isoformat()
             why = (
                 f"{stage.labels.get('en', stage.id)} leads fade"
                 if stage is not None and stage.fade_days
@@ -387,22 +393,26 @@ def _follow_ups(
                     lm.title,
                     row,
                     lm.header_of("project"),
-                    rec.project,
-                    f"not contacted for {int(days)} days (last contact {last}); {why} after {fade} days",
+                    project,
+                    f"not contacted for {int(days)} days (last contact {last_contact[i]}); {why} after {fade} days",
                     "stale-lead",
                 )
             )
 
 
+def _iso(day: np.datetime64) -> str:
+    return "" if np.isnat(day) else str(day.astype("datetime64[D]"))
+
+
 def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Issue]) -> None:
     """Plan dates read fine but years away: usually a number typed where a date belongs."""
     col = pm.columns.get("date")
-    for rec in plan.itertuples(index=False):
-        day = rec.date.date()
+    for row, stamp in zip(plan["row"].tolist(), plan["date"].to_numpy(dtype="datetime64[ns]"), strict=True):
+        day = dt.date.fromisoformat(_iso(stamp))
         years = abs((day - today).days) / 365.25
         if years <= _ODD_YEARS:
             continue
-        raw = pm.data.cell(int(rec.row) - 1, col) if col is not None else None
+        raw = pm.data.cell(row - 1, col) if col is not None else None
         typed = (
             f"; the cell holds the number {cell_text(raw)}, read as a day count from 1899-12-30"
             if isinstance(raw, (int, float)) and not isinstance(raw, bool)
@@ -412,7 +422,7 @@ def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Is
         problems.append(
             Issue(
                 pm.title,
-                int(rec.row),
+                row,
                 pm.header_of("date"),
                 raw,
                 f"dated {day.isoformat()}, {int(years)} years {when}{typed}",
@@ -496,7 +506,7 @@ def run_doctor(
 
     workbook = open_workbook(target, credentials=credentials)
     if locale and hasattr(workbook, "locale"):
-        workbook.locale = locale  # type: ignore[attr-defined]
+        workbook.locale = locale
     snapshot = workbook.read()
     day = resolve_today(snapshot, today, tz)
     return diagnose(snapshot, template or default_template(), day, target=workbook.name or target)

@@ -38,23 +38,35 @@ class Plan:
     issues: list[Issue]
 
     def call_list(self) -> list[Call]:
-        out = []
-        for rec in self.calls.itertuples(index=False):
-            out.append(
-                Call(
-                    section=rec.section,
-                    date=rec.date.date(),
-                    days_overdue=None if pd.isna(rec.days_overdue) else int(rec.days_overdue),
-                    project=rec.project,
-                    contact=rec.contact,
-                    phone=rec.phone,
-                    topic=rec.topic,
-                    last_result=rec.last_result,
-                    owner=rec.owner,
-                    plan_row=int(rec.plan_row),
-                )
+        calls = self.calls
+        days_overdue = calls["days_overdue"].astype("Int64").tolist()
+        return [
+            Call(
+                section=str(section),
+                date=pd.Timestamp(date).date(),
+                days_overdue=None if overdue is pd.NA else int(overdue),
+                project=str(project),
+                contact=str(contact),
+                phone=str(phone),
+                topic=str(topic),
+                last_result=str(last_result),
+                owner=str(owner),
+                plan_row=int(plan_row),
             )
-        return out
+            for section, date, overdue, project, contact, phone, topic, last_result, owner, plan_row in zip(
+                calls["section"].tolist(),
+                calls["date"].to_numpy(dtype="datetime64[ns]"),
+                days_overdue,
+                calls["project"].tolist(),
+                calls["contact"].tolist(),
+                calls["phone"].tolist(),
+                calls["topic"].tolist(),
+                calls["last_result"].tolist(),
+                calls["owner"].tolist(),
+                calls["plan_row"].to_numpy(dtype="int64").tolist(),
+                strict=True,
+            )
+        ]
 
     def counts(self) -> dict[str, int]:
         counts = self.calls["section"].value_counts()
@@ -161,8 +173,8 @@ def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> 
     ).astype("float64")
     closed = stages.map({s: bool(st and st.closed) for s, st in stage_of.items()}).astype(bool)
     d = days.astype("float64").clip(lower=0)
-    share = (1.0 - d / fade).clip(lower=0.0, upper=1.0)
-    share = share.where(~closed & days.notna(), 0.0).fillna(0.0).to_numpy()
+    share_s = (1.0 - d / fade).clip(lower=0.0, upper=1.0)
+    share = share_s.where(~closed & days.notna(), 0.0).fillna(0.0).to_numpy(dtype="float64")
 
     base = np.array([int(settings.freshness_color[i : i + 2], 16) for i in (0, 2, 4)], dtype="float64")
     rgb = np.rint(255.0 - np.outer(share, 255.0 - base)).astype("int64")

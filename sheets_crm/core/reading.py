@@ -231,48 +231,52 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
     nameless = frame["key"] == ""
     if nameless.any():
         # A row with the person's data but no Project is reported, not guessed at.
-        for idx in frame.index[nameless]:
+        for idx in np.flatnonzero(nameless.to_numpy()).tolist():
             row = data.values[idx + 1]
             if any(cell_text(v) for c, v in enumerate(row) if c not in tool_cols):
                 issues.append(
                     Issue(
                         data.title,
-                        int(frame.at[idx, "row"]),
+                        idx + 2,
                         tm.header_of("project"),
                         None,
                         "row has data but no project name; skipped",
                         "no-key",
                     )
                 )
-    frame = frame[~nameless]
+    frame = frame[~nameless].reset_index(drop=True)
+    rows: list[int] = frame["row"].tolist()
+    keys: list[str] = frame["key"].tolist()
     dup = frame["key"].duplicated(keep=False)
     if dup.any():
-        first_row = frame[dup].groupby("key")["row"].min()
-        for idx in frame.index[dup & frame["key"].duplicated(keep="first")]:
+        first_row: dict[str, int] = {}
+        for sheet_row, key in zip(rows, keys, strict=True):
+            first_row.setdefault(key, sheet_row)
+        projects: list[str] = frame["project"].tolist()
+        for i in np.flatnonzero((dup & frame["key"].duplicated(keep="first")).to_numpy()).tolist():
             issues.append(
                 Issue(
                     data.title,
-                    int(frame.at[idx, "row"]),
+                    rows[i],
                     tm.header_of("project"),
-                    frame.at[idx, "project"],
-                    f"duplicate project (also row {int(first_row[frame.at[idx, 'key']])}); "
-                    "both rows show the same contact history",
+                    projects[i],
+                    f"duplicate project (also row {first_row[keys[i]]}); both rows show the same contact history",
                     "duplicate-lead",
                 )
             )
-    known = frame["stage"].map(lambda s: s == "" or template.stage(s) is not None)
-    for idx in frame.index[~known]:
+    stages: list[str] = frame["stage"].tolist()
+    for i in [i for i, st in enumerate(stages) if st != "" and template.stage(st) is None]:
         issues.append(
             Issue(
                 data.title,
-                int(frame.at[idx, "row"]),
+                rows[i],
                 tm.header_of("stage"),
-                frame.at[idx, "stage"],
+                stages[i],
                 "unknown stage; treated as an open deal",
                 "unknown-stage",
             )
         )
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def _plan_frame(
@@ -301,35 +305,27 @@ def _plan_frame(
     # Only a row with nothing in it at all (its Date included) is silently blank: an
     # Owner alone, or a note in the person's own column, makes a row that is
     # skipped with a warning.
-    for idx in frame.index[blank.to_numpy()]:
+    for idx in _labels(frame, blank.to_numpy()):
         if any(cell_text(v) for v in data.values[idx + 1]):
             blank.iat[idx] = False
     frame = frame[~blank.to_numpy()]
     bad = bad[~blank.to_numpy()]
 
     title = data.title
-    for idx in frame.index[bad.to_numpy()]:
+    # The frame keeps the sheet's positions as its index: position p is sheet row p + 2.
+    for idx in _labels(frame, bad.to_numpy()):
         issues.append(
-            Issue(
-                title,
-                int(frame.at[idx, "row"]),
-                tm.header_of("date"),
-                raw_dates.iloc[idx],
-                "not a date; row ignored",
-                "bad-date",
-            )
+            Issue(title, idx + 2, tm.header_of("date"), raw_dates.iloc[idx], "not a date; row ignored", "bad-date")
         )
     no_date = frame["date"].isna() & ~bad.to_numpy() & (frame["status"] != "cancelled")
-    for idx in frame.index[no_date]:
-        issues.append(
-            Issue(title, int(frame.at[idx, "row"]), tm.header_of("date"), None, "no date; row ignored", "no-date")
-        )
+    for idx in _labels(frame, no_date.to_numpy()):
+        issues.append(Issue(title, idx + 2, tm.header_of("date"), None, "no date; row ignored", "no-date"))
     unknown = frame["status_text"].map({t: kind is None for t, kind in status_kind.items()}).astype(bool)
-    for idx in frame.index[unknown]:
+    for idx in _labels(frame, unknown.to_numpy()):
         issues.append(
             Issue(
                 title,
-                int(frame.at[idx, "row"]),
+                idx + 2,
                 tm.header_of("status"),
                 frame.at[idx, "status_text"],
                 "unknown status; treated as Planned "
@@ -338,40 +334,41 @@ def _plan_frame(
             )
         )
     no_project = frame["key"] == ""
-    for idx in frame.index[no_project]:
-        issues.append(
-            Issue(
-                title,
-                int(frame.at[idx, "row"]),
-                tm.header_of("project"),
-                None,
-                "no project name; row ignored",
-                "no-key",
-            )
-        )
-    known = set(leads["key"])
-    stray = ~frame["key"].isin(known) & ~no_project
+    for idx in _labels(frame, no_project.to_numpy()):
+        issues.append(Issue(title, idx + 2, tm.header_of("project"), None, "no project name; row ignored", "no-key"))
+    stray = ~frame["key"].isin(set(leads["key"])) & ~no_project
     if stray.any():
-        names = list(dict.fromkeys(leads["project"]))
-        by_key: dict[str, str] = {}
-        for n in names:
-            by_key.setdefault(normalise(n), n)  # the first spelling, as Calls Today shows it
-        hints: dict[str, str] = {}
-        for idx in frame.index[stray]:
-            typed = frame.at[idx, "project"]
-            key = frame.at[idx, "key"]
-            if key not in hints:
-                close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
-                hints[key] = f"; did you mean {by_key[close[0]]!r}?" if close else ""
-            issues.append(
-                Issue(
-                    title,
-                    int(frame.at[idx, "row"]),
-                    tm.header_of("project"),
-                    typed,
-                    f"project not found in {leads_title}{hints[key]}",
-                    "unknown-project",
-                )
-            )
+        _unknown_projects(frame, stray, leads, tm, leads_title, issues)
     usable = ~no_project & frame["date"].notna()
     return frame[usable].reset_index(drop=True)
+
+
+def _labels(frame: pd.DataFrame, mask: np.ndarray) -> list[int]:
+    """The index labels (sheet positions) of the frame's rows where ``mask`` holds."""
+    return [int(i) for i in frame.index.to_numpy()[mask]]
+
+
+def _unknown_projects(
+    frame: pd.DataFrame, stray: pd.Series, leads: pd.DataFrame, tm: TabMap, leads_title: str, issues: list[Issue]
+) -> None:
+    """A warning per plan row naming a project Leads does not have, with the closest name."""
+    by_key: dict[str, str] = {}
+    for name in dict.fromkeys(leads["project"].tolist()):
+        by_key.setdefault(normalise(name), str(name))  # the first spelling, as Calls Today shows it
+    hints: dict[str, str] = {}
+    for idx in _labels(frame, stray.to_numpy()):
+        typed = str(frame.at[idx, "project"])
+        key = str(frame.at[idx, "key"])
+        if key not in hints:
+            close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
+            hints[key] = f"; did you mean {by_key[close[0]]!r}?" if close else ""
+        issues.append(
+            Issue(
+                tm.title,
+                idx + 2,
+                tm.header_of("project"),
+                typed,
+                f"project not found in {leads_title}{hints[key]}",
+                "unknown-project",
+            )
+        )

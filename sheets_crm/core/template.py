@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import TemplateError
@@ -31,6 +31,7 @@ __all__ = [
 LANGS = ("en", "ru")
 Owner = Literal["user", "tool"]
 StatusKind = Literal["open", "done", "cancelled"]
+_STATUS_KINDS: tuple[StatusKind, ...] = get_args(StatusKind)
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,10 @@ class Template:
     def status_index(self) -> dict[str, StatusKind]:
         index: dict[str, StatusKind] = {}
         for kind, spec in self.statuses.items():
+            if kind not in _STATUS_KINDS:
+                continue  # a status kind the rules do not know has no meaning
             for text in [*spec.get("synonyms", []), *spec.get("label", {}).values()]:
-                index[normalise(text)] = kind  # type: ignore[assignment]
+                index[normalise(text)] = kind
         return index
 
     def status_kind(self, text: object) -> StatusKind | None:
@@ -150,7 +153,7 @@ class Template:
         return self.sections[section][lang]
 
     def status_label(self, kind: str, lang: str) -> str:
-        return self.statuses[kind]["label"][lang]
+        return str(self.statuses[kind]["label"][lang])
 
     def with_settings(self, **changes: Any) -> Template:
         """A copy with some settings replaced (config file / CLI overrides)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 __all__ = ["normalise", "KEY_SPACES", "TitleSet", "column_letter"]
 
@@ -20,14 +21,14 @@ def normalise(value: object) -> str:
     return KEY_SPACES.sub(" ", text).strip().casefold()
 
 
-class TitleSet(frozenset):
+class TitleSet(frozenset[str]):
     """A set of tab titles whose ``in`` ignores case, spaces and ё/е.
 
     Backends are told which tabs to read fills for before anyone has seen
     how the person spelled the tab names.
     """
 
-    def __new__(cls, titles=()):  # type: ignore[no-untyped-def]
+    def __new__(cls, titles: Iterable[object] = ()) -> TitleSet:
         return super().__new__(cls, (normalise(t) for t in titles))
 
     def __contains__(self, title: object) -> bool:
