@@ -24,6 +24,7 @@ __all__ = [
     "parse_dates",
     "to_date",
     "resolve_zone",
+    "machine_zone",
     "today_in",
 ]
 
@@ -157,6 +158,11 @@ def resolve_zone(name: str | None) -> ZoneInfo:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"unknown time zone {name!r} (use an IANA name such as Europe/Moscow)") from None
+    return machine_zone()
+
+
+def machine_zone() -> ZoneInfo:
+    """This machine's zone (tzlocal), else UTC: the one answer to "what is the machine's zone"."""
     try:
         import tzlocal
 
