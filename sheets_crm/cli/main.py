@@ -2,32 +2,62 @@
 
 Every command translates :class:`CrmError` into one clear line on stderr and
 exit status 1; typer's usage errors exit 2. No traceback reaches the user.
+
+Start-up is kept light: ``sheets-crm --help`` and ``--version`` must not load
+pandas, openpyxl, gspread or requests, so the application modules are imported
+inside the commands that use them (types only under TYPE_CHECKING), and the
+rich consoles are made on first use.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from sheets_crm.app.sync import SyncResult, run_sync
-from sheets_crm.backends.local.workbook import create_workbook
 from sheets_crm.cli import render
-from sheets_crm.core.layout import build_layout
-from sheets_crm.core.template import Template, default_template, load_template
 from sheets_crm.errors import CrmError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sheets_crm.app.sync import SyncResult
+    from sheets_crm.core.template import Template
 
 __all__ = ["app", "main"]
 
+_VERBOSE_FLAGS = re.compile(r"^(-v+|--verbose)$")
+
+
+class _Group(TyperGroup):
+    """The top-level group: ``-v``/``--verbose`` is accepted anywhere before ``--``.
+
+    The flag belongs to the group (one place sets logging up for every command),
+    but people type it after the command (``sheets-crm sync crm.xlsx -v``), so it
+    is moved in front of the command name before parsing.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        flags = [a for a in args[:end] if _VERBOSE_FLAGS.match(a)]
+        if flags:
+            args = flags + [a for a in args[:end] if not _VERBOSE_FLAGS.match(a)] + args[end:]
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
     name="sheets-crm",
+    cls=_Group,
     help="A CRM in a spreadsheet: sync Leads, Contact Plan and Calls Today in a Google Sheet or .xlsx workbook.",
     no_args_is_help=True,
     add_completion=False,
@@ -35,8 +65,77 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich Console made on first use (importing rich costs start-up time ``--help`` does not need)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return getattr(self._console, name)
+
+
+out = cast("Console", _LazyConsole(stderr=False))
+err = cast("Console", _LazyConsole(stderr=True))
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (test runners swap it between invocations)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
+class _Verbosity:
+    """-v count of this invocation (set by the group callback, read by ``schedule``)."""
+
+    level = 0
+
+
+def setup_logging(verbose: int) -> None:
+    """Route the ``sheets_crm`` logger to stderr: warnings always, -v adds progress notes, -vv debug detail."""
+    _Verbosity.level = verbose
+    logger = logging.getLogger("sheets_crm")
+    logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, _StderrHandler)]
+    handler = _StderrHandler()
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from sheets_crm import __version__
+
+        typer.echo(f"sheets-crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="Log what the tool does on stderr (-vv: debug detail). Any command.",
+        show_default=False,
+    ),
+) -> None:
+    setup_logging(verbose)
 
 
 @contextmanager
@@ -71,6 +170,8 @@ def _parse_today(value: str | None) -> dt.date | None:
 
 
 def _template(path: Path | None) -> Template:
+    from sheets_crm.core.template import default_template, load_template
+
     return load_template(path) if path else default_template()
 
 
@@ -142,6 +243,8 @@ class Context:
         return list(self.config.spreadsheets)
 
     def run(self, target: str, *, today: dt.date | None, dry_run: bool, locale: str | None = None) -> SyncResult:
+        from sheets_crm.app.sync import run_sync
+
         return run_sync(
             target,
             today=today,
@@ -200,6 +303,9 @@ def init(
             return
         if path is None:
             raise typer.BadParameter("give the path of the workbook to create, e.g. crm.xlsx", param_hint="PATH")
+        from sheets_crm.backends.local.workbook import create_workbook
+        from sheets_crm.core.layout import build_layout
+
         created = create_workbook(path, build_layout(tpl, lang), overwrite=force)
         out.print(f"Created {created} with tabs: " + ", ".join(t.names[lang] for t in tpl.tabs) + ".", markup=False)
         out.print(f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {created}", markup=False)
@@ -245,7 +351,7 @@ def _print_result(result: SyncResult, *, dry_run: bool, stats: bool) -> None:
     render.print_lines(out, render.issues_lines(result.issues))
 
 
-def _result_json(result: SyncResult) -> dict:
+def _result_json(result: SyncResult) -> dict[str, Any]:
     return {
         "target": result.target,
         "today": result.today.isoformat(),
@@ -361,7 +467,9 @@ def demo(
         raise typer.BadParameter("use en or ru", param_hint="--lang")
     with handled():
         from sheets_crm.app.demo import write_demo
+        from sheets_crm.app.sync import run_sync
         from sheets_crm.core.dates import resolve_zone, today_in
+        from sheets_crm.core.template import default_template
 
         tpl = default_template()
         day = day or today_in(resolve_zone(tz))
@@ -438,11 +546,8 @@ def schedule(
     log_file: Path | None = typer.Option(
         None, "--log-file", metavar="PATH", help="Append the log here instead of stderr."
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Stay in the foreground and sync every configured spreadsheet daily (Ctrl-C stops)."""
-    import logging
-
+    """Stay in the foreground and sync every configured spreadsheet daily (Ctrl-C stops; -v: debug log)."""
     from sheets_crm.app.runner import Runner, setup_logging
 
     with handled():
@@ -451,7 +556,7 @@ def schedule(
             credentials=credentials,
             sync_time=at,
             time_zone=tz,
-            **{"digest.enabled": False if no_digest else None},
+            **cast("dict[str, Any]", {"digest.enabled": False if no_digest else None}),
         )
         for warning in ctx.config.security_warnings():
             err.print(f"Warning: {warning}", markup=False)
@@ -459,7 +564,7 @@ def schedule(
             raise typer.BadParameter(
                 "list the spreadsheets to sync under `spreadsheets` in sheets-crm.toml", param_hint="--config"
             )
-        setup_logging(logging.DEBUG if verbose else logging.INFO, log_file)
+        setup_logging(logging.DEBUG if _Verbosity.level else logging.INFO, log_file)
         runner = Runner(ctx.config)
         if now:
             runner.run_now()
@@ -531,10 +636,12 @@ def digest(
             out.print(f"To: {', '.join(m.to)}\nSubject: {m.subject}\n\n{m.text}", markup=False)
 
 
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # rich and the app load only when something is printed
+    from rich.console import Console
+    from rich.table import Table
 
-from sheets_crm.app.sync import SyncResult
-from sheets_crm.core.model import Call, Issue
-from sheets_crm.core.template import Template
+    from sheets_crm.app.sync import SyncResult
+    from sheets_crm.core.model import Call, Issue
+    from sheets_crm.core.template import Template
 
 __all__ = ["calls_table", "summary_lines", "issues_lines", "calls_json", "MAX_WARNINGS"]
 
@@ -21,6 +23,8 @@ _STYLE = {"overdue": "bold red", "today": "bold yellow", "upcoming": ""}
 
 
 def calls_table(calls: Iterable[Call], template: Template, lang: str) -> Table:
+    from rich.table import Table
+
     cols = template.calls.columns
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in cols:
