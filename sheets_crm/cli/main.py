@@ -25,7 +25,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from sheets_crm.cli import render
+from sheets_crm.cli import render, review
 from sheets_crm.errors import CrmError
 
 if TYPE_CHECKING:
@@ -636,6 +636,10 @@ def digest(
             out.print(f"To: {', '.join(m.to)}\nSubject: {m.subject}\n\n{m.text}", markup=False)
 
 
+
+
+app.command()(review.report)
+app.command()(review.card)
 
 
 def main() -> None:

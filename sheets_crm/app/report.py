@@ -1,0 +1,346 @@
+"""The weekly review and the client card as people read them: load a workbook, compute, render text or JSON.
+
+Reading goes through the backends factory (a path or a Google Sheets URL);
+the numbers come from :mod:`sheets_crm.app.review` (pure). Every word shown
+lives in :data:`TEXT`, one block per language; the sheet's own language (as
+the reader detects it from tab names) picks the block. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sheets_crm.app.review import (
+    MANY_TOUCHES,
+    Card,
+    ManagerStats,
+    Review,
+    build_card,
+    build_review,
+    match_project,
+    period_for,
+)
+from sheets_crm.app.sync import resolve_today
+from sheets_crm.backends import open_workbook
+from sheets_crm.core.dates import resolve_zone
+from sheets_crm.core.model import Issue, Snapshot
+from sheets_crm.core.planner import Plan, plan_crm
+from sheets_crm.core.reading import Tables, read_tables
+from sheets_crm.core.template import Template, default_template
+from sheets_crm.errors import ConfigError
+
+__all__ = [
+    "TEXT",
+    "Loaded",
+    "load",
+    "run_report",
+    "run_card",
+    "report_lines",
+    "card_lines",
+    "stage_label",
+    "manager_label",
+    "period_text",
+]
+
+log = logging.getLogger(__name__)
+
+#: Every word the review and the card show, per language.
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Review of {target}: {period}; today {today}",
+        "week": "week {label} ({start} – {end})",
+        "month": "month {label} ({start} – {end})",
+        "range": "{start} – {end}",
+        "so_far": ", so far",
+        "owner_only": "Only {owner}.",
+        "manager": "Manager",
+        "done": "Done",
+        "cancelled": "Cancelled",
+        "planned": "Planned",
+        "overdue": "Overdue",
+        "nothing_planned": "Nothing planned",
+        "stale": "Stale",
+        "never_contacted": "Never contacted",
+        "won": "Won",
+        "lost": "Lost",
+        "team": "Team",
+        "nobody": "(no owner)",
+        "funnel": "Funnel now (leads per stage):",
+        "no_stage": "(no or unknown stage)",
+        "touches": "Touches before a win (leads in Won now: {won}): median {median}.",
+        "touches_none": "Touches before a win: no lead is in Won yet.",
+        "touches_by": "  Won leads by touches (touches: leads):",
+        "touches_line": "    {touches}: {leads}",
+        "many": "  {many} of {won} won leads had {n} or more touches.",
+        "notes": "Notes:",
+        "note_period": "  Done, Cancelled, Planned: contacts dated in the period (Planned counts every row dated "
+        "then, whatever its status). Overdue: open contacts dated before today, now.",
+        "note_leads": "  Nothing planned, Stale (last contact at least the stage's fade days ago), Never contacted: "
+        "open leads now, by the lead's owner.",
+        "note_won": "  Won and Lost are the leads in that stage now: without a History tab a win or a loss cannot "
+        "be dated, so they are not limited to the period.",
+        "note_history": "  Stage moves, conversion between stages and median days in a stage need the History tab, "
+        "which this sheet does not have yet.",
+        "chart_funnel": "Funnel: leads per stage now",
+        "chart_daily": "Contacts done per manager per day",
+        "chart_overdue": "Overdue calls per manager now",
+        "chart_empty": "Nothing to show.",
+        "leads": "leads",
+        # the card
+        "card_title": "{project} (Leads, row {row})",
+        "card_matched": "(closest match for {query!r})",
+        "card_duplicates": "The same project is also in Leads row(s) {rows}; the card shows the first.",
+        "card_row": "Row:",
+        "card_summary": "Touches: {touches}. Last contact: {last}. Days since contact: {days}. Next step: {next}.",
+        "card_never": "never",
+        "card_nothing": "nothing planned",
+        "card_plan": "Contact Plan (rows: {n}, by date):",
+        "card_plan_none": "Contact Plan: no rows for this project.",
+        "card_plan_row": "  {date}  {status:<{w}}  {topic}{result}{owner}  (row {row})",
+        "card_result": " → {result}",
+        "card_owner": " [{owner}]",
+        "card_history": "Stage history needs the History tab, which this sheet does not have yet.",
+    },
+    "ru": {
+        "title": "Обзор {target}: {period}; сегодня {today}",
+        "week": "неделя {label} ({start} – {end})",
+        "month": "месяц {label} ({start} – {end})",
+        "range": "{start} – {end}",
+        "so_far": ", по сегодня",
+        "owner_only": "Только {owner}.",
+        "manager": "Менеджер",
+        "done": "Проведено",
+        "cancelled": "Отменено",
+        "planned": "Запланировано",
+        "overdue": "Просрочено",
+        "nothing_planned": "Без плана",
+        "stale": "Остыли",
+        "never_contacted": "Без контакта",
+        "won": "Выиграно",
+        "lost": "Проиграно",
+        "team": "Команда",
+        "nobody": "(без менеджера)",
+        "funnel": "Воронка сейчас (лидов на этапе):",
+        "no_stage": "(без этапа или неизвестный)",
+        "touches": "Касаний до победы (лидов в «Выигран» сейчас: {won}): медиана {median}.",
+        "touches_none": "Касаний до победы: ни одного лида в «Выигран» пока нет.",
+        "touches_by": "  Выигранные лиды по числу касаний (касаний: лидов):",
+        "touches_line": "    {touches}: {leads}",
+        "many": "  {many} из {won} выигранных лидов — после {n} и более касаний.",
+        "notes": "Примечания:",
+        "note_period": "  Проведено, Отменено, Запланировано: контакты с датой в периоде (Запланировано — все строки "
+        "с датой в периоде, в любом статусе). Просрочено: открытые контакты с датой до сегодня, на сейчас.",
+        "note_leads": "  Без плана, Остыли (последний контакт не ближе срока остывания этапа), Без контакта: "
+        "открытые лиды сейчас, по менеджеру лида.",
+        "note_won": "  Выиграно и Проиграно — лиды на этом этапе сейчас: без вкладки «История» дату победы или "
+        "проигрыша узнать нельзя, поэтому они не ограничены периодом.",
+        "note_history": "  Переходы между этапами, конверсия и медиана дней на этапе требуют вкладки «История», "
+        "которой в этой таблице пока нет.",
+        "chart_funnel": "Воронка: лидов на этапе сейчас",
+        "chart_daily": "Проведённые контакты по менеджерам и дням",
+        "chart_overdue": "Просроченные звонки по менеджерам сейчас",
+        "chart_empty": "Показать нечего.",
+        "leads": "лидов",
+        "card_title": "{project} (Лиды, строка {row})",
+        "card_matched": "(ближайшее совпадение для {query!r})",
+        "card_duplicates": "Этот же проект есть в Лидах в строках {rows}; карточка показывает первую.",
+        "card_row": "Строка:",
+        "card_summary": "Касаний: {touches}. Последний контакт: {last}. Дней без контакта: {days}. "
+        "Следующий шаг: {next}.",
+        "card_never": "не было",
+        "card_nothing": "ничего не запланировано",
+        "card_plan": "План контактов (строк: {n}, по дате):",
+        "card_plan_none": "План контактов: строк по этому проекту нет.",
+        "card_plan_row": "  {date}  {status:<{w}}  {topic}{result}{owner}  (строка {row})",
+        "card_result": " → {result}",
+        "card_owner": " [{owner}]",
+        "card_history": "История этапов требует вкладки «История», которой в этой таблице пока нет.",
+    },
+}
+
+#: The KPI table's columns, in order.
+COLUMNS = ("done", "cancelled", "planned", "overdue", "nothing_planned", "stale", "never_contacted", "won", "lost")
+
+
+@dataclass
+class Loaded:
+    """One read of a workbook, planned for ``today``."""
+
+    target: str
+    snapshot: Snapshot
+    tables: Tables
+    plan: Plan
+    today: dt.date
+    template: Template
+
+    @property
+    def lang(self) -> str:
+        return self.tables.lang
+
+    @property
+    def issues(self) -> list[Issue]:
+        return self.tables.issues + self.plan.issues
+
+
+def load(
+    target: str,
+    *,
+    today: dt.date | None = None,
+    tz: str | None = None,
+    credentials: str | None = None,
+    locale: str | None = None,
+    template: Template | None = None,
+    allow_login: bool = False,
+) -> Loaded:
+    """Read ``target`` once (nothing is written) and plan it as the sync would."""
+    template = template or default_template()
+    workbook = open_workbook(target, credentials=credentials, locale=locale, allow_login=allow_login)
+    snapshot = workbook.read()
+    if today is None:
+        resolve_zone(tz or snapshot.time_zone)  # a bad --tz fails with the zone's own message
+    day = resolve_today(snapshot, today, tz)
+    tables = read_tables(snapshot, template)
+    pm = tables.plan_map
+    plan = plan_crm(tables.leads, tables.plan, day, template, plan_title=pm.title, date_header=pm.header_of("date"))
+    return Loaded(workbook.name, snapshot, tables, plan, day, template)
+
+
+def run_report(
+    target: str,
+    *,
+    period: str = "week",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    owner: str | None = None,
+    **read: Any,
+) -> tuple[Review, Loaded]:
+    """Load ``target`` and work out the review for the period (``week``, ``month`` or ``range``)."""
+    loaded = load(target, **read)
+    if period == "range" and end is None:
+        end = loaded.today  # --from alone: up to today
+    try:
+        span = period_for(loaded.today, period, start, end)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    review = build_review(loaded.tables, loaded.plan, loaded.today, span, loaded.template, owner=owner)
+    return review, loaded
+
+
+def run_card(target: str, query: str, **read: Any) -> tuple[Card, bool, Loaded]:
+    """Load ``target`` and build the card of the project ``query`` means; True when it matched exactly."""
+    loaded = load(target, **read)
+    key, exact = match_project(loaded.tables, query)
+    return build_card(loaded.tables, loaded.plan, key), exact, loaded
+
+
+# -- text ---------------------------------------------------------------------------------------------------------
+
+
+def stage_label(stage_id: str, template: Template, lang: str) -> str:
+    for stage in template.stages:
+        if stage.id == stage_id:
+            return stage.labels[lang]
+    return TEXT[lang]["no_stage"]
+
+
+def manager_label(m: ManagerStats, lang: str) -> str:
+    return m.name or TEXT[lang]["nobody"]
+
+
+def period_text(review: Review, lang: str) -> str:
+    t, p = TEXT[lang], review.period
+    text = t[p.kind].format(label=p.label, start=p.start.isoformat(), end=p.end.isoformat())
+    return text + (t["so_far"] if p.kind != "range" and p.end == review.today else "")
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """Plain fixed-width columns: the first left-aligned, the numbers right-aligned."""
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    out = []
+    for r in [head, *rows]:
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def report_lines(review: Review, template: Template, lang: str, target: str) -> list[str]:
+    """The review as terminal lines (no colours: it goes into chats and e-mails as it is)."""
+    t = TEXT[lang]
+    lines = [t["title"].format(target=target, period=period_text(review, lang), today=review.today.isoformat())]
+    if review.owner is not None:
+        lines.append(t["owner_only"].format(owner=review.owner))
+    lines.append("")
+    rows = [[manager_label(m, lang), *(str(getattr(m, c)) for c in COLUMNS)] for m in review.managers]
+    if review.owner is None:
+        rows.append([t["team"], *(str(getattr(review.team, c)) for c in COLUMNS)])
+    lines += _table([t["manager"], *(t[c] for c in COLUMNS)], rows)
+
+    lines += ["", t["funnel"]]
+    labels = [stage_label(s.stage, template, lang) for s in review.funnel]
+    width = max(len(label) for label in labels) if labels else 0
+    digits = max((len(str(s.leads)) for s in review.funnel), default=1)
+    for label, s in zip(labels, review.funnel, strict=True):
+        lines.append(f"  {label.ljust(width)}  {str(s.leads).rjust(digits)}  {'█' * s.leads}".rstrip())
+
+    lines.append("")
+    touches = review.touches
+    if touches.won:
+        lines.append(t["touches"].format(won=touches.won, median=_number(touches.median or 0)))
+        lines.append(t["touches_by"])
+        for n, leads in touches.distribution.items():
+            lines.append(t["touches_line"].format(touches=n, leads=leads))
+        lines.append(t["many"].format(many=touches.many, won=touches.won, n=MANY_TOUCHES))
+    else:
+        lines.append(t["touches_none"])
+
+    lines += ["", t["notes"], t["note_period"], t["note_leads"], t["note_won"]]
+    if not review.history:
+        lines.append(t["note_history"])
+    return lines
+
+
+def card_lines(card: Card, template: Template, lang: str, *, query: str | None = None) -> list[str]:
+    """The card as terminal lines."""
+    t = TEXT[lang]
+    lines = [t["card_title"].format(project=card.project, row=card.row)]
+    if query is not None:
+        lines.append(t["card_matched"].format(query=query))
+    if card.duplicate_rows:
+        lines.append(t["card_duplicates"].format(rows=", ".join(str(r) for r in card.duplicate_rows)))
+    lines += ["", t["card_row"]]
+    width = max((len(h) for h, _ in card.fields), default=0)
+    lines += [f"  {h.ljust(width)}  {v}".rstrip() for h, v in card.fields]
+    lines.append("")
+    last = card.last_contact.isoformat() if card.last_contact else t["card_never"]
+    days = "—" if card.days_since_contact is None else str(card.days_since_contact)
+    nxt = f"{card.next_contact.isoformat()} {card.next_topic}".rstrip() if card.next_contact else t["card_nothing"]
+    lines.append(t["card_summary"].format(touches=card.touches, last=last, days=days, next=nxt))
+    lines.append("")
+    if card.contacts:
+        lines.append(t["card_plan"].format(n=len(card.contacts)))
+        statuses = [template.status_label(c.status, lang) for c in card.contacts]
+        w = max(len(s) for s in statuses)
+        for c, status in zip(card.contacts, statuses, strict=True):
+            lines.append(
+                t["card_plan_row"].format(
+                    date=c.date.isoformat(),
+                    status=status,
+                    w=w,
+                    topic=c.topic,
+                    result=t["card_result"].format(result=c.result) if c.result else "",
+                    owner=t["card_owner"].format(owner=c.owner) if c.owner else "",
+                    row=c.row,
+                )
+            )
+    else:
+        lines.append(t["card_plan_none"])
+    if not card.history:
+        lines += ["", t["card_history"]]
+    return lines

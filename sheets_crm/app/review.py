@@ -1,0 +1,521 @@
+"""The weekly review's numbers and the client card, worked out from the frames the sync reads.
+
+Pure: the typed tables (:func:`sheets_crm.core.reading.read_tables`), the
+planner's result, ``today`` and a period go in; dataclasses come out. No I/O,
+no clock, no printing — :mod:`sheets_crm.app.report` reads the workbook and
+renders.
+
+Without the History tab (another issue) nothing here can say *when* a lead
+changed stage: won/lost are counted by the stage leads are in now, and
+conversion between stages or days in a stage are not computed at all. The
+results carry ``history=False`` so every renderer says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from sheets_crm.core.planner import Plan
+from sheets_crm.core.reading import Tables, cell_text
+from sheets_crm.core.template import Template
+from sheets_crm.core.text import column_letter, normalise
+from sheets_crm.errors import CrmError
+
+__all__ = [
+    "PERIOD_KINDS",
+    "Period",
+    "period_for",
+    "ManagerStats",
+    "StageCount",
+    "TouchesToWin",
+    "Review",
+    "build_review",
+    "NoSuchManagerError",
+    "ProjectMatchError",
+    "match_project",
+    "CardContact",
+    "Card",
+    "build_card",
+]
+
+PERIOD_KINDS = ("week", "month", "range")
+#: "80 % of deals close after the fifth offer": the touch count the review singles out.
+MANY_TOUCHES = 5
+
+
+class NoSuchManagerError(CrmError):
+    """--owner names nobody in the sheet."""
+
+
+class ProjectMatchError(CrmError):
+    """A card's project matched no lead, or several: ``candidates`` lists them."""
+
+    def __init__(self, message: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+# -- the period ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar dates ``start`` … ``end``, both included."""
+
+    kind: str  # week / month / range
+    start: dt.date
+    end: dt.date
+
+    @property
+    def label(self) -> str:
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind == "month":
+            return f"{self.start:%Y-%m}"
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day <= self.end
+
+
+def period_for(today: dt.date, kind: str = "week", start: dt.date | None = None, end: dt.date | None = None) -> Period:
+    """The ISO week so far (Monday first), the calendar month so far, or ``start``…``end``.
+
+    Raises ValueError for an empty range or an unknown kind.
+    """
+    if kind == "week":
+        return Period("week", today - dt.timedelta(days=today.weekday()), today)
+    if kind == "month":
+        return Period("month", today.replace(day=1), today)
+    if kind == "range":
+        if start is None or end is None:
+            raise ValueError("a date range needs both --from and --to")
+        if end < start:
+            raise ValueError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+        return Period("range", start, end)
+    raise ValueError(f"unknown period {kind!r}; use one of {', '.join(PERIOD_KINDS)}")
+
+
+# -- the review ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ManagerStats:
+    """One manager's numbers (``name`` "" = rows and leads nobody owns)."""
+
+    name: str
+    planned: int = 0  # plan rows dated in the period, whatever their status
+    done: int = 0
+    cancelled: int = 0
+    overdue: int = 0  # open plan rows dated before today (Calls Today's Overdue), whatever the period
+    nothing_planned: int = 0  # open leads without an open plan row
+    stale: int = 0  # open leads whose last contact is at least their stage's fade days ago
+    never_contacted: int = 0  # open leads with no done contact at all
+    won: int = 0  # leads in a Won stage now (undated without History)
+    lost: int = 0
+    #: Done contacts per day of the period (every day present, zeros included).
+    daily: dict[dt.date, int] = field(default_factory=dict)
+
+    COUNTS = ("planned", "done", "cancelled", "overdue", "nothing_planned", "stale", "never_contacted", "won", "lost")
+
+    def add(self, other: ManagerStats) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for day, n in other.daily.items():
+            self.daily[day] = self.daily.get(day, 0) + n
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        out.update({name: getattr(self, name) for name in self.COUNTS})
+        out["daily_done"] = {day.isoformat(): n for day, n in self.daily.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class StageCount:
+    """Leads in one stage now; ``stage`` is the template's stage id, "" for none or an unknown one."""
+
+    stage: str
+    leads: int
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class TouchesToWin:
+    """Touches (done contacts) of the leads in a Won stage now."""
+
+    won: int
+    median: float | None
+    distribution: dict[int, int]  # touches -> leads, ascending
+    many: int  # won leads with at least MANY_TOUCHES touches
+
+
+@dataclass
+class Review:
+    today: dt.date
+    period: Period
+    managers: list[ManagerStats]
+    team: ManagerStats
+    funnel: list[StageCount]
+    touches: TouchesToWin
+    owner: str | None = None  # the --owner filter, as the sheet spells it
+    #: False until the sheet has a History tab: no stage moves, conversion or days in a stage.
+    history: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "today": self.today.isoformat(),
+            "period": {
+                "kind": self.period.kind,
+                "label": self.period.label,
+                "from": self.period.start.isoformat(),
+                "to": self.period.end.isoformat(),
+            },
+            "owner": self.owner,
+            "managers": [m.as_json() for m in self.managers],
+            "team": self.team.as_json(),
+            "funnel": [{"stage": s.stage, "leads": s.leads, "closed": s.closed} for s in self.funnel],
+            "touches_to_win": {
+                "won": self.touches.won,
+                "median": self.touches.median,
+                "distribution": {str(k): v for k, v in self.touches.distribution.items()},
+                f"at_least_{MANY_TOUCHES}": self.touches.many,
+            },
+            "history": {
+                "available": self.history,
+                "stage_moves": None,
+                "conversion": None,
+                "median_days_in_stage": None,
+                "won_lost_dated": False,
+            },
+        }
+
+
+class _Managers:
+    """Manager names folded like everything else (case, spaces, ё); shown in their first spelling."""
+
+    def __init__(self) -> None:
+        self.spelling: dict[str, str] = {}
+
+    def key(self, name: str) -> str:
+        key = normalise(name)
+        self.spelling.setdefault(key, name.strip())
+        return key
+
+
+def _unique_leads(tables: Tables, plan: Plan) -> pd.DataFrame:
+    """One row per project (a duplicated project counts once), with the planner's columns beside it."""
+    leads = tables.leads.reset_index(drop=True)
+    planned = plan.leads.reset_index(drop=True)
+    frame = pd.concat([leads, planned[["last_contact", "next_contact", "days_since_contact", "touches"]]], axis=1)
+    return frame[~frame["key"].duplicated()].reset_index(drop=True)
+
+
+def _stage_facts(stages: pd.Series, template: Template) -> pd.DataFrame:
+    """Per lead: the template stage id ("" unknown/none), closed, won, lost, fade days."""
+    rows = []
+    for text in stages:
+        st = template.stage(text)
+        fade = st.fade_days if st and st.fade_days else template.settings.freshness_days
+        sid = st.id if st else ""
+        rows.append((sid, bool(st and st.closed), sid == "won", sid == "lost", fade))
+    return pd.DataFrame(rows, columns=["stage_id", "closed", "won", "lost", "fade"], index=stages.index)
+
+
+class _Tally:
+    """Per-manager counters, made on first mention (so every manager of the sheet gets a row)."""
+
+    def __init__(self, names: _Managers, period: Period) -> None:
+        self.names, self.period = names, period
+        self.stats: dict[str, ManagerStats] = {}
+
+    def get(self, key: str) -> ManagerStats:
+        if key not in self.stats:
+            name = self.names.spelling.get(key, "") if key else ""
+            self.stats[key] = ManagerStats(name, daily=dict.fromkeys(self.period.days(), 0))
+        return self.stats[key]
+
+    def contacts(self, managers: list[str], rows: pd.DataFrame) -> None:
+        """Plan rows dated in the period: planned, done (per day) and cancelled."""
+        start, end = pd.Timestamp(self.period.start), pd.Timestamp(self.period.end)
+        for key, day, status in zip(managers, rows["date"], rows["status"], strict=True):
+            if not start <= day <= end:
+                continue
+            m = self.get(key)
+            m.planned += 1
+            if status == "done":
+                m.done += 1
+                m.daily[day.date()] += 1
+            elif status == "cancelled":
+                m.cancelled += 1
+
+    def leads(self, leads: pd.DataFrame, facts: pd.DataFrame) -> None:
+        """Leads now, by the lead's owner: won, lost; open ones with nothing planned, stale, never contacted."""
+        for key, won, lost, closed, fade, since, nxt in zip(
+            leads["manager"],
+            facts["won"],
+            facts["lost"],
+            facts["closed"],
+            facts["fade"],
+            leads["days_since_contact"],
+            leads["next_contact"],
+            strict=True,
+        ):
+            m = self.get(key)
+            m.won += bool(won)
+            m.lost += bool(lost)
+            if not closed:
+                m.nothing_planned += bool(pd.isna(nxt))
+                m.never_contacted += bool(pd.isna(since))
+                m.stale += bool(not pd.isna(since) and since >= fade)
+
+
+def build_review(
+    tables: Tables,
+    plan: Plan,
+    today: dt.date,
+    period: Period,
+    template: Template,
+    *,
+    owner: str | None = None,
+) -> Review:
+    """Every manager's numbers for ``period``, the team's, the funnel now and the touches before a win.
+
+    ``owner`` keeps one manager (matched like the rest: case, spaces, ё);
+    :class:`NoSuchManagerError` when nobody in the sheet has that name.
+    """
+    names = _Managers()
+    leads = _unique_leads(tables, plan)
+    leads["manager"] = [names.key(o) for o in leads["owner"]]
+    lead_manager = dict(zip(leads["key"], leads["manager"], strict=True))
+
+    rows = tables.plan
+    row_manager = [
+        names.key(o) if o else lead_manager.get(k, "") for o, k in zip(rows["owner"], rows["key"], strict=True)
+    ]
+    calls = plan.calls
+    overdue_manager = [names.key(o) for o in calls.loc[calls["section"] == "overdue", "owner"]]
+
+    wanted = None
+    if owner is not None:
+        wanted = normalise(owner)
+        if wanted not in names.spelling:
+            known = sorted((s for k, s in names.spelling.items() if k), key=str.casefold)
+            raise NoSuchManagerError(
+                f"no manager named {owner!r} in the sheet (managers: {', '.join(known) or 'none'})"
+            )
+
+    tally = _Tally(names, period)
+    tally.contacts(row_manager, rows)
+    for key in overdue_manager:
+        tally.get(key).overdue += 1
+    facts = _stage_facts(leads["stage"], template)
+    tally.leads(leads, facts)
+
+    stats = tally.stats
+    if wanted is not None:
+        stats = {wanted: tally.get(wanted)}
+        mine = (leads["manager"] == wanted).to_numpy()
+        leads, facts = leads[mine], facts[mine]
+    managers = sorted(stats.values(), key=lambda m: (m.name == "", m.name.casefold()))
+    team = ManagerStats("", daily=dict.fromkeys(period.days(), 0))
+    for m in managers:
+        team.add(m)
+    return Review(
+        today=today,
+        period=period,
+        managers=managers,
+        team=team,
+        funnel=_funnel(facts, template),
+        touches=_touches(leads["touches"][facts["won"].to_numpy()]),
+        owner=names.spelling[wanted] if wanted is not None else None,
+    )
+
+
+def _funnel(facts: pd.DataFrame, template: Template) -> list[StageCount]:
+    counts = Counter(facts["stage_id"])
+    out = [StageCount(s.id, counts.get(s.id, 0), s.closed) for s in template.stages]
+    if counts.get(""):
+        out.append(StageCount("", counts[""]))
+    return out
+
+
+def _touches(touches: pd.Series) -> TouchesToWin:
+    values = [int(t) for t in touches]
+    return TouchesToWin(
+        won=len(values),
+        median=float(statistics.median(values)) if values else None,
+        distribution=dict(sorted(Counter(values).items())),
+        many=sum(1 for t in values if t >= MANY_TOUCHES),
+    )
+
+
+# -- the card -----------------------------------------------------------------------------------------------------
+
+
+def match_project(tables: Tables, query: str) -> tuple[str, bool]:
+    """The lead key ``query`` means, and whether it was an exact match.
+
+    Exact (case, spaces, ё folded) first; else the one project containing
+    the text, or the one close spelling (difflib). Several → a
+    :class:`ProjectMatchError` listing them; none → one with the closest.
+    """
+    first: dict[str, str] = {}
+    for name, key in zip(tables.leads["project"], tables.leads["key"], strict=True):
+        first.setdefault(key, name)
+    want = normalise(query)
+    if not want:
+        raise ProjectMatchError("give a project name", [])
+    if want in first:
+        return want, True
+    found = [k for k in first if want in k] or difflib.get_close_matches(want, list(first), n=10, cutoff=0.6)
+    if len(found) == 1:
+        return found[0], False
+    if found:
+        names = [first[k] for k in found]
+        shown = ", ".join(repr(n) for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        raise ProjectMatchError(f"{query!r} matches {len(names)} projects in Leads: {shown}; be more precise", names)
+    near = [first[k] for k in difflib.get_close_matches(want, list(first), n=3, cutoff=0.3)]
+    hint = f"; closest: {', '.join(repr(n) for n in near)}" if near else ""
+    raise ProjectMatchError(f"no project {query!r} in Leads{hint}", near)
+
+
+@dataclass(frozen=True)
+class CardContact:
+    """One Contact Plan row of the lead."""
+
+    row: int
+    date: dt.date
+    status: str  # open / done / cancelled
+    status_text: str  # as typed
+    topic: str
+    result: str
+    owner: str
+
+
+@dataclass
+class Card:
+    project: str
+    row: int  # 1-based row in Leads
+    #: Every column of the lead's row, in sheet order: (header, text). Tool columns hold fresh values.
+    fields: list[tuple[str, str]]
+    stage: str
+    owner: str
+    touches: int
+    last_contact: dt.date | None
+    last_result: str
+    days_since_contact: int | None
+    next_contact: dt.date | None
+    next_topic: str
+    contacts: list[CardContact]
+    duplicate_rows: list[int] = field(default_factory=list)
+    history: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        def iso(day: dt.date | None) -> str | None:
+            return day.isoformat() if day else None
+
+        return {
+            "project": self.project,
+            "row": self.row,
+            "fields": dict(self.fields),
+            "stage": self.stage,
+            "owner": self.owner,
+            "touches": self.touches,
+            "last_contact": iso(self.last_contact),
+            "last_result": self.last_result,
+            "days_since_contact": self.days_since_contact,
+            "next_contact": iso(self.next_contact),
+            "next_topic": self.next_topic,
+            "contacts": [
+                {
+                    "row": c.row,
+                    "date": c.date.isoformat(),
+                    "status": c.status,
+                    "status_text": c.status_text,
+                    "topic": c.topic,
+                    "result": c.result,
+                    "owner": c.owner,
+                }
+                for c in self.contacts
+            ],
+            "duplicate_rows": self.duplicate_rows,
+            "stage_history": None if not self.history else [],
+        }
+
+
+def _day(value: Any) -> dt.date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+def _tool_text(column_id: str, rec: pd.Series) -> str:
+    value = rec[column_id]
+    if pd.isna(value):
+        return ""
+    if column_id in ("last_contact", "next_contact"):
+        return pd.Timestamp(value).date().isoformat()
+    return str(value)
+
+
+def build_card(tables: Tables, plan: Plan, key: str) -> Card:
+    """Everything about the lead ``key`` (from :func:`match_project`)."""
+    leads = tables.leads
+    at = leads.index[leads["key"] == key]
+    if not len(at):
+        raise ProjectMatchError(f"no project {key!r} in Leads", [])
+    i = at[0]
+    lead, rec = leads.loc[i], plan.leads.loc[i]
+    tm = tables.leads_map
+    sheet_row = int(lead["row"])
+    values = tm.data.values[sheet_row - 1] if sheet_row - 1 < tm.data.height else []
+    tool_col = {col: cid for cid, col in tm.columns.items() if tm.tab.column(cid).owner == "tool"}
+    fields: list[tuple[str, str]] = []
+    for col in range(max(len(values), len(tm.data.header), *(c + 1 for c in tool_col))):
+        header = tm.headers.get(col, "")
+        text = (
+            _tool_text(tool_col[col], rec) if col in tool_col else cell_text(values[col] if col < len(values) else None)
+        )
+        if header or text:
+            fields.append((header or column_letter(col), text))
+
+    rows = tables.plan[tables.plan["key"] == key].sort_values(["date", "row"], kind="stable")
+    contacts = [
+        CardContact(int(row), pd.Timestamp(day).date(), str(status), str(text), str(topic), str(result), str(who))
+        for row, day, status, text, topic, result, who in zip(
+            rows["row"],
+            rows["date"],
+            rows["status"],
+            rows["status_text"],
+            rows["topic"],
+            rows["result"],
+            rows["owner"],
+            strict=True,
+        )
+    ]
+    since = rec["days_since_contact"]
+    return Card(
+        project=str(lead["project"]),
+        row=sheet_row,
+        fields=fields,
+        stage=str(lead["stage"]),
+        owner=str(lead["owner"]),
+        touches=int(rec["touches"]),
+        last_contact=_day(rec["last_contact"]),
+        last_result=str(rec["last_result"]),
+        days_since_contact=None if pd.isna(since) else int(since),
+        next_contact=_day(rec["next_contact"]),
+        next_topic=str(rec["next_topic"]),
+        contacts=contacts,
+        duplicate_rows=[int(r) for r in leads.loc[at[1:], "row"]],
+    )
