@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import os
 
 import icalendar
@@ -11,7 +12,7 @@ import pytest
 
 from sheets_crm.app.ics import calls_to_ics, event_uid, source_key, write_ics
 from sheets_crm.core.model import Call
-from sheets_crm.errors import ConfigError
+from sheets_crm.errors import ConfigError, CrmError
 
 SHEET = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
 NOW = dt.datetime(2025, 3, 3, 5, 0, tzinfo=dt.UTC)
@@ -175,5 +176,24 @@ def test_write_ics_replaces_the_file_atomically(tmp_path):
     write_ics(target, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
     assert target.read_bytes().startswith(b"BEGIN:VCALENDAR")
     assert [p.name for p in target.parent.iterdir()] == ["calls.ics"]  # no temp files left
-    if os.name == "posix":
-        assert target.stat().st_mode & 0o777 == 0o644
+    if os.name == "posix":  # a new feed is readable as the umask allows (0644 under the usual 022)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+        target.chmod(0o640)  # an existing feed keeps the mode its owner gave it
+        write_ics(target, data)
+        assert target.stat().st_mode & 0o777 == 0o640 and target.read_bytes() == data
+
+
+def test_write_ics_failure_is_one_clear_error_and_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "calls.ics"
+    target.write_bytes(b"old")
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)  # fails after the temp file was written
+    with pytest.raises(CrmError, match=r"cannot write .*calls.ics: No space left on device"):
+        write_ics(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["calls.ics"]

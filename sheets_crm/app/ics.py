@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PureWindowsPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
+from sheets_crm.app.files import write_atomically
 from sheets_crm.backends.google.target import spreadsheet_id
 from sheets_crm.core.model import Call
 from sheets_crm.core.text import normalise
@@ -174,28 +174,17 @@ def calls_to_ics(
         event.add("transp", "TRANSPARENT")
         event.add("status", "CONFIRMED")
         cal.add_component(event)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical
 
 
 def write_ics(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write the file atomically (temp file + replace): a calendar that polls
-    the file never reads half of it."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    """Write the file atomically, so a calendar that polls it never reads half of it.
+
+    An existing file keeps its mode; a new one follows the umask (a calendar
+    feed is usually meant to be readable by the web server that publishes it).
+    """
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        # Keep an existing file's mode; a new one is world-readable like any
-        # calendar feed (mkstemp's 0600 would hide it from a web server).
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return write_atomically(path, data)
     except OSError as exc:
-        raise CrmError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return target
+        raise CrmError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -32,7 +32,6 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +44,7 @@ import platformdirs
 import schedule
 
 from sheets_crm.app.config import APP_NAME, Config
+from sheets_crm.app.files import write_atomically
 from sheets_crm.app.scheduling import format_sync_time, is_due, next_run
 from sheets_crm.backends.google.target import is_google_target
 from sheets_crm.errors import ConfigError, CrmError
@@ -184,21 +184,13 @@ class StateStore:
         return when if when.tzinfo is not None else None
 
     def record(self, key: str, when: dt.datetime, *, ok: bool, summary: str) -> None:
-        """Store this run atomically (temp file + replace)."""
+        """Store this run atomically (see :func:`~sheets_crm.app.files.write_atomically`)."""
         data = self._load()
         runs = data.setdefault("runs", {})
         runs[key] = {"last_run": when.astimezone(dt.UTC).isoformat(), "ok": ok, "summary": summary}
         data["version"] = 1
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".schedule-state.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, indent=2, ensure_ascii=False)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
         except OSError as exc:
             # Not fatal: the lock still prevents overlap; a restart may rerun once.
             log.error("could not save the schedule state to %s: %s", self.path, exc.strerror or exc)
