@@ -40,7 +40,7 @@ from sheets_crm.backends.google.http import CrmHTTPClient
 from sheets_crm.backends.google.workbook import GoogleWorkbook
 from sheets_crm.core.template import default_template
 from sheets_crm.core.text import TitleSet, normalise
-from sheets_crm.errors import ConcurrentEditError, CrmError
+from sheets_crm.errors import ConcurrentEditError, CrmError, WriteOutcome
 
 TPL = default_template()
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -342,7 +342,8 @@ def test_a_sheet_that_keeps_moving_stops_with_a_clear_message_and_writes_nothing
     fake.before_request(meddle)
     with pytest.raises(ConcurrentEditError) as err:
         sync(workbook(fake, sid), today=TODAY)
-    assert "changed while the sync was running" in str(err.value) and "nothing was written" in str(err.value)
+    assert "changed while the sync was running" in str(err.value) and "Nothing was written" in str(err.value)
+    assert err.value.outcome is WriteOutcome.UNTOUCHED
     assert fake.stats.by_method.get("sheets.spreadsheets.batchUpdate", 0) == 0
     assert fake.stats.by_method["sheets.spreadsheets.get"] == MAX_ATTEMPTS
     assert whole(fake, sid) == before

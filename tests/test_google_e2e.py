@@ -33,6 +33,7 @@ from sheets_crm.errors import (
     SheetShapeError,
     StorageQuotaError,
     WorkbookError,
+    WriteOutcome,
 )
 
 TPL = default_template()
@@ -507,14 +508,86 @@ def test_persistent_429_becomes_a_quota_error_within_the_time_budget() -> None:
     assert sleeps == [45.0]  # a second 45 s wait would pass the 60 s budget
 
 
-def test_a_lost_answer_to_the_write_is_retried_safely() -> None:
+def test_429s_can_wait_out_a_whole_quota_minute_with_a_message(caplog: pytest.LogCaptureFixture) -> None:
+    """Google's quota is per minute: 429 retries may wait ~60 s (bounded at 70 s), saying so meanwhile."""
     fake = FakeGoogle(account="service")
-    sid = seed(fake, LEADS, PLAN, rows=2)  # the write also grows Calls Today
-    fake.inject_timeout("spreadsheets.batchUpdate", applied=True)  # done, but the answer never came
+    sid = seed(fake, LEADS, PLAN)
+    fake.inject("spreadsheets.get", status=429, times=6)  # 6 refusals: 1+2+4+8+16+32 = 63 s of waiting
+    sleeps: list[float] = []
+    with caplog.at_level(logging.WARNING, logger="sheets_crm.google"):
+        assert sync(workbook(fake, sid, sleeps), today=TODAY).written
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0] and 60 <= sum(sleeps) <= 70
+    waiting = [r.getMessage() for r in caplog.records if "per-minute quota window" in r.getMessage()]
+    assert len(waiting) == 6 and "waiting 32 s" in waiting[-1]
+    # Forever 429: it stops within the 70 s bound, with a quota message.
+    fake2 = FakeGoogle(account="service")
+    sid2 = seed(fake2, LEADS, PLAN)
+    fake2.inject("spreadsheets.get", status=429, times=None)
+    sleeps2: list[float] = []
+    with pytest.raises(QuotaError, match="quota is used up") as err:
+        sync(workbook(fake2, sid2, sleeps2), today=TODAY)
+    assert 60 <= sum(sleeps2) <= 70 and err.value.outcome is WriteOutcome.UNTOUCHED
+
+
+def test_server_errors_give_up_sooner_than_quota_errors() -> None:
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN)
+    fake.inject("spreadsheets.get", status=503, times=None)
+    sleeps: list[float] = []
+    with pytest.raises(GoogleError, match="kept failing.*5 tries"):
+        sync(workbook(fake, sid, sleeps), today=TODAY)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_storage_quota_403_is_never_retried() -> None:
+    fake = FakeGoogle(account="service")
+    sleeps: list[float] = []
+    with pytest.raises(StorageQuotaError):
+        init_spreadsheet(client_of(fake, sleeps), TPL, "en", title="Studio CRM")
+    assert sleeps == [] and fake.stats.requests == 1
+
+
+def grid_rows(fake: FakeGoogle, sid: str, title: str) -> int:
+    sheet = next(s for s in fake.spreadsheet(sid).sheets if s.properties["title"] == title)
+    return int(sheet.properties["gridProperties"]["rowCount"])
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_a_lost_answer_to_a_growing_write_is_re_planned_not_re_sent(applied: bool) -> None:
+    """The write grows Calls Today (appendDimension: not idempotent). Its answer is lost: the sync does
+    not re-send it blindly (the grid would grow twice) but re-reads and re-plans from what is there."""
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN, rows=2)
+    fake.inject_timeout("spreadsheets.batchUpdate", applied=applied)  # the answer never came
     result = sync(workbook(fake, sid, []), today=TODAY)
-    assert by_method(fake)["spreadsheets.batchUpdate"] == 2
+    assert result.attempts == 2 and by_method(fake)["spreadsheets.get"] == 2
+    # Applied: the re-plan finds the work done (no second write); not applied: it is sent again, once.
+    assert by_method(fake)["spreadsheets.batchUpdate"] == (1 if applied else 2)
     assert tool_values(fake.values(sid, "Calls Today"), "calls")[0][0] == "Overdue"
     assert len(fake.values(sid, "Calls Today")) == len(result.calls) + 1
+    assert grid_rows(fake, sid, "Calls Today") == len(result.calls) + 1  # grown once, not twice
+
+
+def test_a_5xx_to_a_write_is_reported_as_maybe_written() -> None:
+    """Google may apply a write and still answer 5xx: never "Nothing was written" then."""
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN)
+    fake.inject("spreadsheets.batchUpdate", status=503, times=None)
+    with pytest.raises(GoogleError) as err:
+        sync(workbook(fake, sid, []), today=TODAY)
+    assert err.value.outcome is WriteOutcome.UNKNOWN
+    assert "may or may not have reached Google" in str(err.value) and "Nothing was written" not in str(err.value)
+    assert "HTTP 503" in err.value.message and "may" not in err.value.message  # the message is not rewritten
+
+
+def test_a_failed_read_says_nothing_was_written_as_an_attribute() -> None:
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN)
+    fake.inject("spreadsheets.get", status=500, times=None)
+    with pytest.raises(GoogleError) as err:
+        sync(workbook(fake, sid, []), today=TODAY)
+    assert err.value.outcome is WriteOutcome.UNTOUCHED and str(err.value).endswith("Nothing was written.")
+    assert "Nothing was written" not in err.value.message
 
 
 def test_drive_rate_limit_403_is_retried_but_401_is_not() -> None:
@@ -637,7 +710,7 @@ def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
     from sheets_crm.app.sync import compute
 
     outcome = compute(snapshot, TODAY, TPL)
-    with pytest.raises(ConcurrentEditError, match="nothing was written"):
+    with pytest.raises(ConcurrentEditError, match="(?i)nothing was written"):
         wb.apply(outcome.changes, snapshot)
     assert fake.stats.writes == 0
 

@@ -22,7 +22,7 @@ from test_concurrent_edits import TYPED, at_request, seed, sheet_titles, still_t
 
 from google_standin import FakeGoogle  # noqa: E402
 from sheets_crm.app.sync import MAX_ATTEMPTS, sync  # noqa: E402
-from sheets_crm.errors import ConcurrentEditError  # noqa: E402
+from sheets_crm.errors import ConcurrentEditError, WriteOutcome  # noqa: E402
 
 GET, BATCH_GET, WRITE = (
     "sheets.spreadsheets.get",
@@ -117,7 +117,7 @@ def test_a_sheet_moving_at_every_write_stops_without_claiming_nothing_was_writte
     with pytest.raises(ConcurrentEditError) as err:
         sync(workbook(fake, sid), today=TODAY)
     message = str(err.value)
-    assert err.value.outcome == "updated"
+    assert err.value.outcome is WriteOutcome.UPDATED
     assert "nothing was written" not in message and "was written" in message and "sync again" in message
     assert fake.stats.by_method[WRITE] == MAX_ATTEMPTS
     # The next sync puts every tool value beside its own lead.

@@ -21,7 +21,7 @@ from sheets_crm.core.planner import SECTIONS, plan_crm
 from sheets_crm.core.reading import read_tables
 from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import TitleSet
-from sheets_crm.errors import ConcurrentEditError
+from sheets_crm.errors import ConcurrentEditError, CrmError, WriteInDoubtError, WriteOutcome
 
 __all__ = ["Outcome", "SyncResult", "compute", "sync", "run_sync", "resolve_today"]
 
@@ -93,10 +93,13 @@ def sync(
     # Fills are read only where the tool owns colours: Leads and Calls Today.
     fill_tabs = TitleSet(name for tab in (template.leads, template.calls) for name in tab.names.values())
     attempt = 0
-    wrote = False  # an earlier attempt's write landed before the sheet was seen to move
+    left = None  # what an earlier attempt's write left behind, once one may have landed
     while True:
         attempt += 1
-        snapshot = workbook.read(fills_for=fill_tabs)
+        try:
+            snapshot = workbook.read(fills_for=fill_tabs)
+        except CrmError as exc:
+            raise _after(exc, left) from None
         zone = resolve_zone(tz or snapshot.time_zone)
         day = today if today is not None else today_in(zone, now() if now else None)
         outcome = compute(snapshot, day, template)
@@ -104,19 +107,23 @@ def sync(
         if outcome.changes and not dry_run:
             try:
                 workbook.apply(outcome.changes, snapshot)
-            except ConcurrentEditError as exc:
-                wrote = wrote or exc.outcome == "updated"
+            except (ConcurrentEditError, WriteInDoubtError) as exc:
+                # The sheet moved under us, or a write that must not be re-sent blindly may have
+                # landed: re-read and re-plan from what is really there.
+                if exc.outcome in (WriteOutcome.UPDATED, WriteOutcome.UNKNOWN):
+                    left = exc.outcome if left is None or exc.outcome is WriteOutcome.UPDATED else left
                 if attempt >= MAX_ATTEMPTS:
-                    if wrote:
-                        exc.outcome = "updated"
-                        exc.args = (
-                            f"{workbook.name} kept changing while the sync was running; the sheet was "
-                            "written, but some tool values may sit beside the wrong lead. Run sync "
-                            "again to put them right.",
-                        )
-                    raise
-                log.info("sheet changed during sync of %s; re-reading (attempt %d)", workbook.name, attempt + 1)
+                    if isinstance(exc, ConcurrentEditError) and left is not None:
+                        raise ConcurrentEditError(
+                            f"{workbook.name} kept changing while the sync was running: some tool values may "
+                            "sit beside the wrong lead. Run sync again to put them right.",
+                            outcome=left,
+                        ) from exc
+                    raise _after(exc, left) from None
+                log.info("re-reading %s before writing again (attempt %d): %s", workbook.name, attempt + 1, exc)
                 continue
+            except CrmError as exc:
+                raise _after(exc, left) from None
             written = True
         return SyncResult(
             target=workbook.name,
@@ -130,6 +137,13 @@ def sync(
             stats=workbook.stats(),
             time_zone=zone.key,
         )
+
+
+def _after(exc: CrmError, left: WriteOutcome | None) -> CrmError:
+    """An error after an earlier attempt may already have written: say so (attached, not rewritten)."""
+    if left is not None and exc.outcome in (None, WriteOutcome.UNTOUCHED):
+        exc.outcome = left
+    return exc
 
 
 def run_sync(

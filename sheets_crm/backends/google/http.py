@@ -9,12 +9,22 @@ which
 * retries what is worth retrying — 429, 500, 502, 503, 504, 408, Drive's 403
   ``rateLimitExceeded``/``userRateLimitExceeded``, timeouts and dropped
   connections — with exponential backoff and jitter, honouring
-  ``Retry-After``, bounded by a number of tries *and* a total wait;
+  ``Retry-After``, bounded by a number of tries *and* a total wait. The retry
+  loop is tenacity's (``tenacity.Retrying`` with this module's wait and stop
+  functions): quota answers (429, Drive rate limits) may wait out a whole
+  per-minute quota window (``RetryPolicy.quota_wait``, 70 s, logged while
+  waiting); everything else gives up sooner (``max_wait``);
 * never retries anything else: a 403 ``storageQuotaExceeded`` is not a rate
   limit (gspread's ``BackOffHTTPClient`` retries it and appears to hang);
+* never blindly re-sends a write that is not idempotent (``idempotent=False``:
+  it grows the grid, adds rules, creates a file) once Google may have applied
+  it — a 5xx answer, a lost answer or a dropped connection: it raises with
+  :attr:`~sheets_crm.errors.WriteOutcome.UNKNOWN` so the caller re-reads;
 * counts requests (reads = GET, writes = everything else) and bytes;
 * turns every failure into a :class:`~sheets_crm.errors.GoogleError`
-  subclass whose message tells the person what to do.
+  subclass whose message tells the person what to do, with the
+  :class:`~sheets_crm.errors.WriteOutcome` attached (never written into the
+  message).
 
 The sleep function, the random source and the time budget are injectable so
 tests never wait.
@@ -34,6 +44,7 @@ from http import HTTPStatus
 from typing import Any
 
 import requests
+import tenacity
 from gspread.http_client import HTTPClient
 from requests import Response, Session
 
@@ -44,6 +55,7 @@ from sheets_crm.errors import (
     NotSharedError,
     QuotaError,
     StorageQuotaError,
+    WriteOutcome,
 )
 
 __all__ = [
@@ -70,19 +82,58 @@ _RETRY_403_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to keep trying: at most ``tries`` attempts and ``max_wait``
-    seconds of sleeping in total. Delay before retry *n* (1-based) is
+    """How long to keep trying. Delay before retry *n* (1-based) is
     ``min(max_delay, base_delay * 2**(n-1)) + uniform(0, jitter)``, or the
-    server's ``Retry-After`` when that is longer."""
+    server's ``Retry-After`` when that is longer.
+
+    Quota answers (429, Drive's rate-limit 403s) get ``quota_tries`` attempts
+    and ``quota_wait`` seconds of sleeping in total — enough to wait out
+    Google's per-minute quota window (1+2+4+8+16+32 s = 63 s, plus jitter);
+    every other transient failure ``tries`` attempts within ``max_wait``
+    (1+2+4+8 = 15 s by default): a server or network that fails for a minute
+    is better reported than waited on."""
 
     tries: int = 5
     max_wait: float = 60.0
     base_delay: float = 1.0
     max_delay: float = 32.0
     jitter: float = 1.0
+    quota_tries: int = 8
+    quota_wait: float = 70.0
 
     def delay(self, retry: int, rng: Callable[[], float]) -> float:
         return min(self.max_delay, self.base_delay * 2 ** (retry - 1)) + rng() * self.jitter
+
+    def bounds(self, quota: bool) -> tuple[int, float]:
+        """(attempts, seconds of waiting) for a quota answer or any other transient failure."""
+        return (self.quota_tries, self.quota_wait) if quota else (self.tries, self.max_wait)
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth another try (internal to :meth:`CrmHTTPClient.request`)."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        status: int | None = None,
+        error: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+        in_doubt: bool = False,
+    ) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.status = status
+        self.error = error
+        self.retry_after = retry_after
+        #: A write Google may have applied although it did not say so.
+        self.in_doubt = in_doubt
+
+    @property
+    def quota(self) -> bool:
+        return self.status == 429 or (
+            self.status == 403 and bool(self.error and _reasons(self.error) & _RETRY_403_REASONS)
+        )
 
 
 @dataclass
@@ -162,6 +213,9 @@ class CrmHTTPClient(HTTPClient):
         self.policy = policy or RetryPolicy()
         self.sleep = sleep or time.sleep
         self.rng = rng or random.random
+        # Google compresses answers only for clients that say "gzip" in both headers.
+        self.session.headers["Accept-Encoding"] = "gzip"
+        self.session.headers["User-Agent"] = f"sheets-crm (gzip) {self.session.headers.get('User-Agent', '')}".strip()
         self.stats = RequestStats()
         #: Writes Google answered with success (so a later failure no longer means "nothing written").
         self.writes_done = 0
@@ -181,10 +235,11 @@ class CrmHTTPClient(HTTPClient):
         what: str | None = None,
         idempotent: bool = True,
     ) -> Response:
-        """Send one API request; retry transient failures; raise CrmErrors.
+        """Send one API request; retry transient failures (tenacity); raise CrmErrors.
 
-        ``idempotent=False`` (creating a spreadsheet) is not re-sent after a
-        timeout *after* the request left (it may have been carried out).
+        ``idempotent=False`` (creating a spreadsheet, a write that grows the
+        grid or adds rules): not re-sent once Google may have carried it out —
+        the error says so (``outcome`` UNKNOWN) and the caller re-reads.
         """
         what = what or describe(method, endpoint)
         if json is not None:
@@ -192,86 +247,152 @@ class CrmHTTPClient(HTTPClient):
             # a letter instead of 6, which matters against the 2 MB payload advice.
             data = encode_json(json)
             headers = {**(headers or {}), "Content-Type": "application/json; charset=UTF-8"}
-        policy = self.policy
-        waited = 0.0
-        attempt = 0
-        in_doubt = False  # a write whose answer was lost: Google may have applied it
-        while True:
-            attempt += 1
-            status: int | None = None
-            error: dict[str, Any] | None = None
-            retry_after: float | None = None
+        params = _compact(params)
+        write = method.upper() != "GET"
+        doubt = {"any": False}  # a write whose answer was lost: Google may have applied it
+
+        def attempt() -> Response:
             try:
-                response = self.session.request(
-                    method=method,
-                    url=endpoint,
-                    params=params,
-                    data=data,
-                    files=files,
-                    headers=headers,
-                    timeout=self.timeout,
-                )
-            except requests.RequestException as exc:
-                problem = _transport_problem(exc)
-                if problem is None:
-                    raise GoogleError(f"could not send the request while {what}: {_short(str(exc))}") from None
-                self._count(method, None)
-                in_doubt = in_doubt or method.upper() != "GET"
-                sent = not isinstance(exc, requests.ConnectionError)  # a read timeout: it left
-                if sent and not idempotent:
-                    raise GoogleError(
-                        f"Google did not answer in time while {what}; it may or may not have been "
-                        "done. Check your Google Drive before running the command again."
-                    ) from None
-            except Exception as exc:  # google-auth refresh failures and the like
-                converted = _auth_failure(exc, self)
-                if converted is None:
-                    raise
-                if not isinstance(converted, _Transient):
-                    raise converted from None
-                problem = str(converted)
-                self._count(method, None)
-            else:
-                self._count(method, response)
-                if response.ok:
-                    if method.upper() != "GET":
-                        self.writes_done += 1
-                    return response
-                status, error = response.status_code, _error_body(response)
-                if not _retryable(status, error):
-                    raise self._outcome(convert_error(status, error, self, endpoint, what), in_doubt) from None
-                problem = f"HTTP {status} {_status_text(status, error)}"
-                retry_after = _retry_after(response)
-            # -- a transient failure: wait and try again, within bounds
-            if attempt >= policy.tries:
-                raise self._outcome(self._gave_up(what, problem, attempt, waited, status, error), in_doubt)
-            delay = policy.delay(attempt, self.rng)
-            if retry_after is not None:
-                delay = max(delay, retry_after)
-            if waited + delay > policy.max_wait:
-                raise self._outcome(
-                    self._gave_up(what, problem, attempt, waited, status, error, retry_after=retry_after), in_doubt
-                )
-            log.info("%s: %s; retrying in %.1f s (try %d of %d)", what, problem, delay, attempt + 1, policy.tries)
-            self.stats.retries += 1
-            self.stats.waited += delay
-            waited += delay
-            self.sleep(delay)
+                return self._attempt(method, endpoint, params, data, files, headers, what, write)
+            except _Retry as exc:
+                doubt["any"] = doubt["any"] or exc.in_doubt
+                if exc.in_doubt and not idempotent:
+                    raise self._in_doubt(what, exc) from None
+                raise
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retry),
+            wait=self._wait,
+            stop=self._stop,
+            sleep=self.sleep,
+            before_sleep=lambda state: self._before_sleep(state, what),
+            reraise=True,
+        )
+        try:
+            response = retrying(attempt)
+        except _Retry as exc:
+            tries = retrying.statistics.get("attempt_number", 1)
+            gave_up = self._gave_up(what, exc, tries, float(retrying.statistics.get("idle_for", 0.0)))
+            raise self._with_outcome(gave_up, doubt["any"]) from None
+        except GoogleError as exc:
+            raise self._with_outcome(exc, doubt["any"]) from None
+        if write:
+            self.writes_done += 1
+        return response
+
+    def _attempt(
+        self,
+        method: str,
+        endpoint: str,
+        params: MutableMapping[str, Any] | None,
+        data: bytes | None,
+        files: Any,
+        headers: MutableMapping[str, str] | None,
+        what: str,
+        write: bool,
+    ) -> Response:
+        """One try: the response, or :class:`_Retry` (worth another try), or a GoogleError."""
+        try:
+            response = self.session.request(
+                method=method,
+                url=endpoint,
+                params=params,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            problem = _transport_problem(exc)
+            if problem is None:
+                raise GoogleError(f"could not send the request while {what}: {_short(str(exc))}") from None
+            self._count(method, None)
+            # Only a failed connect is sure not to have reached Google.
+            raise _Retry(problem, in_doubt=write and not isinstance(exc, requests.ConnectTimeout)) from None
+        except Exception as exc:  # google-auth refresh failures and the like
+            converted = _auth_failure(exc, self)
+            if converted is None:
+                raise
+            self._count(method, None)
+            if isinstance(converted, _Transient):
+                raise _Retry(str(converted)) from None  # the token refresh failed: nothing was sent
+            raise converted from None
+        self._count(method, response)
+        if response.ok:
+            return response
+        status, error = response.status_code, _error_body(response)
+        if not _retryable(status, error):
+            raise convert_error(status, error, self, endpoint, what)
+        raise _Retry(
+            f"HTTP {status} {_status_text(status, error)}",
+            status=status,
+            error=error,
+            retry_after=_retry_after(response),
+            # A 5xx to a write: Google may have applied it before failing to answer.
+            in_doubt=write and status >= 500,
+        )
+
+    # -- tenacity's hooks -------------------------------------------------------
+    def _failure(self, state: tenacity.RetryCallState) -> _Retry:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        assert isinstance(exc, _Retry)  # retry_if_exception_type(_Retry) let only these through
+        return exc
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        failure = self._failure(state)
+        delay = self.policy.delay(state.attempt_number, self.rng)
+        return delay if failure.retry_after is None else max(delay, failure.retry_after)
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        """Stop after the policy's tries, or when the next wait would pass its budget."""
+        tries, budget = self.policy.bounds(self._failure(state).quota)
+        return state.attempt_number >= tries or state.idle_for + (state.upcoming_sleep or 0.0) > budget
+
+    def _before_sleep(self, state: tenacity.RetryCallState, what: str) -> None:
+        failure = self._failure(state)
+        delay = state.upcoming_sleep or 0.0
+        self.stats.retries += 1
+        self.stats.waited += delay
+        tries, budget = self.policy.bounds(failure.quota)
+        if failure.quota:
+            # Worth a visible message: this can last up to a minute.
+            log.warning(
+                "%s: Google's request quota is used up (%s); waiting %.0f s for the per-minute quota "
+                "window (waited %.0f s so far, at most %.0f s)",
+                what,
+                failure.problem,
+                delay,
+                state.idle_for,
+                budget,
+            )
+        else:
+            log.info(
+                "%s: %s; retrying in %.1f s (try %d of %d)",
+                what,
+                failure.problem,
+                delay,
+                state.attempt_number + 1,
+                tries,
+            )
 
     # -- helpers ------------------------------------------------------------
-    def _outcome(self, exc: GoogleError, in_doubt: bool) -> GoogleError:
-        """Say what a failed request left behind (``exc.outcome`` and the message)."""
+    def _with_outcome(self, exc: GoogleError, in_doubt: bool) -> GoogleError:
+        """Attach what a failed request left behind (``exc.outcome``; the message is not touched)."""
+        if exc.outcome is not None:
+            return exc
         if in_doubt:
-            exc.outcome = "unknown"
-            exc.args = (
-                f"{exc} The write may or may not have reached Google before its answer was lost: "
-                "the spreadsheet is either fully updated or untouched (a write is applied all or "
-                "nothing), never half-written; running the command again is safe.",
-            )
+            exc.outcome = WriteOutcome.UNKNOWN
         elif not self.writes_done:
-            exc.outcome = "untouched"
-            exc.args = (f"{exc} Nothing was written.",)
+            exc.outcome = WriteOutcome.UNTOUCHED
         return exc
+
+    @staticmethod
+    def _in_doubt(what: str, failure: _Retry) -> GoogleError:
+        """A non-idempotent write whose answer was lost or 5xx'd: not re-sent blindly."""
+        return GoogleError(
+            f"Google did not confirm the request while {what} ({failure.problem}).",
+            outcome=WriteOutcome.UNKNOWN,
+        )
 
     def _count(self, method: str, response: Response | None) -> None:
         stats = self.stats
@@ -287,34 +408,22 @@ class CrmHTTPClient(HTTPClient):
                 f"{method.upper()} {response.request.path_url if response.request else ''} {response.status_code}"
             )
 
-    def _gave_up(
-        self,
-        what: str,
-        problem: str,
-        tries: int,
-        waited: float,
-        status: int | None,
-        error: Mapping[str, Any] | None,
-        retry_after: float | None = None,
-    ) -> GoogleError:
+    def _gave_up(self, what: str, failure: _Retry, tries: int, waited: float) -> GoogleError:
         span = f"{tries} tr{'y' if tries == 1 else 'ies'} over {waited:.0f} s"
-        if status == 429 or (status == 403 and error and _reasons(error) & _RETRY_403_REASONS):
-            later = f" (Google asked to wait {retry_after:.0f} s more)" if retry_after else ""
+        if failure.quota:
+            later = f" (Google asked to wait {failure.retry_after:.0f} s more)" if failure.retry_after else ""
             return QuotaError(
-                f"Google's request quota is used up ({problem}) while {what}, after {span}{later}. "
+                f"Google's request quota is used up ({failure.problem}) while {what}, after {span}{later}. "
                 "The Sheets API allows 60 reads and 60 writes per minute per user; wait a minute and "
                 "run the command again (or raise the quota in the Google Cloud console)."
             )
         return GoogleError(
-            f"Google kept failing while {what} ({problem}) after {span}. "
+            f"Google kept failing while {what} ({failure.problem}) after {span}. "
             "This is usually temporary on Google's side or a network problem; run the command again "
             "in a few minutes."
         )
 
     # -- conveniences used by the backend ----------------------------------------
-    def get_json(self, url: str, params: MutableMapping[str, Any] | None = None, **kw: Any) -> Any:
-        return self.request("get", url, params=params, **kw).json()
-
     def post_json(
         self, url: str, body: Mapping[str, Any], params: MutableMapping[str, Any] | None = None, **kw: Any
     ) -> Any:
@@ -354,6 +463,13 @@ def _auth_failure(exc: Exception, client: CrmHTTPClient) -> Exception | None:
     if isinstance(exc, gax.DefaultCredentialsError):
         return AuthError(f"{exc}. See {SETUP_DOC}.")
     return None
+
+
+def _compact(params: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+    """Every answer compact: ``prettyPrint=false`` (Google's default indents JSON, ~3x the bytes)."""
+    out: MutableMapping[str, Any] = dict(params or {})
+    out.setdefault("prettyPrint", "false")
+    return out
 
 
 def _short(text: str, limit: int = 160) -> str:

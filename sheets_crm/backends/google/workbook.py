@@ -47,7 +47,7 @@ from sheets_crm.backends.protocol import Workbook
 from sheets_crm.core.dates import EPOCH
 from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
 from sheets_crm.core.text import column_letter
-from sheets_crm.errors import ConcurrentEditError, GoogleError, WorkbookError
+from sheets_crm.errors import ConcurrentEditError, GoogleError, WorkbookError, WriteInDoubtError, WriteOutcome
 
 __all__ = [
     "GoogleWorkbook",
@@ -209,6 +209,9 @@ def _same_raw(expected: Any, actual: Any) -> bool:
 #: Field mask of the values layer: a written value always brings its number
 #: format (dates: the template's pattern; anything else: automatic).
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
+#: Requests that set cells to absolute values: sending one twice is the same as once.
+#: Anything else (appendDimension, addConditionalFormatRule...) is not re-sent blindly.
+IDEMPOTENT_REQUESTS = frozenset({"updateCells", "repeatCell", "updateSheetProperties", "updateDimensionProperties"})
 FILL_FIELDS = "userEnteredFormat.backgroundColor"
 
 
@@ -500,8 +503,11 @@ class GoogleWorkbook(Workbook):
                     includeSpreadsheetInResponse=True, responseRanges=response_ranges, responseIncludeGridData=True
                 )
                 params = {"fields": AFTER_WRITE_FIELDS}
+            idempotent = all(next(iter(req)) in IDEMPOTENT_REQUESTS for req in batch)
             try:
-                reply = self.http.post_json(SPREADSHEET_BATCH_UPDATE_URL % self.id, body, params=params)
+                reply = self.http.post_json(
+                    SPREADSHEET_BATCH_UPDATE_URL % self.id, body, params=params, idempotent=idempotent
+                )
             except BadRequestError as exc:
                 message = exc.google_message.lower()
                 if not i and ("grid" in message or (response_ranges and "range" in message)):
@@ -509,25 +515,28 @@ class GoogleWorkbook(Workbook):
                     # range" / "exceeds grid limits" for a responseRange: a tab renamed or rows
                     # removed. Google applies a batch all or nothing, so a refused batch wrote nothing.
                     raise ConcurrentEditError(
-                        f"{self.name} changed shape while the sync was running "
-                        f"({exc.google_message}); nothing was written."
+                        f"{self.name} changed shape while the sync was running ({exc.google_message}).",
+                        outcome=WriteOutcome.UNTOUCHED,
                     ) from None
-                raise self._partial(exc, i, len(batches))
+                self._partial(exc, i, len(batches))
+                raise
             except GoogleError as exc:
-                raise self._partial(exc, i, len(batches))
+                if not idempotent and exc.outcome is WriteOutcome.UNKNOWN and not i:
+                    # Re-sending would grow the grid (or add a rule) twice if the first one landed:
+                    # the sync re-reads and re-plans from what is really there.
+                    raise WriteInDoubtError(exc.message) from exc
+                self._partial(exc, i, len(batches))
+                raise
             self.write_batches += 1
             if response_ranges:
                 self._check_after(after, base, reply)
 
     @staticmethod
     def _partial(exc: GoogleError, done: int, total: int) -> GoogleError:
-        """Say so when part of a split write had already landed."""
+        """Attach it when part of a split write had already landed (the message is not touched)."""
         if done:
-            exc.outcome = "partly updated"
-            exc.args = (
-                f"{exc} The write had been split in {total} parts and {done} of them were "
-                "applied: the sheet is partly updated; run sync again to finish.",
-            )
+            exc.outcome = WriteOutcome.PARTLY_UPDATED
+            exc.parts = (done, total)
         return exc
 
     def _check_guard(self, changes: ChangeSet, base: Snapshot) -> None:
@@ -545,7 +554,8 @@ class GoogleWorkbook(Workbook):
             if "range" in exc.google_message.lower() or "grid" in exc.google_message.lower():
                 raise ConcurrentEditError(
                     f"{self.name} changed shape while the sync was running (a tab renamed or deleted, or rows "
-                    f"removed: {exc.google_message}); nothing was written."
+                    f"removed: {exc.google_message}).",
+                    outcome=WriteOutcome.UNTOUCHED,
                 ) from None
             raise
         now: dict[str, dict[tuple[int, int], Any]] = {}
@@ -557,7 +567,7 @@ class GoogleWorkbook(Workbook):
         moved = _moved(expect, now)
         if moved:
             raise ConcurrentEditError(
-                f"{self.name} changed while the sync was running ({_first(moved)}); nothing was written."
+                f"{self.name} changed while the sync was running ({_first(moved)}).", outcome=WriteOutcome.UNTOUCHED
             )
 
     def _check_after(self, expect: dict[str, dict[tuple[int, int], Any]], base: Snapshot, reply: Any) -> None:
@@ -585,12 +595,11 @@ class GoogleWorkbook(Workbook):
             return  # no grid data came back (an older stand-in): nothing to compare
         moved += _moved(expect, now)
         if moved:
-            err = ConcurrentEditError(
-                f"{self.name} changed while the sync was writing ({_first(moved)}); the sheet WAS written, "
-                "and some tool values may sit beside the wrong lead: re-syncing to put them right."
+            raise ConcurrentEditError(
+                f"{self.name} changed while the sync was writing ({_first(moved)}): some tool values may sit "
+                "beside the wrong lead; re-syncing to put them right.",
+                outcome=WriteOutcome.UPDATED,
             )
-            err.outcome = "updated"
-            raise err
 
     def stats(self) -> dict[str, int]:
         out = self.http.stats.as_dict()
