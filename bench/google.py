@@ -61,7 +61,7 @@ def _fake(latency: float = 0.0, faithful: bool = False) -> Any:
 @contextmanager
 def _writes_in_place(faithful: bool) -> Iterator[None]:
     """Let the stand-in apply writes to the live spreadsheet instead of a copy."""
-    from google_standin.model import Spreadsheet
+    from google_standin import Spreadsheet
 
     if faithful:
         yield

@@ -14,22 +14,28 @@ response shapes and error bodies::
     fake.values(sid, "Leads"); fake.background(sid, "Leads", 2, 1)
     fake.stats.by_method["sheets.spreadsheets.values.get"]
     fake.inject("values.get", status=429, times=2)   # faults
+    fake.inject("batchUpdate", status=503, after_apply=True)  # applied, then a 5xx
     fake.on_request(1, lambda: fake.person.insert_rows(sid, "Leads", 2), method="batchUpdate")
 
-Modules: ``google_fake`` (adapter, routing, stats, faults, hooks), ``discovery``
-(routing + validation), ``sheets_api`` / ``batch_update`` / ``requests_cells`` /
-``requests_sheets`` / ``drive_api`` (endpoints), ``a1``, ``cellvalues``,
-``fieldmask``, ``grid_ops``, ``render``, ``model``, ``state``, ``person``,
-``helpers``, ``faults``, ``stats``, ``errors``.
+In pytest, ask for the ``fake_google`` fixture (:mod:`.pytest_plugin`).
+
+Layout, the way moto splits services: ``core/`` (transport, discovery,
+fieldmask, faults, stats, errors, a1, clock), ``sheets/`` (models, ranges,
+spreadsheets, values, batch_update, requests_cells, requests_sheets, grid_ops,
+render, cellvalues, formula, api), ``drive/`` (models, files, query,
+permissions, api); ``state`` joins them, ``fake`` assembles ``FakeGoogle``
+with ``seed`` (seeding and inspection) and ``person`` (a person editing).
 """
 
-from .errors import GoogleError
-from .faults import Fault
-from .google_fake import FakeCredentials, FakeGoogle
-from .helpers import color_to_hex
-from .model import DriveFile, Sheet, Spreadsheet
+from .core.errors import GoogleError
+from .core.faults import Fault
+from .core.stats import LogEntry, RequestInfo, Stats
+from .core.transport import FakeCredentials
+from .drive.models import DriveFile
+from .fake import FakeGoogle
 from .person import Person, hex_to_color
-from .stats import LogEntry, RequestInfo, Stats
+from .seed import color_to_hex
+from .sheets.models import Sheet, Spreadsheet
 
 __all__ = [
     "DriveFile",

@@ -13,14 +13,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .a1 import letters_to_col, resolve_range
-from .grid_ops import clear_values, ensure_grid, sort_rows, write_matrix
-from .model import Sheet, Spreadsheet
-from .requests_cells import tidy_color
-from .requests_sheets import delete_rows_or_columns, insert_rows_or_columns, move_rows_or_columns
+from .core.a1 import letters_to_col
+from .sheets.grid_ops import clear_values, ensure_grid, sort_rows, write_matrix
+from .sheets.models import Sheet, Spreadsheet
+from .sheets.ranges import resolve_range
+from .sheets.requests_cells import tidy_color
+from .sheets.requests_sheets import delete_rows_or_columns, insert_rows_or_columns, move_rows_or_columns
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .google_fake import FakeGoogle
+    from .fake import FakeGoogle
 
 Value = str | int | float | bool | dt.date | dt.datetime | None
 

@@ -12,10 +12,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .a1 import cell_a1, resolve_range
-from .grid_ops import values_matrix, write_matrix
-from .model import FOLDER_MIME, DriveFile, Sheet, Spreadsheet
-from .render import cell_json
+from .core.a1 import cell_a1
+from .drive.models import FOLDER_MIME, DriveFile
+from .sheets.grid_ops import values_matrix, write_matrix
+from .sheets.models import Sheet, Spreadsheet
+from .sheets.ranges import resolve_range
+from .sheets.render import cell_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State
@@ -97,10 +99,10 @@ class SeedAndInspect:
         """A Drive folder (e.g. one the owner shared with a service account)."""
         st = self.state
         f = DriveFile(st.new_file_id(), name, FOLDER_MIME, owner or DEFAULT_OWNER)
-        f.permissions.append(st._permission("user", "owner", f.owner))
+        f.permissions.append(st.permission("user", "owner", f.owner))
         for email in [st.identity] if shared_with is None else shared_with:
             if email.lower() != f.owner.lower():
-                f.permissions.append(st._permission("user", "writer", email))
+                f.permissions.append(st.permission("user", "writer", email))
         st.files[f.id] = f
         return f.id
 

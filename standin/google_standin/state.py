@@ -1,4 +1,4 @@
-"""The fake's world: spreadsheets, Drive files, who may see them.
+"""The stand-in's world: spreadsheets, Drive files, who may see them (moto's "backend").
 
 Both HTTP handlers and the test-side helpers (seeding, "a person" editing) go
 through this object, so there is one notion of ids, access and timestamps.
@@ -10,15 +10,19 @@ import random
 import string
 from typing import Any
 
-from .errors import GoogleError
-from .model import SPREADSHEET_MIME, DriveFile, Sheet, Spreadsheet, now_rfc3339
+from .core.clock import now_rfc3339
+from .core.errors import GoogleError
+from .drive.models import SPREADSHEET_MIME, DriveFile
+from .sheets.models import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet
 
-DEFAULT_ROWS = 1000
-DEFAULT_COLS = 26
+__all__ = ["DEFAULT_COLS", "DEFAULT_ROWS", "State"]
+
 _ID_ALPHABET = string.ascii_letters + string.digits + "-_"
 
 
 class State:
+    """Every spreadsheet and Drive file, and the identity the caller acts as."""
+
     def __init__(self, identity: str, account: str, seed: int | None = 0) -> None:
         self.identity = identity
         self.account = account
@@ -79,15 +83,15 @@ class State:
                 full["sheetId"] = self.new_sheet_id(ss)
             ss.sheets.append(Sheet(full))
         f = DriveFile(sid, title, SPREADSHEET_MIME, owner, parents=list(parents or []))
-        f.permissions.append(self._permission("user", "owner", owner))
+        f.permissions.append(self.permission("user", "owner", owner))
         for email in extra_readers or []:
             if email.lower() != owner.lower():
-                f.permissions.append(self._permission("user", "writer", email))
+                f.permissions.append(self.permission("user", "writer", email))
         self.spreadsheets[sid] = ss
         self.files[sid] = f
         return ss
 
-    def _permission(self, ptype: str, role: str, email: str | None) -> dict[str, Any]:
+    def permission(self, ptype: str, role: str, email: str | None) -> dict[str, Any]:
         perm: dict[str, Any] = {"kind": "drive#permission", "id": self.new_permission_id(), "type": ptype, "role": role}
         if email:
             perm["emailAddress"] = email
@@ -100,7 +104,7 @@ class State:
                 if p["role"] != "owner":
                     p["role"] = role
                 return p
-        perm = self._permission(ptype, role, email)
+        perm = self.permission(ptype, role, email)
         f.permissions.append(perm)
         return perm
 

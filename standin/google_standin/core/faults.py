@@ -34,8 +34,9 @@ class Fault:
 
     ``at`` is the 1-based number of the first request (counting every request
     the fake sees) the rule may fire on; ``times`` how often it fires (None =
-    forever). ``applied`` (timeouts only) serves the request before timing out,
-    like a response lost on the way back.
+    forever). ``after_apply`` serves the request first and then fails: the
+    write happened but the caller hears a 5xx, a timeout or a dropped
+    connection (``applied`` is its older name).
     """
 
     kind: FaultKind
@@ -45,8 +46,13 @@ class Fault:
     at: int | None = None
     retry_after: float | None = None
     body: dict[str, Any] | None = None
-    applied: bool = False
+    after_apply: bool = False
     fired: int = 0
+
+    @property
+    def applied(self) -> bool:
+        """Older name of :attr:`after_apply`."""
+        return self.after_apply
 
     def matches(self, number: int, method_id: str) -> bool:
         if self.times is not None and self.fired >= self.times:

@@ -1,10 +1,11 @@
-"""FakeGoogle: an in-process Sheets v4 + Drive v3 server behind a requests adapter.
+"""The transport: a ``requests`` adapter answering Google's hosts from memory.
 
-Mount it on a ``requests.Session`` (or let :meth:`FakeGoogle.client` build a
+Mount it on a ``requests.Session`` (or let :meth:`Transport.client` build a
 gspread client) and every call to ``sheets.googleapis.com`` /
-``www.googleapis.com`` is answered from memory — with Google's URLs, validation,
-response shapes and error bodies — so the gspread backend can be tested and
-benchmarked with no network.
+``www.googleapis.com`` is routed (by the discovery documents), validated,
+counted, perhaps failed on purpose (:mod:`.faults`), and handed to the handler
+its API package registered — :mod:`google_standin.sheets.api` and
+:mod:`google_standin.drive.api`, assembled by :class:`google_standin.FakeGoogle`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -27,55 +29,39 @@ from google.auth.credentials import Credentials
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from . import batch_update, drive_api, fieldmask, sheets_api
+from . import fieldmask
 from .discovery import BodyValidator, Method, route, validate_query
 from .errors import FakeNotImplemented, GoogleError
 from .faults import Fault, FaultPlan, Quota, method_matches
-from .helpers import SeedAndInspect
-from .person import Person
-from .sheets_api import Call, Handler
-from .state import State
 from .stats import LogEntry, RequestInfo, Stats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..state import State
+
+__all__ = ["Call", "FakeCredentials", "Handler", "Hook", "MaskCheck", "Transport"]
 
 SHEETS_ORIGIN = "https://sheets.googleapis.com/"
 GOOGLEAPIS_ORIGIN = "https://www.googleapis.com/"
 
-DEFAULT_IDENTITY = {
-    "service": "crm-bot@crm-project.iam.gserviceaccount.com",
-    "user": "owner@example.com",
-}
-
-HANDLERS: dict[str, Handler] = {
-    "sheets.spreadsheets.create": sheets_api.spreadsheets_create,
-    "sheets.spreadsheets.get": sheets_api.spreadsheets_get,
-    "sheets.spreadsheets.batchUpdate": batch_update.spreadsheets_batch_update,
-    "sheets.spreadsheets.values.get": sheets_api.values_get,
-    "sheets.spreadsheets.values.batchGet": sheets_api.values_batch_get,
-    "sheets.spreadsheets.values.update": sheets_api.values_update,
-    "sheets.spreadsheets.values.batchUpdate": sheets_api.values_batch_update,
-    "sheets.spreadsheets.values.append": sheets_api.values_append,
-    "sheets.spreadsheets.values.clear": sheets_api.values_clear,
-    "sheets.spreadsheets.values.batchClear": sheets_api.values_batch_clear,
-    "drive.files.create": drive_api.files_create,
-    "drive.files.list": drive_api.files_list,
-    "drive.files.get": drive_api.files_get,
-    "drive.files.update": drive_api.files_update,
-    "drive.files.delete": drive_api.files_delete,
-    "drive.files.copy": drive_api.files_copy,
-    "drive.permissions.create": drive_api.permissions_create,
-    "drive.permissions.list": drive_api.permissions_list,
-    "drive.permissions.get": drive_api.permissions_get,
-    "drive.permissions.delete": drive_api.permissions_delete,
-}
-
-# Name of the request-body field in Google's error paths ("data.values").
-BODY_ROOT = {
-    "sheets.spreadsheets.values.update": "data",
-    "sheets.spreadsheets.values.append": "data",
-    "sheets.spreadsheets.create": "spreadsheet",
-}
-
 Hook = Callable[..., Any]
+
+
+@dataclass
+class Call:
+    """One decoded request as handlers see it."""
+
+    state: State
+    method: Method
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+#: An endpoint: a decoded request in, ``(status, json)`` out (errors raised as GoogleError).
+Handler = Callable[[Call], tuple[int, Any]]
+#: Checks a ``fields`` mask against a response schema (API-specific error shape); None = no mask.
+MaskCheck = Callable[[Call, str], "fieldmask.Tree | None"]
 
 
 class FakeCredentials(Credentials):
@@ -95,18 +81,17 @@ class FakeCredentials(Credentials):
         self.token = "fake-access-token"
 
 
-class FakeGoogle(BaseAdapter, SeedAndInspect):
-    """In-memory Google Sheets/Drive.
+class Transport(BaseAdapter):
+    """The adapter: routing, validation, stats, faults, quotas, hooks and HTTP responses.
+
+    Subclasses fill :attr:`handlers` (method id -> endpoint), :attr:`body_roots`
+    and :attr:`mask_checks` from the API packages.
 
     Args:
+        state: the world the handlers work on.
         latency: seconds slept per request (simulated network time).
-        account: ``"user"`` (OAuth login of the owner; may create files) or
-            ``"service"`` (a service account: creating files answers 403
-            storageQuotaExceeded, like real Drive).
-        identity: e-mail the caller acts as; decides what it may open.
         quota_per_minute: per-user read and write budgets per simulated minute
             for Sheets (None = unlimited); excess answers 429.
-        seed: seed for ids, so runs are reproducible.
         validate: check bodies and query parameters against the discovery documents.
         keep_log: record every request in :attr:`log` / :attr:`exchanges`.
         pretty_json: indent response bodies like Google's default
@@ -115,27 +100,28 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
             :attr:`stats` ``bytes_received`` counts the bytes actually sent.
     """
 
+    handlers: ClassVar[Mapping[str, Handler]] = {}
+    #: Name of the request-body field in Google's error paths ("data.values"), per method id.
+    body_roots: ClassVar[Mapping[str, str]] = {}
+    #: How each API (by name: "sheets", "drive") checks a ``fields`` mask.
+    mask_checks: ClassVar[Mapping[str, MaskCheck]] = {}
+
     def __init__(
         self,
+        state: State,
         *,
         latency: float = 0.0,
-        account: str = "user",
-        identity: str | None = None,
         quota_per_minute: int | None = None,
-        seed: int | None = 0,
         validate: bool = True,
         keep_log: bool = True,
         pretty_json: bool = False,
     ) -> None:
-        if account not in DEFAULT_IDENTITY:
-            raise ValueError("account must be 'user' or 'service'")
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.latency = latency
         self.validate = validate
         self.keep_log = keep_log
         self.pretty_json = pretty_json
-        self.state = State(identity or DEFAULT_IDENTITY[account], account, seed)
-        self.person = Person(self)
+        self.state = state
         self.stats = Stats()
         self.log: list[LogEntry] = []
         self.exchanges: list[RequestInfo] = []
@@ -179,7 +165,7 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         return client
 
     @contextlib.contextmanager
-    def patch(self) -> Iterator[FakeGoogle]:
+    def patch(self) -> Iterator[Self]:
         """Mount the fake on every ``requests.Session`` created inside the block.
 
         Lets code that builds its own client (``gspread.authorize(creds)``) talk
@@ -192,7 +178,7 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
             original(session, *args, **kwargs)
             fake.mount(session)
 
-        requests.Session.__init__ = init  # type: ignore[method-assign]
+        requests.Session.__init__ = init  # type: ignore[method-assign, assignment]
         try:
             yield self
         finally:
@@ -216,21 +202,37 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         *,
         at: int | None = None,
         body: dict[str, Any] | None = None,
+        after_apply: bool = False,
     ) -> Fault:
-        """Answer matching requests with an error status (429 carries Google's RESOURCE_EXHAUSTED body)."""
-        return self.faults.add(Fault("status", method, status, times, at, retry_after, body))
+        """Answer matching requests with an error status (429 carries Google's RESOURCE_EXHAUSTED body).
+
+        ``after_apply=True`` serves the request first and then answers the
+        error: a write Google applied whose success never reached the caller
+        (a 5xx from a proxy, a reply lost on the way back).
+        """
+        return self.faults.add(Fault("status", method, status, times, at, retry_after, body, after_apply=after_apply))
 
     def inject_timeout(
-        self, method: str | None = None, times: int | None = 1, *, at: int | None = None, applied: bool = False
+        self,
+        method: str | None = None,
+        times: int | None = 1,
+        *,
+        at: int | None = None,
+        after_apply: bool = False,
+        applied: bool = False,
     ) -> Fault:
-        """Raise ``requests.exceptions.ReadTimeout``; ``applied=True`` serves the request first (lost response)."""
-        return self.faults.add(Fault("timeout", method, 0, times, at, applied=applied))
+        """Raise ``requests.exceptions.ReadTimeout``; ``after_apply=True`` serves the request first (lost response).
+
+        ``applied`` is the older name of ``after_apply``.
+        """
+        return self.faults.add(Fault("timeout", method, 0, times, at, after_apply=after_apply or applied))
 
     def inject_connection_error(
-        self, method: str | None = None, times: int | None = 1, *, at: int | None = None
+        self, method: str | None = None, times: int | None = 1, *, at: int | None = None, after_apply: bool = False
     ) -> Fault:
-        """Raise ``requests.exceptions.ConnectionError`` before the request reaches the fake."""
-        return self.faults.add(Fault("connection", method, 0, times, at))
+        """Raise ``requests.exceptions.ConnectionError``: before the request reaches the fake, or after it
+        was served when ``after_apply=True`` (the connection dropped while the answer was on its way)."""
+        return self.faults.add(Fault("connection", method, 0, times, at, after_apply=after_apply))
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -310,38 +312,55 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         info = RequestInfo(number, method.id, (request.method or "GET").upper(), request.url or "", query, body_json)
         self._run_hooks(info)
         fault = self.faults.pick(number, method.id)
-        if fault is not None and fault.kind == "connection":
+        if fault is not None and fault.kind != "status" and not fault.after_apply:
             self._count(number, method, request, query, raw_bytes, info, None, None, fault=True)
-            raise requests.exceptions.ConnectionError("FakeGoogle: injected connection error", request=request)
-        if fault is not None and fault.kind == "timeout" and not fault.applied:
-            self._count(number, method, request, query, raw_bytes, info, None, None, fault=True)
-            raise requests.exceptions.ReadTimeout("FakeGoogle: injected read timeout", request=request)
+            _raise_transport_fault(fault, request)
+        status, payload, headers = self._answer(method, path_params, query, body_json, bad_json, fault)
+        self._count(number, method, request, query, raw_bytes, info, status, payload, fault=fault is not None)
+        if fault is not None and fault.kind != "status":
+            _raise_transport_fault(fault, request)
+        return status, payload, headers
+
+    def _answer(
+        self,
+        method: Method,
+        path: dict[str, str],
+        query: dict[str, list[str]],
+        body: Any,
+        bad_json: str | None,
+        fault: Fault | None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Serve one routed request; a status fault answers instead (before or after it is applied)."""
+        status_fault = fault if fault is not None and fault.kind == "status" else None
         try:
-            if fault is not None and fault.kind == "status":
-                raise fault.error(method.is_read)
-            if self.quota is not None and method.api.name == "sheets":
-                try:
-                    self.quota.charge(method.is_read)
-                except GoogleError:
-                    self.stats.quota_rejections += 1
-                    raise
+            if status_fault is not None and not status_fault.after_apply:
+                raise status_fault.error(method.is_read)
+            self._charge_quota(method)
             if bad_json is not None:
                 raise GoogleError.bad_request(f"Invalid JSON payload received. {bad_json}.", violation=True)
-            status, payload = self._dispatch(method, path_params, query, body_json)
+            status, payload = self._dispatch(method, path, query, body)
             headers: dict[str, str] = {}
         except GoogleError as err:
             status, payload, headers = err.code, err.body, err.headers
-        self._count(number, method, request, query, raw_bytes, info, status, payload, fault=fault is not None)
-        if fault is not None and fault.kind == "timeout":
-            raise requests.exceptions.ReadTimeout(
-                "FakeGoogle: injected read timeout (request applied)", request=request
-            )
+        if status_fault is not None and status_fault.after_apply:
+            # The work is done (or failed on its own); the caller hears only the fault.
+            err = status_fault.error(method.is_read)
+            return err.code, err.body, err.headers
         return status, payload, headers
+
+    def _charge_quota(self, method: Method) -> None:
+        if self.quota is None or method.api.name != "sheets":
+            return
+        try:
+            self.quota.charge(method.is_read)
+        except GoogleError:
+            self.stats.quota_rejections += 1
+            raise
 
     def _dispatch(
         self, method: Method, path: dict[str, str], query: dict[str, list[str]], body: Any
     ) -> tuple[int, Any]:
-        handler = HANDLERS.get(method.id)
+        handler = self.handlers.get(method.id)
         if handler is None:
             raise FakeNotImplemented(method.id)
         typed_query = (
@@ -351,13 +370,13 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         )
         if method.request_ref and self.validate:
             body = BodyValidator(method.api).validate(
-                body if body is not None else {}, method.request_ref, BODY_ROOT.get(method.id, "")
+                body if body is not None else {}, method.request_ref, self.body_roots.get(method.id, "")
             )
         call = Call(self.state, method, path, typed_query, body)
         tree = None
-        if typed_query.get("fields") and method.response_ref:
+        check = self.mask_checks.get(method.api.name)
+        if typed_query.get("fields") and method.response_ref and check is not None:
             # Every method takes ``fields``; a bad mask fails before anything changes.
-            check = drive_api.fields_tree if method.api.name == "drive" else sheets_api.parse_fields
             tree = check(call, method.response_ref)
         status, payload = handler(call)
         if tree is not None and isinstance(payload, dict) and status < 300:
@@ -453,6 +472,14 @@ class FakeGoogle(BaseAdapter, SeedAndInspect):
         with self._lock:
             self.stats.bytes_received += len(content)
         return resp
+
+
+def _raise_transport_fault(fault: Fault, request: requests.PreparedRequest) -> None:
+    """Raise what ``requests`` raises for a timeout or a dropped connection."""
+    applied = " (request applied)" if fault.after_apply else ""
+    if fault.kind == "connection":
+        raise requests.exceptions.ConnectionError(f"FakeGoogle: injected connection error{applied}", request=request)
+    raise requests.exceptions.ReadTimeout(f"FakeGoogle: injected read timeout{applied}", request=request)
 
 
 def _call(callback: Hook, info: RequestInfo) -> None:

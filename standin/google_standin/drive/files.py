@@ -1,4 +1,4 @@
-"""Drive v3 endpoints gspread and the project use: files and permissions.
+"""Drive v3 ``files.*``: create, copy, get, update, delete, list.
 
 Drive answers errors in its older shape (an ``errors`` list, no ``status``)
 and, unlike Sheets, silently ignores unknown query parameters — both kept here
@@ -8,14 +8,16 @@ because gspread sends Drive a parameter (``includeItemsFromAllDrives`` on
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from . import fieldmask
-from .discovery import unknown_mask_path
-from .errors import GoogleError
-from .model import FOLDER_MIME, SPREADSHEET_MIME, DriveFile
-from .sheets_api import Call
+from ..core import fieldmask
+from ..core.discovery import unknown_mask_path
+from ..core.errors import GoogleError
+from ..core.transport import Call
+from .models import FOLDER_MIME, SPREADSHEET_MIME, DriveFile
+from .query import matcher
+
+__all__ = ["fields_tree", "files_copy", "files_create", "files_delete", "files_get", "files_list", "files_update"]
 
 _DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
 
@@ -73,7 +75,7 @@ def files_create(call: Call) -> tuple[int, Any]:
         f = state.files[ss.id]
     else:
         f = DriveFile(state.new_file_id(), name, mime, state.identity, parents=parents)
-        f.permissions.append(state._permission("user", "owner", state.identity))
+        f.permissions.append(state.permission("user", "owner", state.identity))
         state.files[f.id] = f
     return 200, _file_json(call, f, tree)
 
@@ -98,7 +100,7 @@ def files_copy(call: Call) -> tuple[int, Any]:
         f = state.files[ss.id]
     else:
         f = DriveFile(state.new_file_id(), name, src.mime_type, state.identity, parents=parents)
-        f.permissions.append(state._permission("user", "owner", state.identity))
+        f.permissions.append(state.permission("user", "owner", state.identity))
         state.files[f.id] = f
     return 200, _file_json(call, f, tree)
 
@@ -137,98 +139,10 @@ def files_delete(call: Call) -> tuple[int, Any]:
     return 204, None
 
 
-# -- files.list with a small ``q`` language ---------------------------------------------------------------
-
-_CLAUSE = re.compile(
-    r"""^\s*(?:
-        (?P<field>mimeType|name|fullText|trashed|starred)\s*(?P<op>=|!=|contains)\s*(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|true|false)
-      | (?P<lit>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s+in\s+(?P<coll>parents|owners|writers|readers)
-      | parents\s+in\s+(?P<parent>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-    )\s*$""",
-    re.VERBOSE | re.IGNORECASE,
-)
-
-
-def _unquote(text: str) -> str:
-    if text[:1] in {"'", '"'}:
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
-    return text
-
-
-def _split_and(q: str) -> list[str]:
-    parts, buf, quote = [], "", ""
-    i = 0
-    while i < len(q):
-        ch = q[i]
-        if quote:
-            buf += ch
-            if ch == "\\" and i + 1 < len(q):
-                buf += q[i + 1]
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in {"'", '"'}:
-            quote = ch
-            buf += ch
-        elif q[i : i + 5].lower() == " and ":
-            parts.append(buf)
-            buf = ""
-            i += 5
-            continue
-        else:
-            buf += ch
-        i += 1
-    parts.append(buf)
-    return [p for p in parts if p.strip()]
-
-
-def _matcher(q: str):
-    tests = []
-    for clause in _split_and(q):
-        m = _CLAUSE.match(clause)
-        if not m:
-            raise GoogleError.drive(400, "Invalid Value", "invalid", location="q", locationType="parameter")
-        tests.append(m)
-
-    def match(f: DriveFile) -> bool:
-        for m in tests:
-            if m.group("field"):
-                field, op, value = m.group("field").lower(), m.group("op").lower(), _unquote(m.group("value"))
-                actual: Any = {
-                    "mimetype": f.mime_type,
-                    "name": f.name,
-                    "fulltext": f.name,
-                    "trashed": str(f.trashed).lower(),
-                    "starred": "false",
-                }[field]
-                if op == "=" and actual != value:
-                    return False
-                if op == "!=" and actual == value:
-                    return False
-                if op == "contains" and value.lower() not in str(actual).lower():
-                    return False
-            elif m.group("coll"):
-                lit, coll = _unquote(m.group("lit")), m.group("coll").lower()
-                if coll == "parents" and lit not in (f.parents or ["root"]):
-                    return False
-                if coll == "owners" and lit.lower() != f.owner.lower():
-                    return False
-                if coll in {"writers", "readers"}:
-                    roles = {"owner", "writer"} if coll == "writers" else {"owner", "writer", "commenter", "reader"}
-                    if f.role_of(lit) not in roles:
-                        return False
-            elif m.group("parent"):
-                if _unquote(m.group("parent")) not in (f.parents or ["root"]):
-                    return False
-        return True
-
-    return match
-
-
 def files_list(call: Call) -> tuple[int, Any]:
     state = call.state
     tree = fields_tree(call, "FileList")
-    match = _matcher(call.query.get("q") or "")
+    match = matcher(call.query.get("q") or "")
     files = [f for f in state.files.values() if f.can_read(state.identity) and match(f)]
     order = str(call.query.get("orderBy") or "modifiedTime desc")
     for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
@@ -249,75 +163,3 @@ def files_list(call: Call) -> tuple[int, Any]:
         return 200, full
     full["files"] = [f.resource() for f in page]
     return 200, fieldmask.filter_response(full, tree)
-
-
-# -- permissions ----------------------------------------------------------------------------------------------
-
-
-def _permission_json(call: Call, perm: dict[str, Any], ref: str = "Permission") -> dict[str, Any]:
-    tree = fields_tree(call, ref)
-    if tree is None:
-        return {k: perm[k] for k in ("kind", "id", "type", "role") if k in perm}
-    return fieldmask.filter_response(perm, tree)
-
-
-def permissions_create(call: Call) -> tuple[int, Any]:
-    state = call.state
-    f = state.file_for(call.path["fileId"], write=True)
-    body = call.body or {}
-    ptype, role = body.get("type"), body.get("role")
-    if not ptype:
-        raise GoogleError.drive(
-            400, "The permission type field is required.", "required", location="permission.type", locationType="other"
-        )
-    if not role:
-        raise GoogleError.drive(
-            400, "The permission role field is required.", "required", location="permission.role", locationType="other"
-        )
-    email = body.get("emailAddress")
-    if ptype in {"user", "group"} and not email:
-        raise GoogleError.drive(
-            400,
-            "The permission emailAddress field is required.",
-            "required",
-            location="permission.emailAddress",
-            locationType="other",
-        )
-    perm = state.share(f.id, email, role, ptype)
-    if ptype == "domain" and body.get("domain"):
-        perm["domain"] = body["domain"]
-    return 200, _permission_json(call, perm)
-
-
-def permissions_list(call: Call) -> tuple[int, Any]:
-    f = call.state.file_for(call.path["fileId"])
-    tree = fields_tree(call, "PermissionList")
-    full = {"kind": "drive#permissionList", "permissions": [dict(p) for p in f.permissions]}
-    return 200, fieldmask.filter_response(full, tree) if tree is not None else full
-
-
-def permissions_get(call: Call) -> tuple[int, Any]:
-    f = call.state.file_for(call.path["fileId"])
-    for p in f.permissions:
-        if p["id"] == call.path["permissionId"]:
-            return 200, _permission_json(call, p)
-    raise GoogleError.drive(
-        404,
-        f"Permission not found: {call.path['permissionId']}.",
-        "notFound",
-        location="permissionId",
-        locationType="parameter",
-    )
-
-
-def permissions_delete(call: Call) -> tuple[int, Any]:
-    state = call.state
-    f = state.file_for(call.path["fileId"], write=True)
-    pid = call.path["permissionId"]
-    before = len(f.permissions)
-    f.permissions = [p for p in f.permissions if p["id"] != pid or p["role"] == "owner"]
-    if len(f.permissions) == before:
-        raise GoogleError.drive(
-            404, f"Permission not found: {pid}.", "notFound", location="permissionId", locationType="parameter"
-        )
-    return 204, None

@@ -12,16 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import fieldmask
-from .a1 import grid_a1, quote_title
-from .discovery import unknown_mask_path
-from .errors import FakeNotImplemented, GoogleError
-from .model import Sheet, Spreadsheet
+from ..core import fieldmask
+from ..core.a1 import grid_a1, quote_title
+from ..core.discovery import unknown_mask_path
+from ..core.errors import FakeNotImplemented, GoogleError
+from .models import Sheet, Spreadsheet
 from .render import spreadsheet_json
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sheets_api import Call
-    from .state import State
+    from ..core.transport import Call
+    from ..state import State
 
 
 class Invalid(Exception):
@@ -112,7 +112,7 @@ def _handlers() -> dict[str, RequestHandler]:
 
 
 def spreadsheets_batch_update(call: Call) -> tuple[int, Any]:
-    from .sheets_api import commit, data_boxes
+    from .spreadsheets import commit, data_boxes
 
     state = call.state
     ss = state.spreadsheet_for(call.path["spreadsheetId"], write=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..core.errors import GoogleError
 from . import cellvalues as cv
-from .errors import GoogleError
-from .model import Cell, Sheet, Spreadsheet
+from .models import Cell, Sheet, Spreadsheet
 
 PROTECTED_MESSAGE = (
     "You are trying to edit a protected cell or object. Please contact the spreadsheet owner "

@@ -1,4 +1,4 @@
-"""In-memory state: spreadsheets, their sheets and cells, and Drive files.
+"""Sheets' in-memory models: spreadsheets, their sheets (tabs) and cells.
 
 Cells are stored as Google ``CellData``-like dicts (``userEnteredValue``,
 ``userEnteredFormat``, ``note``, ``dataValidation``...). A cell dict is never
@@ -10,16 +10,21 @@ sheets cheap.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .a1 import A1Range
+from .ranges import A1Range
+
+__all__ = ["CELL_LIMIT", "DEFAULT_COLS", "DEFAULT_FORMAT", "DEFAULT_ROWS", "Cell", "Sheet", "Spreadsheet"]
 
 Cell = dict[str, Any]
 
-SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
-FOLDER_MIME = "application/vnd.google-apps.folder"
+#: A new sheet's grid when nobody says otherwise.
+DEFAULT_ROWS = 1000
+DEFAULT_COLS = 26
+
+#: Google's limit on cells in one spreadsheet (all tabs, blank cells included).
+CELL_LIMIT = 10_000_000
 
 DEFAULT_FORMAT: dict[str, Any] = {
     "backgroundColor": {"red": 1, "green": 1, "blue": 1},
@@ -56,10 +61,6 @@ def _theme() -> dict[str, Any]:
         ("LINK", rgb(0.06666667, 0.33333334, 0.8)),
     ]
     return {"primaryFontFamily": "Arial", "themeColors": [{"colorType": t, "color": c} for t, c in colors]}
-
-
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
@@ -277,56 +278,3 @@ class Spreadsheet:
                     name,
                 )
         return None
-
-
-@dataclass
-class DriveFile:
-    """A Drive file; spreadsheets share their id with a :class:`Spreadsheet`."""
-
-    id: str
-    name: str
-    mime_type: str
-    owner: str
-    parents: list[str] = field(default_factory=list)
-    permissions: list[dict[str, Any]] = field(default_factory=list)
-    created_time: str = field(default_factory=now_rfc3339)
-    modified_time: str = field(default_factory=now_rfc3339)
-    trashed: bool = False
-
-    def can_read(self, email: str) -> bool:
-        return any(
-            p.get("type") == "anyone" or (p.get("emailAddress") or "").lower() == email.lower()
-            for p in self.permissions
-        )
-
-    def role_of(self, email: str) -> str | None:
-        for p in self.permissions:
-            if (p.get("emailAddress") or "").lower() == email.lower():
-                return str(p.get("role"))
-        for p in self.permissions:
-            if p.get("type") == "anyone":
-                return str(p.get("role"))
-        return None
-
-    def can_write(self, email: str) -> bool:
-        return self.role_of(email) in {"owner", "organizer", "fileOrganizer", "writer"}
-
-    def resource(self) -> dict[str, Any]:
-        """The full Drive ``File`` resource (responses are cut down with ``fields``)."""
-        return {
-            "kind": "drive#file",
-            "id": self.id,
-            "name": self.name,
-            "mimeType": self.mime_type,
-            "parents": list(self.parents) or ["root"],
-            "createdTime": self.created_time,
-            "modifiedTime": self.modified_time,
-            "trashed": self.trashed,
-            "owners": [{"kind": "drive#user", "emailAddress": self.owner, "me": False}],
-            "permissions": [dict(p) for p in self.permissions],
-            "webViewLink": (
-                f"https://docs.google.com/spreadsheets/d/{self.id}/edit?usp=drivesdk"
-                if self.mime_type == SPREADSHEET_MIME
-                else f"https://drive.google.com/drive/folders/{self.id}"
-            ),
-        }

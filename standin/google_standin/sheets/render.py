@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..core import fieldmask
 from . import cellvalues as cv
-from . import fieldmask
-from .model import Cell, Sheet, Spreadsheet
+from .models import Cell, Sheet, Spreadsheet
 
 DEFAULT_ROW_PX = 21
 DEFAULT_COL_PX = 100

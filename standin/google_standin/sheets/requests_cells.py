@@ -8,11 +8,11 @@ import math
 import struct
 from typing import Any
 
-from . import fieldmask
+from ..core import fieldmask
 from .batch_update import BatchCtx, Invalid
 from .cellvalues import effective_value
 from .grid_ops import check_box_protection, clear_values, sort_rows
-from .model import Cell, Sheet
+from .models import Cell, Sheet
 
 STORED_CELL_KEYS = {
     "userEnteredValue",

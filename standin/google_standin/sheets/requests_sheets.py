@@ -8,14 +8,13 @@ import re
 import zoneinfo
 from typing import Any
 
-from . import fieldmask
-from .a1 import parse_ref
+from ..core import fieldmask
+from ..core.a1 import parse_ref
 from .batch_update import BatchCtx, Invalid
 from .grid_ops import shift_ranges
-from .model import Sheet
+from .models import DEFAULT_COLS, DEFAULT_ROWS, Sheet
 from .render import grid_range_json, protected_range_json, sheet_properties_json
 from .requests_cells import tidy_color
-from .state import DEFAULT_COLS, DEFAULT_ROWS
 
 # -- sheets -------------------------------------------------------------------------------
 
