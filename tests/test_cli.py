@@ -266,3 +266,45 @@ def test_digest_preview(runner, crm, config_file):
     assert result.exit_code == 0, result.output
     assert "To: ivan@studio.example" in result.stdout
     assert "To: team@studio.example" in result.stdout
+
+
+# -- version and verbosity -------------------------------------------------------------------------
+
+
+def test_version(runner):
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"sheets-crm {version('sheets-crm')}\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "shown"),
+    [([], ["WARNING"]), (["-v"], ["INFO", "WARNING"]), (["-vv", "--verbose"], ["DEBUG", "INFO", "WARNING"])],
+)
+def test_verbose_anywhere_routes_the_library_log_to_stderr(runner, crm, monkeypatch, flags, shown):
+    import logging
+
+    import sheets_crm.app.sync as app_sync
+
+    real = app_sync.run_sync
+
+    def logging_run_sync(*args, **kwargs):
+        log = logging.getLogger("sheets_crm.app.sync")
+        log.debug("detail")
+        log.info("reading")
+        log.warning("quota")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app_sync, "run_sync", logging_run_sync)
+    # -v after the command and its argument, the way people type it
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", *flags])
+    assert result.exit_code == 0, result.output
+    levels = [
+        next(w for w in line.split() if w.rstrip(":") in ("DEBUG", "INFO", "WARNING"))
+        for line in result.stderr.splitlines()
+    ]
+    assert [w.rstrip(":") for w in levels] == shown
+    assert result.stderr.splitlines()[-1].endswith("sheets_crm.app.sync: quota" if flags else "WARNING: quota")
+    assert "Calls on 2026-11-22" in result.stdout  # the report itself stays on stdout
