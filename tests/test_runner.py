@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import schedule
 
@@ -157,6 +160,23 @@ def test_corrupt_state_means_not_run_yet(tmp_path, caplog):
         assert runner.run_pending(utc(2025, 3, 3, 5, 0)) is not None
     assert "ignoring unreadable schedule state" in caplog.text
     assert StateStore(tmp_path / "state.json").last_run(runner.key) == utc(2025, 3, 3, 5, 0)
+
+
+def test_a_last_run_recorded_in_the_future_is_logged_and_does_not_skip_days(tmp_path, caplog):
+    sync = FakeSync()
+    runner = make_runner(tmp_path, sync=sync)
+    # recorded while the clock was three days ahead; the clock has been corrected since
+    runner.state.record(runner.key, utc(2025, 3, 6, 5, 0), ok=True, summary="2 of 2 spreadsheets synced")
+    with caplog.at_level(logging.WARNING, logger="sheets_crm.app.runner"):
+        assert runner.run_pending(utc(2025, 3, 3, 4, 0)) is None  # 07:00 Moscow: before the sync time
+        assert runner.next_run(utc(2025, 3, 3, 4, 30)) == utc(2025, 3, 3, 5, 0)  # today, not Thursday
+        assert runner.run_pending(utc(2025, 3, 3, 5, 0)) is not None
+    assert sync.targets == ["/data/north.xlsx", "/data/south.xlsx"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "clock" in r.getMessage()]
+    assert len(warnings) == 1  # once, not at every tick
+    assert "2025-03-06 08:00" in warnings[0] and "clock was probably ahead" in warnings[0]
+    assert runner.last_run() == utc(2025, 3, 3, 5, 0)  # the real run replaces the suspect one
+    assert runner.run_pending(utc(2025, 3, 3, 9, 0)) is None and len(sync.calls) == 2
 
 
 # --------------------------------------------------------------------------- failures
@@ -369,6 +389,89 @@ def test_sigterm_during_a_run_finishes_the_run_then_stops(tmp_path, caplog):
     assert "SIGTERM received: stopping after the current run" in caplog.text
     assert "schedule stopped" in caplog.text
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# The child runs the real command line (`schedule --now`) on a real workbook. Its sync is the real
+# one behind a hook that says "started" and then waits for the test's "go", so the test can send
+# SIGTERM while the run is certainly in progress, without timing guesses.
+_SLOW_SCHEDULE = r"""
+import sys, time
+from pathlib import Path
+
+import sheets_crm.app.runner as runner
+
+started, go = Path(sys.argv[1]), Path(sys.argv[2])
+real_sync = runner._default_sync
+
+
+def slow_sync(target, **kwargs):
+    started.write_text("running", encoding="utf-8")
+    deadline = time.monotonic() + 60
+    while not go.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the test never said go")
+        time.sleep(0.01)
+    return real_sync(target, **kwargs)
+
+
+runner._default_sync = slow_sync
+from sheets_crm.cli.main import main
+
+sys.argv = ["sheets-crm", *sys.argv[3:]]
+main()
+"""
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the scheduler exited early ({proc.returncode}): {proc.communicate()[1]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the scheduler's run never started")
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM to a child process is POSIX")
+def test_sigterm_during_schedule_now_lets_the_first_run_finish_then_exits(tmp_path, make_workbook):
+    crm = make_workbook(
+        [["Acme", "Bob", "+7 916 000-00-01", "", "Proposal", "Anna", "", ""]],
+        [["Acme", "2020-01-01", "Call back", "Planned", "", ""]],
+    )
+    before = crm.read_bytes()
+    config = tmp_path / "sheets-crm.toml"
+    config.write_text('spreadsheets = ["crm.xlsx"]\ntime_zone = "UTC"\nsync_time = "08:00"\n', encoding="utf-8")
+    started, go, state_home = tmp_path / "started", tmp_path / "go", tmp_path / "state"
+    env = {**os.environ, "XDG_STATE_HOME": str(state_home), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    env.pop("SHEETS_CRM_CONFIG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_SCHEDULE, str(started), str(go), "schedule", "--now", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(started, proc)
+        proc.send_signal(signal.SIGTERM)  # mid-run
+        go.touch()
+        _, log_text = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, log_text  # not killed by the signal (-15)
+    assert "SIGTERM received: stopping after the current run" in log_text
+    assert f"sync {crm}: 1 overdue" in log_text  # the run finished its spreadsheet
+    assert "sync run finished: 1 of 1 spreadsheets synced" in log_text
+    assert log_text.rstrip().endswith("schedule stopped")  # and then the scheduler exited, without looping
+    assert crm.read_bytes() != before
+    calls_today = openpyxl.load_workbook(crm)["Calls Today"]
+    assert "Acme" in [cell.value for row in calls_today.iter_rows() for cell in row]
+    state = json.loads((state_home / "sheets-crm" / "schedule-state.json").read_text(encoding="utf-8"))
+    assert [run["ok"] for run in state["runs"].values()] == [True]  # the run was recorded
 
 
 def test_second_ctrl_c_interrupts_at_once():

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheets_crm.app.scheduling import (
+    CLOCK_SLACK,
     due_instant,
     format_sync_time,
     is_due,
@@ -17,6 +18,7 @@ from sheets_crm.app.scheduling import (
     next_run,
     parse_sync_time,
     scheduled_instant,
+    trusted_last_run,
 )
 
 UTC = dt.UTC
@@ -111,6 +113,28 @@ def test_missed_days_are_not_caught_up_before_todays_time():
     # Server was off for two days; started at 07:00 Moscow: wait for 08:00.
     assert not is_due(utc(2025, 3, 5, 4, 0), MOSCOW, EIGHT, utc(2025, 3, 2, 5, 0))
     assert next_run(utc(2025, 3, 5, 4, 0), MOSCOW, EIGHT, utc(2025, 3, 2, 5, 0)) == utc(2025, 3, 5, 5, 0)
+
+
+def test_a_last_run_recorded_in_the_future_is_suspect_and_does_not_skip_days():
+    # The clock ran three days ahead on Monday's run (recorded for Thursday) and was corrected since.
+    future = utc(2025, 3, 6, 5, 0)
+    tuesday_8am = utc(2025, 3, 4, 5, 0)
+    assert trusted_last_run(tuesday_8am, future) is None
+    assert is_due(tuesday_8am, MOSCOW, EIGHT, future)
+    assert next_run(tuesday_8am, MOSCOW, EIGHT, future) == tuesday_8am
+    # before the sync time it still waits for the sync time, not for Thursday
+    assert not is_due(tuesday_8am - dt.timedelta(hours=1), MOSCOW, EIGHT, future)
+    assert next_run(tuesday_8am - dt.timedelta(hours=1), MOSCOW, EIGHT, future) == tuesday_8am
+    # the same holds within the day: a run "recorded" this evening did not happen yet
+    assert is_due(tuesday_8am + dt.timedelta(hours=1), MOSCOW, EIGHT, tuesday_8am + dt.timedelta(hours=12))
+
+
+def test_a_small_clock_step_back_is_not_a_reason_to_run_twice():
+    ran = utc(2025, 3, 4, 5, 10)  # 08:10 Moscow
+    stepped_back = ran - CLOCK_SLACK + dt.timedelta(seconds=1)  # 08:05:01, just inside the slack
+    assert trusted_last_run(stepped_back, ran) == ran
+    assert not is_due(stepped_back, MOSCOW, EIGHT, ran)
+    assert trusted_last_run(ran - CLOCK_SLACK - dt.timedelta(seconds=1), ran) is None
 
 
 def test_evening_sync_in_new_york_belongs_to_the_local_date_not_utc():

@@ -45,7 +45,7 @@ import schedule
 
 from sheets_crm.app.config import APP_NAME, Config
 from sheets_crm.app.files import write_atomically
-from sheets_crm.app.scheduling import format_sync_time, is_due, next_run
+from sheets_crm.app.scheduling import format_sync_time, is_due, next_run, trusted_last_run
 from sheets_crm.backends.google.target import is_google_target
 from sheets_crm.errors import ConfigError, CrmError
 
@@ -300,17 +300,35 @@ class Runner:
         self._scheduler_factory = scheduler_factory
         self.key = hashlib.sha256("\n".join(config.spreadsheets).encode("utf-8")).hexdigest()[:16]
         self._lock_busy_logged = False
+        self._suspect_logged: dt.datetime | None = None
 
     # -- decisions
 
     def last_run(self) -> dt.datetime | None:
+        """The last run as recorded (see :meth:`_trusted_last_run` for the one decisions use)."""
         return self.state.last_run(self.key)
 
+    def _trusted_last_run(self, now: dt.datetime) -> dt.datetime | None:
+        """The recorded last run; one recorded in the future is logged (once) and ignored."""
+        recorded = self.last_run()
+        trusted = trusted_last_run(now, recorded)
+        if recorded is not None and trusted is None and recorded != self._suspect_logged:
+            self._suspect_logged = recorded
+            log.warning(
+                "the last run is recorded at %s, after the current time %s: the clock was probably ahead then; "
+                "ignoring it so that the sync is not skipped until then",
+                self._fmt(recorded),
+                self._fmt(now),
+            )
+        return trusted
+
     def is_due(self, now: dt.datetime | None = None) -> bool:
-        return is_due(now or self.clock(), self.zone, self.at, self.last_run())
+        now = now or self.clock()
+        return is_due(now, self.zone, self.at, self._trusted_last_run(now))
 
     def next_run(self, now: dt.datetime | None = None) -> dt.datetime:
-        return next_run(now or self.clock(), self.zone, self.at, self.last_run())
+        now = now or self.clock()
+        return next_run(now, self.zone, self.at, self._trusted_last_run(now))
 
     # -- one tick
 
@@ -327,7 +345,7 @@ class Runner:
                 return None
             self._lock_busy_logged = False
             # Re-check under the lock: another process may have just finished today's run.
-            if not is_due(now, self.zone, self.at, self.last_run()):
+            if not is_due(now, self.zone, self.at, self._trusted_last_run(now)):
                 return None
             return self._run_locked(now)
 
@@ -448,11 +466,22 @@ class Runner:
         scheduler.clear()
         log.info("schedule stopped")
 
-    def serve(self) -> None:
-        """The CLI entry: loop in the foreground until SIGTERM / Ctrl-C."""
+    def serve(self, *, run_now: bool = False) -> None:
+        """The CLI entry: loop in the foreground until SIGTERM / Ctrl-C.
+
+        ``run_now`` (``schedule --now``) first runs once whatever the
+        schedule says. The stop handlers are in place before that run, so a
+        SIGTERM during it lets it finish (the workbook is fully written and
+        the run recorded), and then the scheduler exits without looping.
+        """
         stop = threading.Event()
         restore = install_stop_handlers(stop)
         try:
+            if run_now:
+                self.run_now()
+            if stop.is_set():
+                log.info("schedule stopped")
+                return
             self.loop(stop)
         finally:
             restore()

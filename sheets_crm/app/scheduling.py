@@ -20,6 +20,12 @@ The rule, for a sync time ``at`` in ``zone``:
 
 A day whose ``S(D)`` falls on the next calendar day (only when a whole day is
 skipped, as Samoa skipped 2011-12-30) has no sync of its own.
+
+A last run recorded in the future (more than :data:`CLOCK_SLACK` after
+``now``) cannot have happened: the clock was ahead when it was recorded and
+has since been corrected. Trusting it would skip every day until the clock
+caught up with it, so it is ignored (:func:`trusted_last_run`) and the sync
+runs as if none had been recorded; the runner logs a warning.
 """
 
 from __future__ import annotations
@@ -36,9 +42,15 @@ __all__ = [
     "due_instant",
     "is_due",
     "next_run",
+    "CLOCK_SLACK",
+    "trusted_last_run",
 ]
 
 _UTC = dt.UTC
+
+#: How far ahead of "now" a recorded run may lie and still be believed: small
+#: steps of the clock (NTP corrections) are not a reason to sync twice.
+CLOCK_SLACK = dt.timedelta(minutes=5)
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
@@ -124,6 +136,18 @@ def _utc(value: dt.datetime, name: str) -> dt.datetime:
     return value.astimezone(_UTC)
 
 
+def trusted_last_run(now: dt.datetime, last_run: dt.datetime | None) -> dt.datetime | None:
+    """``last_run``, or None when it lies more than :data:`CLOCK_SLACK` after ``now``.
+
+    Such a run was recorded while the clock was ahead; the scheduler treats it
+    as suspect and runs rather than skip the days up to it.
+    """
+    if last_run is None:
+        return None
+    last = _utc(last_run, "last_run")
+    return None if last > _utc(now, "now") + CLOCK_SLACK else last
+
+
 def due_instant(now: dt.datetime, zone: ZoneInfo, at: dt.time) -> dt.datetime | None:
     """Today's scheduled instant (UTC) if it has come (``<= now``), else None.
 
@@ -142,14 +166,14 @@ def is_due(now: dt.datetime, zone: ZoneInfo, at: dt.time, last_run: dt.datetime 
 
     That is: the sync time has come today and no run was recorded since it
     came. A run before today's sync time (yesterday's, or a run made under an
-    earlier sync time) does not count for today.
+    earlier sync time) does not count for today, nor does a run recorded in
+    the future (see :func:`trusted_last_run`).
     """
     instant = due_instant(now, zone, at)
     if instant is None:
         return False
-    if last_run is None:
-        return True
-    return _utc(last_run, "last_run") < instant
+    last = trusted_last_run(now, last_run)
+    return last is None or last < instant
 
 
 def next_run(now: dt.datetime, zone: ZoneInfo, at: dt.time, last_run: dt.datetime | None) -> dt.datetime:
@@ -158,7 +182,7 @@ def next_run(now: dt.datetime, zone: ZoneInfo, at: dt.time, last_run: dt.datetim
     Used to log "next sync at ..." and to sleep no longer than necessary.
     """
     now = _utc(now, "now")
-    last = None if last_run is None else _utc(last_run, "last_run")
+    last = trusted_last_run(now, last_run)
     if is_due(now, zone, at, last):
         return now
     day = local_date(now, zone)

@@ -566,9 +566,7 @@ def schedule(
             )
         setup_logging(logging.DEBUG if _Verbosity.level else logging.INFO, log_file)
         runner = Runner(ctx.config)
-        if now:
-            runner.run_now()
-        runner.serve()
+        runner.serve(run_now=now)  # the stop handlers cover the --now run too
 
 
 @app.command("export-ics")
