@@ -11,26 +11,34 @@ rich consoles are made on first use.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from typer.core import TyperGroup
-from typer.exceptions import TyperException
 
 from sheets_crm.cli import render, review
-from sheets_crm.errors import CrmError
+from sheets_crm.cli.common import (
+    ConfigOpt,
+    Context,
+    CredOpt,
+    LocaleOpt,
+    TemplateOpt,
+    TodayOpt,
+    TzOpt,
+    err,
+    handled,
+    out,
+)
+from sheets_crm.cli.common import interactive as _interactive
+from sheets_crm.cli.common import parse_today as _parse_today
+from sheets_crm.cli.common import template_for as _template
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from sheets_crm.app.sync import SyncResult
     from sheets_crm.core.template import Template
 
@@ -64,25 +72,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class _LazyConsole:
-    """A rich Console made on first use (importing rich costs start-up time ``--help`` does not need)."""
-
-    def __init__(self, *, stderr: bool) -> None:
-        self._stderr = stderr
-        self._console: Console | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
-        return getattr(self._console, name)
-
-
-out = cast("Console", _LazyConsole(stderr=False))
-err = cast("Console", _LazyConsole(stderr=True))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -136,125 +125,6 @@ def _root(
     ),
 ) -> None:
     setup_logging(verbose)
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """CrmError → one line and exit 1; anything else → a short note, exit 1."""
-    try:
-        yield
-    except CrmError as exc:
-        err.print(f"Error: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("Interrupted; the workbook was left as it was before this run.", markup=False)
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort, SystemExit, TyperException):
-        raise
-    except Exception as exc:  # a bug of ours: still no traceback, but say what
-        err.print(
-            f"Internal error ({type(exc).__name__}: {exc}). The workbook was not changed by this run; "
-            "please report this with the command you ran.",
-            markup=False,
-        )
-        raise typer.Exit(1) from None
-
-
-def _parse_today(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
-
-
-def _template(path: Path | None) -> Template:
-    from sheets_crm.core.template import default_template, load_template
-
-    return load_template(path) if path else default_template()
-
-
-TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="Pretend today is this date.")
-TzOpt = typer.Option(
-    None,
-    "--tz",
-    metavar="ZONE",
-    help="Time zone for 'today' (default: the spreadsheet's, else the config's, else this machine's).",
-)
-CredOpt = typer.Option(
-    None,
-    "--credentials",
-    metavar="PATH",
-    help="Google service-account or OAuth JSON (default: GOOGLE_APPLICATION_CREDENTIALS).",
-)
-TemplateOpt = typer.Option(None, "--template", metavar="PATH", help="Use another template file.", hidden=True)
-LocaleOpt = typer.Option(
-    None,
-    "--locale",
-    metavar="LOCALE",
-    help="Locale deciding dd/mm vs mm/dd in text dates, e.g. en_US "
-    "(default: a Google sheet's own locale; day first for local files).",
-)
-ConfigOpt = typer.Option(
-    None, "--config", metavar="PATH", help="Settings file (default: ./sheets-crm.toml, then the user config folder)."
-)
-
-
-class Context:
-    """Settings for one command: config file < environment < options."""
-
-    def __init__(
-        self,
-        config: Path | None,
-        *,
-        credentials: str | None = None,
-        tz: str | None = None,
-        template: Path | None = None,
-        **overrides: object,
-    ) -> None:
-        from sheets_crm.app.config import load_config
-
-        self.cli_tz = tz
-        self.config = load_config(config, overrides={"credentials": credentials, **overrides})
-        self.template = self.config.template(_template(template))
-
-    @property
-    def credentials(self) -> str | None:
-        return str(self.config.credentials) if self.config.credentials else None
-
-    def tz_for(self, target: str) -> str | None:
-        """--tz wins; a Google sheet keeps its own zone; a local file takes the config's."""
-        from sheets_crm.backends.google.target import is_google_target
-
-        if self.cli_tz or is_google_target(target):
-            return self.cli_tz
-        return self.config.time_zone
-
-    def targets(self, target: str | None) -> list[str]:
-        if target:
-            return [target]
-        if not self.config.spreadsheets:
-            where = self.config.source or "no sheets-crm.toml found"
-            raise typer.BadParameter(
-                f"give a workbook path or Sheets URL, or list `spreadsheets` in the config ({where})",
-                param_hint="TARGET",
-            )
-        return list(self.config.spreadsheets)
-
-    def run(self, target: str, *, today: dt.date | None, dry_run: bool, locale: str | None = None) -> SyncResult:
-        from sheets_crm.app.sync import run_sync
-
-        return run_sync(
-            target,
-            today=today,
-            tz=self.tz_for(target),
-            credentials=self.credentials,
-            template=self.template,
-            dry_run=dry_run,
-            locale=locale,
-            allow_login=_interactive(),
-        )
 
 
 @app.command()
@@ -334,13 +204,6 @@ def _init_google(
     return init_spreadsheet(
         client, template, lang, title=title, into=into, share=share, time_zone=time_zone, locale=locale, force=force
     )
-
-
-def _interactive() -> bool:
-    try:
-        return sys.stdin.isatty() and sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _print_result(result: SyncResult, *, dry_run: bool, stats: bool) -> None:
@@ -632,8 +495,6 @@ def digest(
             out.print("No calls, or no recipients configured in [digest]: nothing would be sent.", markup=False)
         for m in messages:
             out.print(f"To: {', '.join(m.to)}\nSubject: {m.subject}\n\n{m.text}", markup=False)
-
-
 
 
 app.command()(review.report)

@@ -83,7 +83,7 @@ def report(
     template: Path | None = _TemplateOpt,
 ) -> None:
     """The weekly review: per-manager contacts, overdue, forgotten and stale leads, the funnel, touches to a win."""
-    from sheets_crm.cli.main import Context, handled
+    from sheets_crm.cli.common import Context, handled
 
     day, first, last = _date(today, "--today"), _date(start, "--from"), _date(end, "--to")
     kind = _period(week, month, first, last)
@@ -134,7 +134,7 @@ def card(
     template: Path | None = _TemplateOpt,
 ) -> None:
     """Everything about one lead: its row, every planned, done and cancelled contact, touches, next step."""
-    from sheets_crm.cli.main import Context, handled
+    from sheets_crm.cli.common import Context, handled
 
     day = _date(today, "--today")
     with handled():
