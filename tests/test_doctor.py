@@ -52,6 +52,7 @@ def test_clean_workbook_is_ok(make_workbook):
         "target": str(path),
         "today": "2026-11-22",
         "ok": True,
+        "sync_blocked": False,
         "checked": {"leads": 2, "plan_rows": 3},
         "counts": {},
         "problems": [],
@@ -118,7 +119,7 @@ def test_renamed_and_missing_columns(make_workbook):
         "Projct",
         "Contact",
         "Phone",
-        "E-mail",
+        "Emial",
         "Stage",
         "Owner",
         "Source",
@@ -133,12 +134,20 @@ def test_renamed_and_missing_columns(make_workbook):
     leads = [[*row, 5] for row in LEADS]
     path = make_workbook(leads, PLAN, leads_header=header)
     report = run_doctor(str(path), today=TODAY)
-    assert messages(report, "renamed-column") == [
-        "Leads, row 1, column 'Projct': 'Projct' — column A looks like 'Project' renamed; the sync stops "
-        "until the header is 'Project' again",
-        "Leads, row 1, column 'E-mail': 'E-mail' — column D looks like 'Email' renamed; the sync reads it as "
-        "empty until the header is 'Email' again",
+    assert messages(report, "missing-key-column") == [
+        "Leads, row 1, column 'Projct': 'Projct' — missing column 'Project' / 'Проект' in the header row (row 1); "
+        "did you mean 'Projct' (column A)? Rename that header to 'Project', or map it in sheets-crm.toml: "
+        '[columns.leads] "Projct" = "project". The sync stops until then.'
     ]
+    assert messages(report, "renamed-column") == [
+        "Leads, row 1, column 'Emial': 'Emial' — column D is not a known header; did you mean 'Email'? The sync "
+        "reads it as empty until it is renamed 'Email' or mapped in sheets-crm.toml: "
+        '[columns.leads] "Emial" = "email"',
+    ]
+    # What stops the sync is listed first, and said so.
+    assert report.blocking and report.by_kind() and next(iter(report.by_kind())) == "missing-key-column"
+    assert report.lines()[1] == "The sync cannot run until this problem is fixed (listed first)."
+    assert report.as_json()["sync_blocked"] is True
     assert messages(report, "missing-column") == [
         "Leads, row 1, column 'Touches' — missing column 'Touches' / 'Касаний'; the next sync adds it after "
         "the last column",

@@ -27,17 +27,27 @@ import pandas as pd
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
-from sheets_crm.core.reading import TabMap, _leads_frame, _map_columns, _plan_frame, cell_text
+from sheets_crm.core.reading import (
+    TabMap,
+    _leads_frame,
+    _map_columns,
+    _plan_frame,
+    cell_text,
+    header_guesses,
+    missing_column_text,
+)
 from sheets_crm.core.template import LANGS, Column, Tab, Template, default_template
 from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import SheetShapeError
 
-__all__ = ["KINDS", "Report", "diagnose", "run_doctor"]
+__all__ = ["KINDS", "BLOCKING", "Report", "diagnose", "run_doctor"]
 
 #: Every kind of problem, in report order, with the heading it is shown under.
 KINDS: dict[str, str] = {
-    "missing-tab": "Missing tabs",
+    # What stops a sync comes first.
+    "missing-tab": "Missing tabs (the sync stops)",
+    "missing-key-column": "Missing columns the sync needs (the sync stops)",
     "duplicate-tab": "Duplicate tabs",
     "missing-column": "Missing columns",
     "renamed-column": "Renamed columns",
@@ -56,7 +66,8 @@ KINDS: dict[str, str] = {
     "stale-lead": "Leads not contacted for too long",
 }
 
-_COLUMN_CUTOFF = 0.75  # "Projct"→"Project" 0.92, "Data"→"Date" 0.75; "Source"→"Score" 0.73 is not a rename
+#: Kinds that stop a sync: listed first, and said so.
+BLOCKING = ("missing-tab", "missing-key-column")
 _TAB_CUTOFF = 0.6
 _ODD_YEARS = 10  # a contact dated further from today than this is probably a typo
 
@@ -75,6 +86,11 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def blocking(self) -> list[Issue]:
+        """The problems that stop a sync (missing tabs, missing key columns)."""
+        return [i for i in self.problems if i.code in BLOCKING]
 
     @property
     def exit_code(self) -> int:
@@ -101,6 +117,7 @@ class Report:
             "target": self.target,
             "today": self.today.isoformat(),
             "ok": self.ok,
+            "sync_blocked": bool(self.blocking),
             "checked": {"leads": self.leads_checked, "plan_rows": self.plan_rows_checked},
             "counts": self.counts(),
             "problems": [_problem_dict(i) for items in self.by_kind().values() for i in items],
@@ -121,6 +138,10 @@ class Report:
             f"{head}: {n} problem{'s' if n != 1 else ''} of {len(groups)} "
             f"kind{'s' if len(groups) != 1 else ''} ({checked})."
         ]
+        blocking = len(self.blocking)
+        if blocking:
+            what = "this problem is" if blocking == 1 else f"these {blocking} problems are"
+            out.append(f"The sync cannot run until {what} fixed (listed first).")
         for kind, items in groups.items():
             out.append(f"{KINDS.get(kind, kind)} ({len(items)}):")
             out.extend(f"  {issue}" for issue in items)
@@ -219,7 +240,7 @@ def _closest_title(tab: Tab, titles: list[str]) -> str | None:
 
 
 def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> None:
-    """Missing template columns, and unknown headers that look like a renamed one."""
+    """Missing template columns, and unknown headers that look like one ("did you mean")."""
     present: set[str] = set()
     unknown: list[tuple[int, str]] = []
     for col, raw in enumerate(data.header):
@@ -231,26 +252,35 @@ def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> 
             unknown.append((col, text))
         else:
             present.add(match.id)
-    missing = [c for c in tab.columns if c.id not in present]
-    renamed: dict[str, tuple[int, str]] = {}
-    taken: set[int] = set()
-    for column in missing:
-        guess = _closest_header(column, [(c, t) for c, t in unknown if c not in taken])
-        if guess is not None:
-            renamed[column.id] = guess
-            taken.add(guess[0])
-    for column in missing:
+    guesses = header_guesses(tab, dict.fromkeys(present, 0), unknown)
+    for column in tab.columns:
+        if column.id in present:
+            continue
         name = column.names[lang]
-        if column.id in renamed:
-            col, text = renamed[column.id]
+        guess = guesses.get(column.id)
+        if column.required:
+            # What stops a sync, in the words the sync stops with.
+            problems.append(
+                Issue(
+                    data.title,
+                    1,
+                    guess[1] if guess else name,
+                    guess[1] if guess else None,
+                    missing_column_text(tab, column, guess) + " The sync stops until then.",
+                    "missing-key-column",
+                )
+            )
+        elif guess is not None:
+            col, text = guess
             problems.append(
                 Issue(
                     data.title,
                     1,
                     text,
                     text,
-                    f"column {_letter(col)} looks like {name!r} renamed; {_consequence(tab, column)} "
-                    f"until the header is {name!r} again",
+                    f"column {_letter(col)} is not a known header; did you mean {name!r}? "
+                    f"{_consequence(tab, column).capitalize()} until it is renamed {name!r} or mapped in sheets-crm.toml: "
+                    f'[columns.{tab.id}] "{text}" = "{column.id}"',
                     "renamed-column",
                 )
             )
@@ -273,17 +303,6 @@ def _consequence(tab: Tab, column: Column) -> str:
     if column.owner == "tool":
         return "the next sync adds it after the last column"
     return "the sync reads it as empty"
-
-
-def _closest_header(column: Column, headers: list[tuple[int, str]]) -> tuple[int, str] | None:
-    best: tuple[float, int, str] | None = None
-    names = [normalise(n) for n in column.names.values()]
-    for col, text in headers:
-        got = normalise(text)
-        score = max(difflib.SequenceMatcher(None, got, n).ratio() for n in names)
-        if score >= _COLUMN_CUTOFF and (best is None or score > best[0]):
-            best = (score, col, text)
-    return (best[1], best[2]) if best else None
 
 
 # -- leads -----------------------------------------------------------------------------
@@ -477,8 +496,9 @@ def diagnose(
         reading.extend(plan_issues)
         _odd_dates(plan, pm, today, problems)
         report.plan_rows_checked = sum(1 for line in pm.data.values[1:] if any(cell_text(v) for v in line))
-    # The sync's warnings, in its own words. A tool column it would add is drift, reported above.
-    problems.extend(i for i in reading if i.code != "added-column")
+    # The sync's warnings, in its own words. A tool column it would add, or a header it would
+    # guess at, is drift, reported above.
+    problems.extend(i for i in reading if i.code not in ("added-column", "unknown-header"))
 
     if lm is not None and leads is not None:
         _duplicates(leads, lm, region_for_locale(snapshot.locale), problems)

@@ -19,12 +19,12 @@ import pandas as pd
 
 from sheets_crm.core.dates import parse_dates
 from sheets_crm.core.model import Issue, Snapshot, TabData
-from sheets_crm.core.template import LANGS, Tab, Template
+from sheets_crm.core.template import LANGS, SYNONYM, Column, Tab, Template, header_likeness
 from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import SheetShapeError
 
-__all__ = ["TabMap", "Tables", "read_tables", "cell_text", "find_tabs"]
+__all__ = ["TabMap", "Tables", "read_tables", "cell_text", "find_tabs", "header_guesses", "missing_column_text"]
 
 
 @dataclass
@@ -104,9 +104,10 @@ def find_tabs(snapshot: Snapshot, template: Template) -> tuple[dict[str, TabData
 
 def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append: bool) -> TabMap:
     columns: dict[str, int] = {}
+    rank_of: dict[str, int] = {}
     headers: dict[int, str] = {}
-    header = data.header
-    for col, raw in enumerate(header):
+    unmatched: list[tuple[int, str]] = []
+    for col, raw in enumerate(data.header):
         text = cell_text(raw)
         headers[col] = text
         if not text:
@@ -122,10 +123,16 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
                     )
                 )
             continue
-        match = tab.match_header(text)
-        if match is None:
-            continue  # a column of the person's own: never touched
-        if match.id in columns:
+        found = tab.match_rank(text)
+        if found is None:
+            unmatched.append((col, text))  # a column of the person's own: never touched
+            continue
+        match, rank = found
+        if match.id not in columns or rank < rank_of[match.id]:
+            # The person's mapping beats a name, a name beats a synonym: with "Project" and
+            # "Client" both present, "Client" stays the person's own column.
+            columns[match.id], rank_of[match.id] = col, rank
+        elif rank == rank_of[match.id] and rank != SYNONYM:
             first = headers[columns[match.id]]
             issues.append(
                 Issue(
@@ -138,14 +145,26 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
                     "duplicate-header",
                 )
             )
-            continue
-        columns[match.id] = col
+    guesses = header_guesses(tab, columns, unmatched)
     missing_required = [c for c in tab.required_columns if c.id not in columns]
     if missing_required:
-        names = ", ".join(" / ".join(f"'{n}'" for n in c.names.values()) for c in missing_required)
         raise SheetShapeError(
-            f"{data.title}: missing column {names} in the header row (row 1). "
-            "Rename the header back; nothing was written."
+            f"{data.title}: "
+            + " ".join(missing_column_text(tab, c, guesses.get(c.id)) for c in missing_required)
+            + " Nothing was written."
+        )
+    for column_id, (_col, text) in guesses.items():
+        column = tab.column(column_id)
+        issues.append(
+            Issue(
+                data.title,
+                1,
+                text,
+                text,
+                f"header not recognised; did you mean {column.names[lang]!r}? {_consequence(column)}. "
+                f"Rename it, or map it in sheets-crm.toml: {_mapping_hint(tab, column, text)}",
+                "unknown-header",
+            )
         )
     added: dict[str, int] = {}
     if append:
@@ -166,6 +185,60 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
                 )
                 next_col += 1
     return TabMap(tab, data, columns, headers, added)
+
+
+#: How alike (:func:`header_likeness`) an unknown header must be to a column's name or synonym
+#: to be offered as "did you mean": "Phne"→"Phone" 0.89, "Data"→"Date" 0.75; "Source"→"Score" 0.73 is not.
+GUESS_CUTOFF = 0.75
+
+
+def header_guesses(tab: Tab, columns: dict[str, int], unmatched: list[tuple[int, str]]) -> dict[str, tuple[int, str]]:
+    """For template columns not found, the unrecognised header that looks most like each ("did you mean").
+
+    Each header is guessed for at most one column, the missing columns in template order.
+    """
+    guesses: dict[str, tuple[int, str]] = {}
+    taken: set[int] = set()
+    for column in tab.columns:
+        if column.id in columns:
+            continue
+        best: tuple[float, int, str] | None = None
+        for col, text in unmatched:
+            score = header_likeness(text, column)
+            if col not in taken and score >= GUESS_CUTOFF and (best is None or score > best[0]):
+                best = (score, col, text)
+        if best is not None:
+            guesses[column.id] = (best[1], best[2])
+            taken.add(best[1])
+    return guesses
+
+
+def missing_column_text(tab: Tab, column: Column, guess: tuple[int, str] | None) -> str:
+    """Why a required column stops the sync, and the two ways to fix it."""
+    names = " / ".join(f"'{n}'" for n in column.names.values())
+    if guess is None:
+        return (
+            f"missing column {names} in the header row (row 1). Add it, or if it is there under another "
+            f"header, map that header in sheets-crm.toml: {_mapping_hint(tab, column, 'Their header')}."
+        )
+    col, text = guess
+    return (
+        f"missing column {names} in the header row (row 1); did you mean {text!r} (column {_letter(col)})? "
+        f"Rename that header to {column.names['en']!r}, or map it in sheets-crm.toml: "
+        f"{_mapping_hint(tab, column, text)}."
+    )
+
+
+def _mapping_hint(tab: Tab, column: Column, header: str) -> str:
+    return f'[columns.{tab.id}] "{header}" = "{column.id}"'
+
+
+def _consequence(column: Column) -> str:
+    if column.required:
+        return "Until then the sync stops"
+    if column.owner == "tool":
+        return "Until then the sync adds its own column after the last one"
+    return "Until then the column is read as empty"
 
 
 def _first_free_column(data: TabData) -> int:

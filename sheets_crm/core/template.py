@@ -7,8 +7,10 @@ which column is this header, what kind of status is this text).
 
 from __future__ import annotations
 
+import difflib
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -26,12 +28,21 @@ __all__ = [
     "load_template",
     "default_template",
     "LANGS",
+    "ALIAS",
+    "NAME",
+    "SYNONYM",
+    "header_likeness",
 ]
 
 LANGS = ("en", "ru")
 Owner = Literal["user", "tool"]
 StatusKind = Literal["open", "done", "cancelled"]
 _STATUS_KINDS: tuple[StatusKind, ...] = get_args(StatusKind)
+
+
+#: How a header matched a column, strongest first: the person's own mapping
+#: (sheets-crm.toml ``[columns]``), the column's name, a template synonym.
+ALIAS, NAME, SYNONYM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -43,9 +54,18 @@ class Column:
     width: int = 14
     required: bool = False
     freshness: bool = False
+    #: Other headers people write for this column (template data, both languages).
+    synonyms: tuple[str, ...] = ()
+    #: Headers the person mapped to this column in sheets-crm.toml.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        """Every header that means this column: names, synonyms, the person's aliases."""
+        return (*self.names.values(), *self.synonyms, *self.aliases)
 
     def matches(self, header: object) -> bool:
-        return normalise(header) in {normalise(n) for n in self.names.values()}
+        return normalise(header) in {normalise(n) for n in self.all_names}
 
 
 @dataclass(frozen=True)
@@ -62,11 +82,31 @@ class Tab:
         raise KeyError(column_id)
 
     @cached_property
-    def _header_index(self) -> dict[str, Column]:
-        return {normalise(name): col for col in self.columns for name in col.names.values()}
+    def _header_index(self) -> dict[str, tuple[Column, int]]:
+        index: dict[str, tuple[Column, int]] = {}
+        # Weakest first, so a name beats a synonym and the person's mapping beats both.
+        for rank, names_of in ((SYNONYM, _synonyms), (NAME, _names), (ALIAS, _aliases)):
+            for col in self.columns:
+                for name in names_of(col):
+                    index[normalise(name)] = (col, rank)
+        return index
 
     def match_header(self, header: object) -> Column | None:
+        found = self._header_index.get(normalise(header))
+        return found[0] if found else None
+
+    def match_rank(self, header: object) -> tuple[Column, int] | None:
+        """The column a header means and how (:data:`ALIAS`, :data:`NAME` or :data:`SYNONYM`)."""
         return self._header_index.get(normalise(header))
+
+    def closest_column(self, header: object, among: Iterable[Column], cutoff: float = 0.75) -> Column | None:
+        """The column among ``among`` whose name or synonym ``header`` looks like a typo of ("did you mean")."""
+        best: tuple[float, Column] | None = None
+        for col in among:
+            score = header_likeness(header, col)
+            if score >= cutoff and (best is None or score > best[0]):
+                best = (score, col)
+        return best[1] if best else None
 
     def matches(self, title: object) -> bool:
         return normalise(title) in {normalise(n) for n in self.names.values()}
@@ -155,12 +195,109 @@ class Template:
     def status_label(self, kind: str, lang: str) -> str:
         return str(self.statuses[kind]["label"][lang])
 
+    def with_aliases(self, mapping: Mapping[str, Mapping[str, str]]) -> Template:
+        """A copy where the person's own headers mean template columns.
+
+        ``mapping`` is ``{tab: {their header: column id}}``; ``tab`` is a tab id
+        (``leads``/``plan``/``calls``) or any of the tab's names, or ``"*"`` for every
+        tab where that column is a user column (a tool column, which the tool
+        writes, is only mapped when its tab is named). The person's mapping beats the template's
+        synonyms; a header that is another column's own name cannot be remapped.
+        Raises :class:`TemplateError` naming the unknown tab or column.
+        """
+        extra: dict[tuple[str, str], list[str]] = {}
+        for tab_key, headers in mapping.items():
+            tabs = self.tabs if tab_key == "*" else (self._tab_named(tab_key),)
+            for header, column_id in headers.items():
+                # "*" reaches only the person's own columns: a header mapped onto a tool
+                # column is written by the tool, so that must be asked for by tab.
+                targets = [
+                    t
+                    for t in tabs
+                    if any(c.id == column_id and (tab_key != "*" or c.owner == "user") for c in t.columns)
+                ]
+                if not targets:
+                    ids = sorted({c.id for t in tabs for c in t.columns})
+                    close = difflib.get_close_matches(column_id, ids, n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    raise TemplateError(
+                        f"[columns] {header!r} = {column_id!r}: no column {column_id!r} in "
+                        f"{'any tab as a user column' if tab_key == '*' else repr(tab_key)}; {hint}"
+                        f"columns are: {', '.join(ids)}"
+                    )
+                for tab in targets:
+                    owner = next(
+                        (c for c in tab.columns if normalise(header) in map(normalise, c.names.values())), None
+                    )
+                    if owner is not None and owner.id != column_id:
+                        raise TemplateError(
+                            f"[columns] {header!r} = {column_id!r}: {header!r} is already the name of "
+                            f"column {owner.id!r} in {tab.names['en']!r}"
+                        )
+                    extra.setdefault((tab.id, column_id), []).append(header)
+        tabs_out = []
+        for tab in self.tabs:
+            cols = tuple(
+                replace(c, aliases=(*c.aliases, *extra[(tab.id, c.id)])) if (tab.id, c.id) in extra else c
+                for c in tab.columns
+            )
+            tabs_out.append(replace(tab, columns=cols))
+        return replace(self, tabs=tuple(tabs_out))
+
+    def _tab_named(self, key: str) -> Tab:
+        for tab in self.tabs:
+            if tab.id == key or tab.matches(key):
+                return tab
+        known = ", ".join(t.id for t in self.tabs)
+        raise TemplateError(f"[columns.{key}]: no tab {key!r}; use one of {known} (or a tab's name)")
+
     def with_settings(self, **changes: Any) -> Template:
         """A copy with some settings replaced (config file / CLI overrides)."""
-        from dataclasses import replace
-
         known = {k: v for k, v in changes.items() if v is not None}
         return replace(self, settings=replace(self.settings, **known))
+
+
+def header_likeness(header: object, column: Column) -> float:
+    """How much ``header`` looks like a typo of one of the column's names (difflib ratio, 0..1).
+
+    A near miss is a few characters off: "Phne"→Phone 0.89, "Data"→Date 0.75, "Emial"→Email 0.8.
+    A header that differs by more than max(2, a fifth of its length) characters is a different
+    column, however alike ("Мой комментарий" is not "Комментарий"): 0.
+    """
+    got = normalise(header)
+    best = 0.0
+    if not got:
+        return best
+    for name in column.all_names:
+        want = normalise(name)
+        matcher = difflib.SequenceMatcher(None, got, want)
+        longer = max(len(got), len(want))
+        same = sum(block.size for block in matcher.get_matching_blocks())
+        if longer - same <= max(2, longer // 5):
+            best = max(best, matcher.ratio())
+    return best
+
+
+def _names(col: Column) -> Iterable[str]:
+    return col.names.values()
+
+
+def _synonyms(col: Column) -> Iterable[str]:
+    return col.synonyms
+
+
+def _aliases(col: Column) -> Iterable[str]:
+    return col.aliases
+
+
+def _check_unambiguous(columns: tuple[Column, ...], where: str) -> None:
+    """No header may mean two columns of one tab (a synonym that is another column's name, say)."""
+    seen: dict[str, str] = {}
+    for col in columns:
+        for name in {normalise(n) for n in (*col.names.values(), *col.synonyms)}:
+            other = seen.setdefault(name, col.id)
+            if other != col.id:
+                raise TemplateError(f"{where}: header {name!r} would mean both {other!r} and {col.id!r}")
 
 
 def _check_color(value: str, where: str) -> str:
@@ -183,6 +320,7 @@ def _parse(data: dict[str, Any], origin: str) -> Template:
                     width=int(c.get("width", 14)),
                     required=bool(c.get("required", False)),
                     freshness=bool(c.get("freshness", False)),
+                    synonyms=tuple(str(s) for s in c.get("synonyms", ())),
                 )
                 for c in raw["columns"]
             )
@@ -192,6 +330,7 @@ def _parse(data: dict[str, Any], origin: str) -> Template:
                 missing = [lang for lang in LANGS if lang not in c.names]
                 if missing:
                     raise TemplateError(f"{origin}: column {c.id!r} has no name for {missing}")
+            _check_unambiguous(cols, f"{origin}: tab {raw['id']!r}")
             tabs.append(Tab(id=raw["id"], names=dict(raw["names"]), columns=cols, key=raw.get("key")))
         stages = tuple(
             Stage(
