@@ -13,7 +13,7 @@ import html
 import io
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sheets_crm.app.report import COLUMNS, TEXT, manager_label, period_text, stage_label
 from sheets_crm.app.review import MANY_TOUCHES, Review
@@ -22,6 +22,7 @@ from sheets_crm.errors import CrmError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["render_html", "write_html"]
 
@@ -31,6 +32,10 @@ _OVERDUE_COLOR = "#E15759"
 # What matplotlib puts around the <svg> element that a page does not need (and that names remote URLs).
 _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)
 _SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+
+# Text stays text (the browser's fonts render Cyrillic); a fixed salt makes the ids repeatable; big enough
+# to read on a meeting-room screen.
+_RC: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "sheets-crm", "font.size": 12}
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #222; }
@@ -52,8 +57,7 @@ def _svg(fig: Figure) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    # Text stays text (the browser's fonts render Cyrillic); a fixed salt makes the ids repeatable.
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sheets-crm"}):
+    with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     return _SVG_METADATA.sub("", _SVG_PROLOGUE.sub("", buf.getvalue(), count=1))
 
@@ -102,8 +106,8 @@ def _daily(review: Review, lang: str) -> str:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    if review.managers:
-        ax.legend(loc="upper left", frameon=False, ncols=min(4, len(review.managers)))
+    if review.managers:  # below the plot, where it covers no bar
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False, ncols=min(4, len(review.managers)))
     return _svg(fig)
 
 
@@ -143,6 +147,13 @@ def _touches(review: Review, lang: str) -> str:
 
 def render_html(review: Review, template: Template, lang: str, *, title: str) -> str:
     """The whole page as a string."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):  # fonts are fixed when the artists are made
+        return _page(review, template, lang, title)
+
+
+def _page(review: Review, template: Template, lang: str, title: str) -> str:
     t = TEXT[lang]
     heading = t["title"].format(target=title, period=period_text(review, lang), today=review.today.isoformat())
     funnel = _hbars(

@@ -322,6 +322,9 @@ def build_review(
         tally.get(key).overdue += 1
     facts = _stage_facts(leads["stage"], template)
     tally.leads(leads, facts)
+    for key in names.spelling:  # every manager the sheet names gets a row, zeros included
+        if key:
+            tally.get(key)
 
     stats = tally.stats
     if wanted is not None:
