@@ -96,7 +96,7 @@ def test_full_file_is_read_and_relative_paths_follow_the_file(tmp_path):
         "Anna": ("anna@studio.example",),
         "Борис": ("boris@studio.example", "boris.mobile@studio.example"),
     }
-    assert d.password is not None and d.password.reveal() == "hunter2"
+    assert d.password is not None and d.password.get_secret_value() == "hunter2"
     d.check_ready()
 
 
@@ -345,8 +345,8 @@ def test_show_mentions_the_credentials_path_but_never_its_contents(tmp_path):
 
 def test_secret_hides_itself():
     secret = Secret("pw")
-    assert "pw" not in repr(secret) and "pw" not in str(secret) and f"{secret}" == "Secret('***')"
-    assert secret.reveal() == "pw"
+    assert "pw" not in repr(secret) and "pw" not in str(secret) and f"{secret}" == "**********"
+    assert secret.get_secret_value() == "pw"
 
 
 # --------------------------------------------------------------------------- permissions

@@ -12,8 +12,11 @@ overdue calls *is* sent, because those are the ones people forget.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import html
+import re
 import smtplib
 import socket
 import ssl
@@ -298,14 +301,74 @@ def build_digests(
     return messages
 
 
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+def _base64_cores(secret: bytes) -> set[str]:
+    """The base64 text that ``secret`` becomes inside *any* base64 blob.
+
+    Where the secret starts in the blob (its offset modulo 3) changes its
+    encoding, so there are three; only the characters made of the secret's
+    own bits are kept, because the neighbouring bytes change the others.
+    """
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + secret).decode("ascii")
+        first = -(-shift * 8 // 6)  # the first character with no padding bits
+        last = (shift + len(secret)) * 8 // 6  # one past the last character with only secret bits
+        core = encoded[first:last]
+        if len(core) >= 4:
+            cores.add(core)
+    return cores
 
 
-def _server_said(exc: smtplib.SMTPResponseException, secret: str | None) -> str:
+def _decodes_to_secret(token: str, secrets: list[bytes]) -> bool:
+    """Whether a base64-looking token decodes to bytes holding a secret or a piece of it (a truncated quote)."""
+    body = token.rstrip("=")
+    body = body[: len(body) - len(body) % 4]
+    if not body:
+        return False
+    try:
+        decoded = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    for secret in secrets:
+        if secret in decoded:
+            return True
+        window = min(len(secret), 6)
+        if any(secret[i : i + window] in decoded for i in range(len(secret) - window + 1)):
+            return True
+    return False
+
+
+class _Scrubber:
+    """Removes every form of the login the SMTP dialogue may quote back.
+
+    A server's "535 authentication failed" reply sometimes quotes the AUTH
+    line: ``AUTH PLAIN base64(\\0user\\0password)``, or the base64 password
+    that AUTH LOGIN sent. So besides the raw password, any base64 run that
+    decodes to (a piece of) it, and the password's base64 text at every
+    alignment, become ``***``.
+    """
+
+    def __init__(self, password: str | None) -> None:
+        self.raw = password or ""
+        self.secrets = [self.raw.encode("utf-8")] if self.raw else []
+        self.cores = sorted(set().union(*(_base64_cores(s) for s in self.secrets)), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        if not self.raw:
+            return text
+        text = _BASE64_RUN.sub(lambda m: "***" if _decodes_to_secret(m.group(), self.secrets) else m.group(), text)
+        for form in (self.raw, *self.cores):
+            text = text.replace(form, "***")
+        return text
+
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+
+
+def _server_said(exc: smtplib.SMTPResponseException, scrub: _Scrubber) -> str:
     raw = exc.smtp_error
     said = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return _scrub(f"{exc.smtp_code} {said}".strip(), secret)
+    return scrub(f"{exc.smtp_code} {said}".strip())
 
 
 def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
@@ -324,6 +387,66 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
     smtp.login(username, password)  # other mechanisms, or the "no AUTH" error
 
 
+def _send_all(
+    smtp: smtplib.SMTP, messages: Sequence[DigestMessage], config: DigestConfig, scrub: _Scrubber
+) -> tuple[int, list[str]]:
+    """Send each message on an open, logged-in connection: (accepted, what failed)."""
+    failures: list[str] = []
+    sent = 0
+    for message in messages:
+        try:
+            refused = smtp.send_message(message.to_email(config.sender))
+        except smtplib.SMTPRecipientsRefused as exc:
+            failures.append(f"{message.audience}: all recipients refused ({', '.join(exc.recipients)})")
+            continue
+        except smtplib.SMTPResponseException as exc:
+            failures.append(f"{message.audience}: {_server_said(exc, scrub)}")
+            continue
+        sent += 1
+        if refused:
+            failures.append(f"{message.audience}: refused {', '.join(refused)}")
+    return sent, failures
+
+
+def _smtp_problem(exc: smtplib.SMTPException, config: DigestConfig, server: str, scrub: _Scrubber) -> str:
+    """What an SMTP-level failure means, in words that say what to check."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return (
+            f"SMTP server {server} refused the login for {config.username!r} ({_server_said(exc, scrub)}); "
+            f"check [digest] username and the password in ${config.password_env}"
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        if "AUTH" in str(exc).upper():
+            return (
+                f"SMTP server {server} does not offer login (AUTH) on this connection; "
+                "many servers offer it only after STARTTLS (starttls = true)"
+            )
+        return (
+            f"SMTP server {server} does not offer STARTTLS; use its submission port (587), "
+            "or set starttls = false only for a server on a trusted network"
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP server {server} refused: {_server_said(exc, scrub)}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"SMTP server {server} closed the connection unexpectedly"
+    return f"SMTP error with {server}: {scrub(str(exc))}"
+
+
+def _network_problem(exc: OSError, server: str, timeout: float, scrub: _Scrubber) -> str:
+    """What a TLS or socket failure means."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"SMTP server {server}: its TLS certificate is not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"SMTP server {server}: TLS failed ({exc.reason or exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"cannot connect to SMTP server {server}: connection refused (check [digest] smtp_host and smtp_port)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot connect to SMTP server {server}: unknown host name"
+    if isinstance(exc, TimeoutError):
+        return f"cannot connect to SMTP server {server}: timed out after {timeout:g} s"
+    return f"cannot connect to SMTP server {server}: {scrub(str(exc.strerror or exc))}"
+
+
 def send(
     messages: Sequence[DigestMessage],
     config: DigestConfig,
@@ -338,70 +461,27 @@ def send(
     username is set, with the password from ``$password_env``. Raises
     ConfigError for settings that cannot work and DigestError for anything the
     server or network refused; a refused recipient does not stop the others.
+    No message ever holds the password, raw or encoded.
     """
     if not messages:
         return 0
     config.check_ready()
-    password = config.password.reveal() if config.password is not None else None
+    password = config.password.get_secret_value() if config.password is not None else None
+    scrub = _Scrubber(password)
     server = f"{config.smtp_host}:{config.smtp_port}"
-    failures: list[str] = []
-    sent = 0
     try:
         with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout) as smtp:
             smtp.ehlo()
             if config.starttls:
-                context = ssl_context or ssl.create_default_context()
-                smtp.starttls(context=context)
+                smtp.starttls(context=ssl_context or ssl.create_default_context())
                 smtp.ehlo()
             if config.username:
                 _login(smtp, config.username, password or "")
-            for message in messages:
-                try:
-                    refused = smtp.send_message(message.to_email(config.sender))
-                except smtplib.SMTPRecipientsRefused as exc:
-                    failures.append(f"{message.audience}: all recipients refused ({', '.join(exc.recipients)})")
-                    continue
-                except smtplib.SMTPResponseException as exc:
-                    failures.append(f"{message.audience}: {_server_said(exc, password)}")
-                    continue
-                sent += 1
-                if refused:
-                    failures.append(f"{message.audience}: refused {', '.join(refused)}")
-    except smtplib.SMTPAuthenticationError as exc:
-        raise DigestError(
-            f"SMTP server {server} refused the login for {config.username!r} ({_server_said(exc, password)}); "
-            f"check [digest] username and the password in ${config.password_env}"
-        ) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        if "AUTH" in str(exc).upper():
-            raise DigestError(
-                f"SMTP server {server} does not offer login (AUTH) on this connection; "
-                "many servers offer it only after STARTTLS (starttls = true)"
-            ) from None
-        raise DigestError(
-            f"SMTP server {server} does not offer STARTTLS; use its submission port (587), "
-            "or set starttls = false only for a server on a trusted network"
-        ) from None
-    except ssl.SSLCertVerificationError as exc:
-        raise DigestError(f"SMTP server {server}: its TLS certificate is not trusted ({exc.verify_message})") from None
-    except ssl.SSLError as exc:
-        raise DigestError(f"SMTP server {server}: TLS failed ({exc.reason or exc})") from None
-    except smtplib.SMTPResponseException as exc:
-        raise DigestError(f"SMTP server {server} refused: {_server_said(exc, password)}") from None
-    except smtplib.SMTPServerDisconnected:
-        raise DigestError(f"SMTP server {server} closed the connection unexpectedly") from None
+            sent, failures = _send_all(smtp, messages, config, scrub)
     except smtplib.SMTPException as exc:
-        raise DigestError(f"SMTP error with {server}: {_scrub(str(exc), password)}") from None
-    except ConnectionRefusedError:
-        raise DigestError(
-            f"cannot connect to SMTP server {server}: connection refused (check [digest] smtp_host and smtp_port)"
-        ) from None
-    except socket.gaierror:
-        raise DigestError(f"cannot connect to SMTP server {server}: unknown host name") from None
-    except TimeoutError:
-        raise DigestError(f"cannot connect to SMTP server {server}: timed out after {timeout:g} s") from None
-    except OSError as exc:
-        raise DigestError(f"cannot connect to SMTP server {server}: {exc.strerror or exc}") from None
+        raise DigestError(_smtp_problem(exc, config, server, scrub)) from None
+    except OSError as exc:  # TLS and socket failures (smtplib's own errors are OSErrors too: caught above)
+        raise DigestError(_network_problem(exc, server, timeout, scrub)) from None
     if failures:
         raise DigestError(f"digest: {sent} of {len(messages)} messages sent via {server}; " + "; ".join(failures))
     return sent
