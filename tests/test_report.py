@@ -320,3 +320,17 @@ def test_report_lines_say_what_history_would_add(crm):
 def test_help(runner, command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_google_sheet_gives_the_same_numbers(crm, fake_google):
+    """The same CRM typed into a Google sheet (the offline stand-in): the review reads it through the Google backend."""
+    from test_google_e2e import seed, workbook
+
+    sid = seed(fake_google, [row[:8] for row in LEADS], PLAN, time_zone="Europe/Moscow")
+    google, loaded = run_report(workbook(fake_google, sid), period="week", today=TODAY)
+    assert loaded.snapshot.time_zone == "Europe/Moscow"
+    local, _ = run_report(str(crm), period="week", today=TODAY)
+    assert _counts(google) == _counts(local)
+    assert google.funnel == local.funnel and google.touches == local.touches
+    assert google.team.daily == local.team.daily
+    assert fake_google.stats.writes == 0  # a review never writes

@@ -25,6 +25,7 @@ from sheets_crm.app.review import (
 )
 from sheets_crm.app.sync import resolve_today
 from sheets_crm.backends import open_workbook
+from sheets_crm.backends.protocol import Workbook
 from sheets_crm.core.dates import resolve_zone
 from sheets_crm.core.model import Issue, Snapshot
 from sheets_crm.core.planner import Plan, plan_crm
@@ -36,6 +37,7 @@ __all__ = [
     "TEXT",
     "Loaded",
     "load",
+    "load_workbook",
     "run_report",
     "run_card",
     "report_lines",
@@ -196,8 +198,15 @@ def load(
     allow_login: bool = False,
 ) -> Loaded:
     """Read ``target`` once (nothing is written) and plan it as the sync would."""
-    template = template or default_template()
     workbook = open_workbook(target, credentials=credentials, locale=locale, allow_login=allow_login)
+    return load_workbook(workbook, today=today, tz=tz, template=template)
+
+
+def load_workbook(
+    workbook: Workbook, *, today: dt.date | None = None, tz: str | None = None, template: Template | None = None
+) -> Loaded:
+    """Read an opened workbook (either backend) once and plan it; nothing is written."""
+    template = template or default_template()
     snapshot = workbook.read()
     if today is None:
         resolve_zone(tz or snapshot.time_zone)  # a bad --tz fails with the zone's own message
@@ -208,8 +217,14 @@ def load(
     return Loaded(workbook.name, snapshot, tables, plan, day, template)
 
 
+def _load(target: str | Workbook, read: dict[str, Any]) -> Loaded:
+    if isinstance(target, str):
+        return load(target, **read)
+    return load_workbook(target, **read)  # an opened workbook: today, tz, template only
+
+
 def run_report(
-    target: str,
+    target: str | Workbook,
     *,
     period: str = "week",
     start: dt.date | None = None,
@@ -217,8 +232,9 @@ def run_report(
     owner: str | None = None,
     **read: Any,
 ) -> tuple[Review, Loaded]:
-    """Load ``target`` and work out the review for the period (``week``, ``month`` or ``range``)."""
-    loaded = load(target, **read)
+    """Load ``target`` (a path, a Sheets URL or id, or an opened workbook) and work out the review for the
+    period (``week``, ``month`` or ``range``)."""
+    loaded = _load(target, read)
     if period == "range" and end is None:
         end = loaded.today  # --from alone: up to today
     try:
@@ -229,9 +245,9 @@ def run_report(
     return review, loaded
 
 
-def run_card(target: str, query: str, **read: Any) -> tuple[Card, bool, Loaded]:
+def run_card(target: str | Workbook, query: str, **read: Any) -> tuple[Card, bool, Loaded]:
     """Load ``target`` and build the card of the project ``query`` means; True when it matched exactly."""
-    loaded = load(target, **read)
+    loaded = _load(target, read)
     key, exact = match_project(loaded.tables, query)
     return build_card(loaded.tables, loaded.plan, key), exact, loaded
 
