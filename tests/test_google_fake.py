@@ -24,9 +24,13 @@ DRIVE = "https://www.googleapis.com/drive/v3/files"
 SA = "crm-bot@studio-crm.iam.gserviceaccount.com"
 
 
+# Every test's ``fake_google`` (the stand-in's pytest fixture) is this service account unless it says otherwise.
+pytestmark = pytest.mark.fake_google(account="service", identity=SA)
+
+
 @pytest.fixture
-def fake() -> FakeGoogle:
-    return FakeGoogle(account="service", identity=SA)
+def fake(fake_google: FakeGoogle) -> FakeGoogle:
+    return fake_google
 
 
 @pytest.fixture
@@ -706,3 +710,158 @@ def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
                         "sheetId"
                     ]
     assert problems == []
+
+
+# -- the pytest fixture ---------------------------------------------------------------------------------------
+
+
+def test_fixture_takes_the_modules_marker(fake_google: FakeGoogle) -> None:
+    assert fake_google.account == "service" and fake_google.identity == SA
+
+
+@pytest.mark.fake_google(account="user")
+def test_a_tests_own_marker_wins(fake_google: FakeGoogle) -> None:
+    assert fake_google.account == "user" and fake_google.identity == "owner@example.com"
+
+
+@pytest.mark.parametrize(("fake_google", "created"), [("user", True), ("service", False)], indirect=["fake_google"])
+def test_fixture_parametrised_by_account_kind(fake_google: FakeGoogle, created: bool) -> None:
+    made = fake_google.session().post(SHEETS, json={"properties": {"title": "New CRM"}})
+    assert (made.status_code == 200) is created
+    assert (fake_google.find("New CRM") is not None) is created
+
+
+def test_factory_makes_independent_fakes(fake_google_factory: Any) -> None:
+    owner, bot = fake_google_factory(account="user"), fake_google_factory()
+    sid = owner.add_spreadsheet("Mine", shared_with=[])
+    assert bot.identity == SA and bot.find("Mine") is None and owner.find("Mine") == sid
+
+
+# -- closer to Google (issue 13) -----------------------------------------------------------------------------------
+
+
+def batch(fake: FakeGoogle, sid: str, *requests_: dict[str, Any]) -> requests.Response:
+    return fake.session().post(f"{SHEETS}/{sid}:batchUpdate", json={"requests": list(requests_)})
+
+
+def test_add_sheet_index_past_the_end_is_a_400_and_changes_nothing(fake: FakeGoogle, crm: str) -> None:
+    count = len(fake.tabs(crm))
+    past = batch(fake, crm, {"addSheet": {"properties": {"title": "Calls", "index": count + 1}}})
+    assert past.status_code == 400
+    assert past.json()["error"]["message"].startswith("Invalid requests[0].addSheet: index 3 is out of bounds")
+    assert fake.tabs(crm) == ["Лиды", "План контактов"]
+    at_end = batch(fake, crm, {"addSheet": {"properties": {"title": "Calls", "index": count}}})
+    assert at_end.status_code == 200 and fake.tabs(crm)[-1] == "Calls"
+    assert at_end.json()["replies"][0]["addSheet"]["properties"]["index"] == count
+
+
+LIMIT_MESSAGE = "This action would increase the number of cells in the workbook above the limit of 10000000 cells."
+
+
+def test_ten_million_cell_limit_for_batch_update(fake: FakeGoogle) -> None:
+    sid = fake.add_spreadsheet("Full", {"Data": [["x"]]}, rows=400_000, cols=25)  # exactly 10,000,000 cells
+    sheet_id = fake.sheet(sid, "Data").sheet_id
+    grow = batch(fake, sid, {"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": 1}})
+    assert grow.status_code == 400
+    assert grow.json()["error"]["message"] == f"Invalid requests[0].appendDimension: {LIMIT_MESSAGE}"
+    new_tab = batch(fake, sid, {"addSheet": {"properties": {"title": "More"}}})
+    assert new_tab.json()["error"]["message"] == f"Invalid requests[0].addSheet: {LIMIT_MESSAGE}"
+    assert fake.sheet(sid, "Data").column_count == 25 and fake.tabs(sid) == ["Data"]
+    # Shrinking first makes room in the same atomic batch; a change that shrinks is always allowed.
+    shrink = {"deleteDimension": {"range": {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": 1, "endIndex": 2}}}
+    ok = batch(fake, sid, shrink, {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": 1}})
+    assert ok.status_code == 200 and fake.spreadsheet(sid).cell_count() == 10_000_000
+
+
+def test_ten_million_cell_limit_for_values_writes(fake: FakeGoogle) -> None:
+    sid = fake.add_spreadsheet("Full", {"Data": [["x"]]}, rows=400_000, cols=25)
+    session = fake.session()
+    spill = session.put(f"{SHEETS}/{sid}/values/Data!Y1?valueInputOption=RAW", json={"values": [["a", "b"]]})
+    assert spill.status_code == 400 and spill.json()["error"]["message"] == LIMIT_MESSAGE
+    appended = session.post(
+        f"{SHEETS}/{sid}/values/Data!A1:append",
+        params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+        json={"values": [["new"]]},
+    )
+    assert appended.status_code == 400 and appended.json()["error"]["message"] == LIMIT_MESSAGE
+    assert fake.values(sid, "Data") == [["x"]] and fake.sheet(sid, "Data").row_count == 400_000
+    inside = session.put(f"{SHEETS}/{sid}/values/Data!B1?valueInputOption=RAW", json={"values": [["fits"]]})
+    assert inside.status_code == 200
+
+
+def test_a_sheet_has_one_sheet_protection(fake: FakeGoogle, crm: str) -> None:
+    fake.person.protect(crm, "Лиды", editors=[SA])  # the owner protected the whole tab
+    sheet_id = fake.sheet(crm, "Лиды").sheet_id
+    whole = batch(fake, crm, {"addProtectedRange": {"protectedRange": {"range": {"sheetId": sheet_id}}}})
+    assert whole.status_code == 400
+    assert whole.json()["error"]["message"] == (
+        'Invalid requests[0].addProtectedRange: Sheet "Лиды" already has sheet protection.'
+    )
+    header = {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1}
+    assert batch(fake, crm, {"addProtectedRange": {"protectedRange": {"range": header}}}).status_code == 200
+    other = fake.sheet(crm, "План контактов").sheet_id
+    assert batch(fake, crm, {"addProtectedRange": {"protectedRange": {"range": {"sheetId": other}}}}).status_code == 200
+    assert len(fake.protected_ranges(crm, "Лиды")) == 2
+
+
+def test_formulas_evaluate_today_text_references_and_arithmetic(fake: FakeGoogle) -> None:
+    fake.set_now(dt.datetime(2026, 11, 21, 22, 30, tzinfo=dt.UTC))  # already the 22nd in Moscow
+    sid = fake.add_spreadsheet(
+        "F",
+        {
+            "Leads": [
+                ["Project", "Last contact", "Days since"],
+                ["Acme", dt.date(2026, 11, 20), '=IF(B2="","",TODAY()-B2)'],
+                ["Beta", None, '=IF(B3="","",TODAY()-B3)'],
+            ],
+            "Plan B": [["n"], [21]],
+        },
+        time_zone="Europe/Moscow",
+    )
+    fake.person.set_values(
+        sid,
+        "Leads",
+        "E1",
+        [['="Acme"', "=TODAY()", "=TODAY()+1", "='Plan B'!A2*2", '=A2&" "&N(C2)', "=ISBLANK(B3)", "=N(B3)"]],
+    )
+    fake.person.set_values(sid, "Leads", "E2", [["=1/0", "=NOPE(1)", "=(1+", "=H2", '=IF(A2="Acme","yes","no")']])
+    today = (dt.date(2026, 11, 22) - dt.date(1899, 12, 30)).days
+    values = fake.values(sid, "Leads")
+    assert [r[2] for r in values[1:]] == [2, ""]
+    assert values[0][4:] == ["Acme", today, today + 1, 42, "Acme 2", True, 0]
+    assert fake.formatted(sid, "Leads")[0][5:7] == ["11/22/2026", "11/23/2026"]  # date results look like dates
+    assert fake.formatted(sid, "Leads")[1][4:] == ["#DIV/0!", "#NAME?", "#ERROR!", "#REF!", "yes"]
+    cell = fake.cell(sid, "Leads", "C2")
+    assert cell["effectiveValue"] == {"numberValue": 2} and cell["formattedValue"] == "2"
+    # Through the API, as the backend reads it.
+    got = (
+        fake.session()
+        .get(f"{SHEETS}/{sid}/values/Leads!C2:F2", params={"valueRenderOption": "UNFORMATTED_VALUE"})
+        .json()
+    )
+    assert got["values"] == [[2, "", "#DIV/0!", "#NAME?"]]
+    fake.set_today(dt.date(2026, 11, 30))
+    assert fake.values(sid, "Leads")[1][2] == 10  # the sheet counts the days itself
+
+
+def test_a_write_applied_then_answered_5xx_is_in_the_sheet(fake: FakeGoogle, crm: str) -> None:
+    sheet_id = fake.sheet(crm, "Лиды").sheet_id
+    rows = fake.sheet(crm, "Лиды").row_count
+    grow = {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": 10}}
+    fake.inject("spreadsheets.batchUpdate", status=503, after_apply=True)
+    failed = batch(fake, crm, grow)
+    assert failed.status_code == 503 and failed.json()["error"]["status"] == "UNAVAILABLE"
+    assert fake.sheet(crm, "Лиды").row_count == rows + 10  # applied although the caller heard 503
+    assert batch(fake, crm, grow).status_code == 200  # a blind re-send grows the grid twice
+    assert fake.sheet(crm, "Лиды").row_count == rows + 20
+    fake.inject_timeout("spreadsheets.batchUpdate", after_apply=True)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        batch(fake, crm, grow)
+    fake.inject_connection_error("spreadsheets.batchUpdate", after_apply=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        batch(fake, crm, grow)
+    assert fake.sheet(crm, "Лиды").row_count == rows + 40
+    fake.inject("spreadsheets.batchUpdate", status=503)  # before applying: nothing changes
+    assert batch(fake, crm, grow).status_code == 503 and fake.sheet(crm, "Лиды").row_count == rows + 40
+    # The log shows what Google did (200: applied), though the caller got an exception.
+    assert fake.stats.faults == 4 and [e.status for e in fake.exchanges[-3:]] == [200, 200, 503]

@@ -7,6 +7,8 @@ Drive); ``account="user"`` is the owner's own OAuth login.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .core.transport import Transport
 from .drive import api as drive_api
 from .person import Person
@@ -67,3 +69,12 @@ class FakeGoogle(Transport, SeedAndInspect):
             pretty_json=pretty_json,
         )
         self.person = Person(self)
+
+    # -- the clock formulas read ----------------------------------------------------------------------------
+    def set_now(self, moment: dt.datetime | None) -> None:
+        """Freeze the time TODAY() and NOW() see (naive = UTC); None goes back to the real clock."""
+        self.state.frozen_now = moment
+
+    def set_today(self, day: dt.date) -> None:
+        """Freeze TODAY() at ``day``: noon UTC of that day, the same date in every zone from UTC-11 to UTC+11."""
+        self.state.frozen_now = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)

@@ -41,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The test's marker, then this fixture's indirect parameter (if any)."""
     options: dict[str, Any] = {}
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:
@@ -60,7 +61,10 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def fake_google_factory(request: pytest.FixtureRequest) -> Callable[..., FakeGoogle]:
     """Make stand-ins: ``fake_google_factory(account="service")``; the test's marker gives the defaults."""
-    defaults = _options(request)
+    marker = request.node.get_closest_marker(MARKER)
+    defaults: dict[str, Any] = {}
+    if marker is not None:
+        defaults = {**({"account": marker.args[0]} if marker.args else {}), **marker.kwargs}
 
     def make(**options: Any) -> FakeGoogle:
         return FakeGoogle(**{**defaults, **options})
@@ -71,4 +75,4 @@ def fake_google_factory(request: pytest.FixtureRequest) -> Callable[..., FakeGoo
 @pytest.fixture
 def fake_google(request: pytest.FixtureRequest, fake_google_factory: Callable[..., FakeGoogle]) -> FakeGoogle:
     """A fresh, empty stand-in of Sheets v4 and Drive v3 (options from the marker or an indirect parameter)."""
-    return fake_google_factory()
+    return fake_google_factory(**_options(request))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core.a1 import cell_a1
 from .drive.models import FOLDER_MIME, DriveFile
+from .sheets.formula import FormulaContext
 from .sheets.grid_ops import values_matrix, write_matrix
 from .sheets.models import Sheet, Spreadsheet
 from .sheets.ranges import resolve_range
@@ -142,6 +143,7 @@ class SeedAndInspect:
             value_render=render,
             date_render=dates,
             locale=ss.locale,
+            ctx=FormulaContext(ss, sheet),
         )
 
     def formatted(self, spreadsheet_id: str, tab: str) -> list[list[str]]:
@@ -160,7 +162,8 @@ class SeedAndInspect:
         """Full CellData of one cell (``"B3"`` or row, col 1-based): values, formats, note..."""
         sheet, r, c = self._cell_pos(spreadsheet_id, tab, where, col)
         ss = self.spreadsheet(spreadsheet_id)
-        return copy.deepcopy(cell_json(sheet.get(r, c), ss.locale, ss.properties.get("defaultFormat", {})))
+        default = ss.properties.get("defaultFormat", {})
+        return copy.deepcopy(cell_json(sheet.get(r, c), ss.locale, default, ctx=FormulaContext(ss, sheet)))
 
     def format(self, spreadsheet_id: str, tab: str, where: str | int, col: int | None = None) -> dict[str, Any]:
         """userEnteredFormat of one cell ({} when unformatted)."""

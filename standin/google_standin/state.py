@@ -6,6 +6,7 @@ through this object, so there is one notion of ids, access and timestamps.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import string
 from typing import Any
@@ -30,6 +31,13 @@ class State:
         self.spreadsheets: dict[str, Spreadsheet] = {}
         self.files: dict[str, DriveFile] = {}
         self._permission_seq = 0
+        #: When set, the time formulas see (TODAY(), NOW()); otherwise the real clock.
+        self.frozen_now: dt.datetime | None = None
+
+    def clock(self) -> dt.datetime:
+        """Now, as an aware datetime: :attr:`frozen_now` or the real time."""
+        moment = self.frozen_now or dt.datetime.now(dt.UTC)
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
     # -- ids -------------------------------------------------------------------
     def new_file_id(self) -> str:
@@ -67,7 +75,7 @@ class State:
     ) -> Spreadsheet:
         """New spreadsheet + Drive file, owned by ``owner``; one ``Sheet1`` by default."""
         sid = file_id or self.new_file_id()
-        ss = Spreadsheet(sid, Spreadsheet.default_properties(title, locale, time_zone))
+        ss = Spreadsheet(sid, Spreadsheet.default_properties(title, locale, time_zone), clock=self.clock)
         for i, props in enumerate(sheets or [{}]):
             props = dict(props)
             grid = {"rowCount": DEFAULT_ROWS, "columnCount": DEFAULT_COLS, **(props.pop("gridProperties", None) or {})}

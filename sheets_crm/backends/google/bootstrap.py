@@ -356,9 +356,8 @@ def _lay_out_into(
         props["locale"] = locale
     if props:
         reqs.append({"updateSpreadsheetProperties": {"properties": props, "fields": ",".join(props)}})
-    index_base = len(sheets)
     stage_labels = {label for stage in template.stages for label in stage.labels.values()}
-    for i, tab in enumerate(layout):
+    for tab in layout:
         sheet = existing.get(tab.id)
         if sheet is not None:
             sp = sheet["properties"]
@@ -392,7 +391,6 @@ def _lay_out_into(
                         "properties": {
                             "sheetId": sheet_id,
                             "title": tab.title,
-                            "index": index_base + i,
                             "gridProperties": {"rowCount": _ROWS, "columnCount": max(len(tab.columns), 1)},
                         }
                     }

@@ -16,7 +16,7 @@ from ..core import fieldmask
 from ..core.a1 import grid_a1, quote_title
 from ..core.discovery import unknown_mask_path
 from ..core.errors import FakeNotImplemented, GoogleError
-from .models import Sheet, Spreadsheet
+from .models import CELL_LIMIT_MESSAGE, Sheet, Spreadsheet
 from .render import spreadsheet_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,8 +135,11 @@ def spreadsheets_batch_update(call: Call) -> tuple[int, Any]:
     for i, req in enumerate(requests):
         kind, payload = next(iter(req.items()))
         ctx = BatchCtx(state, work, call, i, kind)
+        cells = work.cell_count()
         try:
             reply = handlers[kind](ctx, payload)
+            if work.grew_past_limit(cells):
+                raise Invalid(CELL_LIMIT_MESSAGE)
         except Invalid as exc:
             raise GoogleError.bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
         except fieldmask.MaskSyntaxError:

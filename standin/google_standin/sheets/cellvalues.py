@@ -8,12 +8,12 @@ handling depends on exactly this, so the rules live here, small and explicit.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import math
-import operator
 import re
 from typing import Any
+
+from .formula import FormulaContext, evaluate
 
 EPOCH = dt.date(1899, 12, 30)
 
@@ -239,43 +239,6 @@ def raw_entered(value: Any) -> dict[str, Any]:
 
 # -- formulas ------------------------------------------------------------------------
 
-_BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-}
-
-
-def evaluate_formula(formula: str) -> dict[str, Any]:
-    """Effective value of a formula.
-
-    Only plain arithmetic (``=4/2``, ``=1+1``) is computed; anything else is
-    reported as ``#NAME?`` — the fake is not a spreadsheet engine, and code
-    under test should not depend on formula results.
-    """
-    expr = formula[1:].strip().replace("^", "**")
-    try:
-        tree = ast.parse(expr, mode="eval")
-        return {"numberValue": tidy_number(_eval_node(tree.body))}
-    except ZeroDivisionError:
-        return {"errorValue": {"type": "DIVIDE_BY_ZERO", "message": "Function DIVIDE parameter 2 cannot be zero."}}
-    except Exception:
-        return {"errorValue": {"type": "NAME", "message": "Unknown function or name in formula."}}
-
-
-def _eval_node(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value)
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](_eval_node(node.left), _eval_node(node.right))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _eval_node(node.operand)
-        return -v if isinstance(node.op, ast.USub) else v
-    raise ValueError("unsupported formula")
-
-
 ERROR_TEXT = {
     "NAME": "#NAME?",
     "DIVIDE_BY_ZERO": "#DIV/0!",
@@ -289,12 +252,21 @@ ERROR_TEXT = {
 }
 
 
-def effective_value(user_value: dict[str, Any] | None) -> dict[str, Any] | None:
+def effective_value(user_value: dict[str, Any] | None, ctx: FormulaContext | None = None) -> dict[str, Any] | None:
+    """What a cell reads as: its entered value, or what its formula evaluates to (see :mod:`.formula`)."""
+    return effective(user_value, ctx)[0]
+
+
+def effective(
+    user_value: dict[str, Any] | None, ctx: FormulaContext | None = None, locale: str = "en_US"
+) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+    """(effective value, number format a formula's result implies, e.g. DATE for ``=TODAY()``)."""
     if not user_value:
-        return None
+        return None, None
     if "formulaValue" in user_value:
-        return evaluate_formula(user_value["formulaValue"])
-    return dict(user_value)
+        result = evaluate(user_value["formulaValue"], ctx, locale=locale)
+        return result.value, result.number_format
+    return dict(user_value), None
 
 
 # -- formatting ----------------------------------------------------------------------
@@ -440,24 +412,25 @@ def render(
     value_render: str,
     date_render: str,
     locale: str,
+    ctx: FormulaContext | None = None,
 ) -> Any:
-    """One cell as a values-API item, or None when it has no value."""
+    """One cell as a values-API item, or None when it has no value (``ctx``: where it sits, for formulas)."""
     if not cell or "userEnteredValue" not in cell:
         return None
     user = cell["userEnteredValue"]
-    fmt = (cell.get("userEnteredFormat") or {}).get("numberFormat")
     if value_render == "FORMULA" and "formulaValue" in user:
         return user["formulaValue"]
-    effective = effective_value(user)
+    effective_, implied = effective(user, ctx, locale)
+    fmt = (cell.get("userEnteredFormat") or {}).get("numberFormat") or implied
     if value_render == "FORMATTED_VALUE":
-        return format_value(effective, fmt, locale)
-    assert effective is not None
-    if "errorValue" in effective:
-        return format_value(effective, fmt, locale)
-    if "numberValue" in effective:
+        return format_value(effective_, fmt, locale)
+    assert effective_ is not None
+    if "errorValue" in effective_:
+        return format_value(effective_, fmt, locale)
+    if "numberValue" in effective_:
         if fmt and fmt.get("type") in DATE_TYPES and date_render == "FORMATTED_STRING":
-            return format_value(effective, fmt, locale)
-        return tidy_number(effective["numberValue"])
-    if "boolValue" in effective:
-        return effective["boolValue"]
-    return effective.get("stringValue", "")
+            return format_value(effective_, fmt, locale)
+        return tidy_number(effective_["numberValue"])
+    if "boolValue" in effective_:
+        return effective_["boolValue"]
+    return effective_.get("stringValue", "")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core.errors import GoogleError
 from . import cellvalues as cv
+from .formula import FormulaContext
 from .models import Cell, Sheet, Spreadsheet
 
 PROTECTED_MESSAGE = (
@@ -33,13 +34,14 @@ def values_matrix(
     value_render: str = "FORMATTED_VALUE",
     date_render: str = "SERIAL_NUMBER",
     locale: str = "en_US",
+    ctx: FormulaContext | None = None,
 ) -> list[list[Any]]:
-    """Values of a box, trimmed like Google: no trailing empty cells or lines."""
+    """Values of a box, trimmed like Google: no trailing empty cells or lines (``ctx`` for formulas)."""
     rows_out: list[list[Any]] = []
     last_row = min(r1, len(sheet.rows))
     for r in range(r0, last_row):
         row = sheet.rows[r]
-        line = [cv.render(row[c], value_render, date_render, locale) for c in range(c0, min(c1, len(row)))]
+        line = [cv.render(row[c], value_render, date_render, locale, ctx) for c in range(c0, min(c1, len(row)))]
         rows_out.append(line)
     if major == "COLUMNS":
         width = max((len(x) for x in rows_out), default=0)

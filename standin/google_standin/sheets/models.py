@@ -10,12 +10,24 @@ sheets cheap.
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .ranges import A1Range
 
-__all__ = ["CELL_LIMIT", "DEFAULT_COLS", "DEFAULT_FORMAT", "DEFAULT_ROWS", "Cell", "Sheet", "Spreadsheet"]
+__all__ = [
+    "CELL_LIMIT",
+    "CELL_LIMIT_MESSAGE",
+    "DEFAULT_COLS",
+    "DEFAULT_FORMAT",
+    "DEFAULT_ROWS",
+    "Cell",
+    "Sheet",
+    "Spreadsheet",
+]
 
 Cell = dict[str, Any]
 
@@ -25,6 +37,10 @@ DEFAULT_COLS = 26
 
 #: Google's limit on cells in one spreadsheet (all tabs, blank cells included).
 CELL_LIMIT = 10_000_000
+#: Google's answer to a write that would cross it (batchUpdate prefixes ``Invalid requests[i].<kind>: ``).
+CELL_LIMIT_MESSAGE = (
+    f"This action would increase the number of cells in the workbook above the limit of {CELL_LIMIT} cells."
+)
 
 DEFAULT_FORMAT: dict[str, Any] = {
     "backgroundColor": {"red": 1, "green": 1, "blue": 1},
@@ -207,6 +223,8 @@ class Spreadsheet:
     properties: dict[str, Any]
     sheets: list[Sheet] = field(default_factory=list)
     named_ranges: list[dict[str, Any]] = field(default_factory=list)
+    #: The clock formulas read (TODAY(), NOW()): an aware datetime; the stand-in's State sets it.
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC), repr=False, compare=False)
 
     @staticmethod
     def default_properties(title: str, locale: str, time_zone: str) -> dict[str, Any]:
@@ -233,7 +251,32 @@ class Spreadsheet:
             properties=copy.deepcopy(self.properties),
             sheets=[s.clone() for s in self.sheets],
             named_ranges=copy.deepcopy(self.named_ranges),
+            clock=self.clock,
         )
+
+    def now(self) -> dt.datetime:
+        """The wall-clock time in the spreadsheet's time zone (naive), as NOW() sees it."""
+        try:
+            zone: dt.tzinfo = zoneinfo.ZoneInfo(str(self.properties.get("timeZone") or "Etc/GMT"))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = dt.UTC
+        return self.clock().astimezone(zone).replace(tzinfo=None)
+
+    def today(self) -> dt.date:
+        """TODAY(): the date in the spreadsheet's time zone."""
+        return self.now().date()
+
+    def cell_count(self) -> int:
+        """Cells of every grid, blank or not: what Google's 10-million limit counts."""
+        return sum(s.row_count * s.column_count for s in self.sheets)
+
+    def grew_past_limit(self, before: int) -> bool:
+        """True when a change took the workbook from ``before`` cells to more, and over :data:`CELL_LIMIT`.
+
+        A change that shrinks (or keeps) the count is allowed even above the limit.
+        """
+        after = self.cell_count()
+        return after > CELL_LIMIT and after > before
 
     def reindex(self) -> None:
         for i, s in enumerate(self.sheets):

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core import fieldmask
 from . import cellvalues as cv
+from .formula import FormulaContext
 from .models import Cell, Sheet, Spreadsheet
 
 DEFAULT_ROW_PX = 21
@@ -33,7 +34,11 @@ CELL_KEYS = ("userEnteredValue", "effectiveValue", "formattedValue", "userEntere
 
 
 def cell_json(
-    cell: Cell | None, locale: str, default_format: dict[str, Any], mask: fieldmask.Tree | None = None
+    cell: Cell | None,
+    locale: str,
+    default_format: dict[str, Any],
+    mask: fieldmask.Tree | None = None,
+    ctx: FormulaContext | None = None,
 ) -> dict[str, Any]:
     """A stored cell as Google's CellData (adds effective and formatted values).
 
@@ -45,36 +50,47 @@ def cell_json(
     if not cell:
         return {}
     if mask is not None and "*" not in mask:
-        out = _cell_members(cell, locale, default_format, frozenset(mask))
+        out = _cell_members(cell, locale, default_format, frozenset(mask), ctx)
         for key, sub in mask.items():
             if sub is not None and key in out:
                 out[key] = fieldmask.filter_response(out[key], sub)
         return out
-    return _cell_members(cell, locale, default_format, None)
+    return _cell_members(cell, locale, default_format, None, ctx)
+
+
+_EVALUATED = frozenset({"effectiveValue", "formattedValue", "effectiveFormat"})
 
 
 def _cell_members(
-    cell: Cell, locale: str, default_format: dict[str, Any], want: frozenset[str] | None
+    cell: Cell,
+    locale: str,
+    default_format: dict[str, Any],
+    want: frozenset[str] | None,
+    ctx: FormulaContext | None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     user = cell.get("userEnteredValue")
     fmt = cell.get("userEnteredFormat")
+    implied = None
     if user:
         if want is None or "userEnteredValue" in want:
             out["userEnteredValue"] = user
-        if want is None or "effectiveValue" in want or "formattedValue" in want:
-            eff = cv.effective_value(user)
+        if want is None or not _EVALUATED.isdisjoint(want):
+            eff, implied = cv.effective(user, ctx, locale)
             if eff is not None:
                 if want is None or "effectiveValue" in want:
                     out["effectiveValue"] = eff
                 if want is None or "formattedValue" in want:
-                    text = cv.format_value(eff, (fmt or {}).get("numberFormat"), locale)
+                    text = cv.format_value(eff, (fmt or {}).get("numberFormat") or implied, locale)
                     if text is not None:
                         out["formattedValue"] = text
     if fmt and (want is None or "userEnteredFormat" in want):
         out["userEnteredFormat"] = fmt
     if (user or fmt) and (want is None or "effectiveFormat" in want):
-        out["effectiveFormat"] = merge_dicts(default_format, fmt or {})
+        own = fmt or {}
+        if implied is not None and "numberFormat" not in own:
+            own = {**own, "numberFormat": implied}  # =TODAY() shows as a date without a format of its own
+        out["effectiveFormat"] = merge_dicts(default_format, own)
     for key, value in cell.items():
         if key not in out and key not in {"userEnteredValue", "userEnteredFormat"} and (want is None or key in want):
             out[key] = value
@@ -101,9 +117,10 @@ def grid_data(
         data["startColumn"] = c0
     row_data: list[dict[str, Any]] = []
     locale = ss.locale
+    ctx = FormulaContext(ss, sheet)
     for r in range(r0, min(r1, len(sheet.rows))):
         row = sheet.rows[r]
-        cells = [cell_json(row[c], locale, default, mask) for c in range(c0, min(c1, len(row)))]
+        cells = [cell_json(row[c], locale, default, mask, ctx) for c in range(c0, min(c1, len(row)))]
         while cells and not cells[-1]:
             cells.pop()
         row_data.append({"values": cells} if cells else {})

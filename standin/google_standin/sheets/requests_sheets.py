@@ -28,7 +28,24 @@ def _taken_message(title: str) -> str:
     return f'A sheet with the name "{title}" already exists. Please enter another name.'
 
 
+def _new_sheet_index(ctx: BatchCtx, props: dict[str, Any]) -> int:
+    """Where ``addSheet`` puts the new tab: ``properties.index``, 0..sheet count; default last.
+
+    An index past the end is answered 400 here. What real Google answers is
+    not documented and was not found recorded anywhere (it may clamp, as this
+    stand-in used to); the stand-in is strict on purpose — like Google for every
+    other out-of-range index (``insertDimension``, ``moveDimension``) — so a
+    client that sends ``index = sheet count + 1`` is caught in tests.
+    """
+    count = len(ctx.ss.sheets)
+    index = int(props.pop("index", count))
+    if not 0 <= index <= count:
+        raise Invalid(f"index {index} is out of bounds: the spreadsheet has {count} sheets (valid: 0 to {count}).")
+    return index
+
+
 def add_sheet(ctx: BatchCtx, p: dict[str, Any]) -> dict[str, Any]:
+    """A new tab; its index is checked by :func:`_new_sheet_index`, the cell limit by the batch."""
     props = copy.deepcopy(p.get("properties", {}))
     title = props.pop("title", None)
     if not title:
@@ -43,7 +60,7 @@ def add_sheet(ctx: BatchCtx, p: dict[str, Any]) -> dict[str, Any]:
         sheet_id = ctx.state.new_sheet_id(ctx.ss)
     elif ctx.ss.sheet_by_id(int(sheet_id)) is not None:
         raise Invalid(f"A sheet with the id {sheet_id} already exists.")
-    index = min(int(props.pop("index", len(ctx.ss.sheets))), len(ctx.ss.sheets))
+    index = _new_sheet_index(ctx, props)
     grid = {"rowCount": DEFAULT_ROWS, "columnCount": DEFAULT_COLS, **props.pop("gridProperties", {})}
     full = {
         "sheetId": int(sheet_id),
@@ -308,12 +325,23 @@ def _range_sheet(ctx: BatchCtx, rng: dict[str, Any]) -> Sheet:
     return sheet
 
 
+_BOUNDS = ("startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex")
+
+
+def _whole_sheet(rng: dict[str, Any] | None) -> bool:
+    """A fully unbounded GridRange: Google's "sheet protection" (only one per sheet)."""
+    return rng is not None and not any(rng.get(k) is not None for k in _BOUNDS)
+
+
 def add_protected_range(ctx: BatchCtx, p: dict[str, Any]) -> dict[str, Any]:
+    """Protect a range, or a whole sheet (then: 400 "already has sheet protection" if it has one)."""
     given = copy.deepcopy(p.get("protectedRange", {}))
     rng = given.get("range")
     if rng is None and "namedRangeId" not in given:
         raise Invalid("A protected range must have a range or a named range.")
     sheet = _range_sheet(ctx, rng or {})
+    if rng is not None and _whole_sheet(rng) and any(_whole_sheet(pr.get("range")) for pr in sheet.protected_ranges):
+        raise Invalid(f'Sheet "{sheet.title}" already has sheet protection.')
     given_editors = {k: v for k, v in (given.get("editors") or {}).items() if v}
     others = [u for u in given_editors.get("users", []) if u and u.lower() != ctx.identity.lower()]
     stored = {

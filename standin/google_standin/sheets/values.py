@@ -11,6 +11,7 @@ from typing import Any
 from ..core.a1 import col_to_letters, format_range
 from ..core.errors import GoogleError
 from ..core.transport import Call
+from .formula import FormulaContext
 from .grid_ops import (
     check_box_protection,
     clear_values,
@@ -20,7 +21,7 @@ from .grid_ops import (
     values_matrix,
     write_matrix,
 )
-from .models import Spreadsheet
+from .models import CELL_LIMIT_MESSAGE, Spreadsheet
 from .ranges import A1Range, resolve_range
 from .spreadsheets import commit
 
@@ -60,6 +61,7 @@ def value_range(ss: Spreadsheet, rng: A1Range, major: str, value_render: str, da
         value_render=value_render,
         date_render=date_render,
         locale=ss.locale,
+        ctx=FormulaContext(ss, rng.sheet),
     )
     if values:
         out["values"] = values
@@ -142,6 +144,13 @@ def write_values(
     return out, written
 
 
+def _commit_within_limit(call: Call, ss: Spreadsheet, work: Spreadsheet) -> None:
+    """Commit a values write, unless the grid it grew would cross Google's 10-million-cell limit (400)."""
+    if work.grew_past_limit(ss.cell_count()):
+        raise GoogleError.bad_request(CELL_LIMIT_MESSAGE)
+    commit(call, work)
+
+
 def values_update(call: Call) -> tuple[int, Any]:
     state = call.state
     ss = state.spreadsheet_for(call.path["spreadsheetId"], write=True)
@@ -151,7 +160,7 @@ def values_update(call: Call) -> tuple[int, Any]:
     out, _ = write_values(
         call, work, rng, call.body or {}, option, include=bool(call.query.get("includeValuesInResponse"))
     )
-    commit(call, work)
+    _commit_within_limit(call, ss, work)
     return 200, out
 
 
@@ -176,7 +185,7 @@ def values_batch_update(call: Call) -> tuple[int, Any]:
         if written:
             sheets.add(rng.sheet.sheet_id)
         cells += len(written)
-    commit(call, work)
+    _commit_within_limit(call, ss, work)
     out: dict[str, Any] = {"spreadsheetId": ss.id}
     if responses:
         out.update(
@@ -215,7 +224,7 @@ def values_append(call: Call) -> tuple[int, Any]:
     out["updates"], _ = write_values(
         call, work, rng, body, option, at=target, include=bool(call.query.get("includeValuesInResponse"))
     )
-    commit(call, work)
+    _commit_within_limit(call, ss, work)
     return 200, out
 
 
