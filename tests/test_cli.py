@@ -100,14 +100,183 @@ def test_today_table_for_one_owner(runner, crm):
     before = crm.read_bytes()
     result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--owner", " ivan"])
     assert result.exit_code == 0, result.output
-    lines = [line.rstrip() for line in result.stdout.splitlines()]
-    assert lines[:4] == [
-        "Calls for  ivan on 2026-11-22: 0 overdue, 1 today, 1 upcoming.",
-        "When      Date        Days overdue  Project  Contact  Phone  Topic  Last result  Owner",
-        "Today     2026-11-22  0             Beta     Eve             Intro               Ivan",
-        "Upcoming  2026-11-25                Beta     Eve             Demo                Ivan",
-    ]
+    # the owner's calls have no phone: the empty column is left out
+    assert result.stdout == (
+        "Calls for Ivan on 2026-11-22: 0 overdue, 1 today, 1 upcoming.\n"
+        "When      Date        Days overdue  Project  Contact  Topic  Owner\n"
+        "Today     2026-11-22  0             Beta     Eve      Intro  Ivan\n"
+        "Upcoming  2026-11-25                Beta     Eve      Demo   Ivan\n"
+        "Warnings (1):\n"
+        "  Contact Plan, row 6, column 'Date': '31.02.2026' — not a date; row ignored\n"
+    )
     assert crm.read_bytes() == before  # today never writes
+
+
+# -- every list readable at 60, 80 and 120 columns, and piped ---------------------------------------
+
+WARNING_80 = "  Contact Plan, row 6, column 'Date': '31.02.2026' — not a date; row ignored\n"
+TODAY_AT = {
+    60: (
+        "Calls on 2026-11-22: 1 overdue, 1 today, 1 upcoming.\n"
+        "Overdue (1)\n"
+        "  2026-11-21 · Acme · Bob · +7 916 000-00-01\n"
+        "      Follow up · Owner: Petr · Days overdue: 1\n"
+        "      Last result: Liked it\n"
+        "Today (1)\n"
+        "  2026-11-22 · Beta · Eve\n"
+        "      Intro · Owner: Ivan\n"
+        "Upcoming (1)\n"
+        "  2026-11-25 · Beta · Eve\n"
+        "      Demo · Owner: Ivan\n"
+        "Warnings (1):\n"
+        "  Contact Plan, row 6, column 'Date': '31.02.2026' — not a\n"
+        "    date; row ignored\n"
+    ),
+    80: (
+        "Calls on 2026-11-22: 1 overdue, 1 today, 1 upcoming.\n"
+        "Overdue (1)\n"
+        "  2026-11-21 · Acme · Bob · +7 916 000-00-01\n"
+        "      Follow up · Owner: Petr · Days overdue: 1 · Last result: Liked it\n"
+        "Today (1)\n"
+        "  2026-11-22 · Beta · Eve\n"
+        "      Intro · Owner: Ivan\n"
+        "Upcoming (1)\n"
+        "  2026-11-25 · Beta · Eve\n"
+        "      Demo · Owner: Ivan\n"
+        "Warnings (1):\n" + WARNING_80
+    ),
+    120: (
+        "Calls on 2026-11-22: 1 overdue, 1 today, 1 upcoming.\n"
+        "When      Date        Days overdue  Project  Contact  Phone             Topic      Last result  Owner\n"
+        "Overdue   2026-11-21  1             Acme     Bob      +7 916 000-00-01  Follow up  Liked it     Petr\n"
+        "Today     2026-11-22  0             Beta     Eve                        Intro                   Ivan\n"
+        "Upcoming  2026-11-25                Beta     Eve                        Demo                    Ivan\n"
+        "Warnings (1):\n" + WARNING_80
+    ),
+}
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_today_at_each_width_piped(crm, width):
+    runner = CliRunner(env={"COLUMNS": str(width)})  # CliRunner's stdout is not a terminal: a pipe
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == TODAY_AT[width]
+    assert "\x1b" not in result.stdout  # plain text in logs and mail
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
+
+
+def test_piped_without_a_width_is_80_columns(crm, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = CliRunner().invoke(app, ["today", str(crm), "--today", "2026-11-22"])
+    assert result.stdout == TODAY_AT[80]
+
+
+def test_on_a_terminal_the_same_text_in_colour(crm):
+    import re
+
+    runner = CliRunner(env={"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": None, "FORCE_COLOR": None})
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" in result.stdout
+    assert re.sub(r"\x1b\[[0-9;]*m", "", result.stdout) == TODAY_AT[80]
+
+
+def test_a_long_name_wraps_whole_never_cut(make_workbook):
+    long_project = "Northern Lights Regional Dental and Orthodontics Clinic Network"
+    path = make_workbook(
+        [[long_project, "Alexandra Konstantinopolskaya", "+7 916 000-00-09", "", "New", "Anna", "", ""]],
+        [[long_project, "2026-11-22", "Discuss the budget for the second stage of the project", "", "", ""]],
+        name="long.xlsx",
+    )
+    result = CliRunner(env={"COLUMNS": "60"}).invoke(app, ["today", str(path), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Calls on 2026-11-22: 0 overdue, 1 today, 0 upcoming.\n"
+        "Today (1)\n"
+        "  2026-11-22\n"
+        "      Northern Lights Regional Dental and Orthodontics\n"
+        "        Clinic Network\n"
+        "      Alexandra Konstantinopolskaya · +7 916 000-00-09\n"
+        "      Discuss the budget for the second stage of the project\n"
+        "      Owner: Anna\n"
+    )
+    words = set(result.stdout.split())
+    assert {"Konstantinopolskaya", "Orthodontics", "Clinic", "Network"} <= words
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_doctor_and_sync_summary_wrap_between_words(crm, width):
+    runner = CliRunner(env={"COLUMNS": str(width)})
+    doctor = runner.invoke(app, ["doctor", str(crm), "--today", "2026-11-22"])
+    synced = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
+    for text in (doctor.stdout, synced.stdout):
+        lines = text.splitlines()
+        assert all(len(line) <= width or " " not in line.strip() for line in lines), text
+        # every word of the one-line rendering is there, whole
+        assert " ".join(text.split()).count("'31.02.2026' — not a date; row ignored") == 1
+
+
+def test_today_csv(runner, crm):
+    import csv
+    import io
+
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.stdout.splitlines()[0] == "section,date,days_overdue,project,contact,phone,topic,last_result,owner"
+    assert rows[0] == {
+        "section": "overdue",
+        "date": "2026-11-21",
+        "days_overdue": "1",
+        "project": "Acme",
+        "contact": "Bob",
+        "phone": "+7 916 000-00-01",
+        "topic": "Follow up",
+        "last_result": "Liked it",
+        "owner": "Petr",
+    }
+    assert [r["section"] for r in rows] == ["overdue", "today", "upcoming"]
+    assert rows[2]["days_overdue"] == ""
+
+
+def test_doctor_and_sync_csv(runner, crm):
+    import csv
+    import io
+
+    doctor = runner.invoke(app, ["doctor", str(crm), "--today", "2026-11-22", "--csv"])
+    assert doctor.exit_code == 1
+    assert list(csv.DictReader(io.StringIO(doctor.stdout))) == [
+        {
+            "kind": "bad-date",
+            "tab": "Contact Plan",
+            "row": "6",
+            "column": "Date",
+            "value": "31.02.2026",
+            "message": "not a date; row ignored",
+        }
+    ]
+    synced = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22", "--csv", "--dry-run"])
+    assert synced.exit_code == 0, synced.output
+    assert synced.stdout.splitlines()[0] == "target,tab,row,column,value,message,code"
+    assert synced.stdout.splitlines()[1].startswith(f"{crm},Contact Plan,6,Date,31.02.2026,")
+
+
+def test_json_and_csv_together_is_a_usage_error(runner, crm):
+    result = runner.invoke(app, ["today", str(crm), "--json", "--csv"])
+    assert result.exit_code == 2
+
+
+def test_owner_matching_nobody_lists_the_owners(runner, crm):
+    result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--owner", "Анна"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [
+        "Calls for Анна on 2026-11-22: 0 overdue, 0 today, 0 upcoming.",
+        "No calls for 'Анна'. Owners with calls: Ivan (2), Petr (1).",
+    ]
+    as_json = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", "--owner", "Анна", "--json"])
+    assert json.loads(as_json.stdout) == []
+    assert "Owners with calls: Ivan (2), Petr (1)." in as_json.stderr
 
 
 def test_init_then_sync_empty(runner, tmp_path):

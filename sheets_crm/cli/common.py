@@ -37,6 +37,7 @@ __all__ = [
     "interactive",
     "out",
     "parse_today",
+    "reset_consoles",
     "template_for",
 ]
 
@@ -47,6 +48,10 @@ class _LazyConsole:
     def __init__(self, *, stderr: bool) -> None:
         self._stderr = stderr
         self._console: Console | None = None
+
+    def reset(self) -> None:
+        """Forget the console: the next use looks at the terminal (and its size, colours) afresh."""
+        self._console = None
 
     def __getattr__(self, name: str) -> Any:
         if self._console is None:
@@ -60,8 +65,10 @@ out = cast("Console", _LazyConsole(stderr=False))
 err = cast("Console", _LazyConsole(stderr=True))
 
 
-out = cast("Console", _LazyConsole(stderr=False))
-err = cast("Console", _LazyConsole(stderr=True))
+def reset_consoles() -> None:
+    """Called as each invocation starts (tests run many in one process, each with its own terminal)."""
+    for console in (out, err):
+        cast(_LazyConsole, console).reset()
 
 
 @contextmanager

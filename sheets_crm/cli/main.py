@@ -33,6 +33,7 @@ from sheets_crm.cli.common import (
     err,
     handled,
     out,
+    reset_consoles,
 )
 from sheets_crm.cli.common import interactive as _interactive
 from sheets_crm.cli.common import parse_today as _parse_today
@@ -40,6 +41,7 @@ from sheets_crm.cli.common import template_for as _template
 
 if TYPE_CHECKING:
     from sheets_crm.app.sync import SyncResult
+    from sheets_crm.core.model import Call
     from sheets_crm.core.template import Template
 
 __all__ = ["app", "main"]
@@ -124,6 +126,7 @@ def _root(
         show_default=False,
     ),
 ) -> None:
+    reset_consoles()
     setup_logging(verbose)
 
 
@@ -238,12 +241,15 @@ def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="Work everything out but write nothing."),
     stats: bool = typer.Option(False, "--stats", help="Print requests made and bytes sent."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the warnings as CSV (one row each, with the target)."),
     send_digest: bool = typer.Option(False, "--digest", help="After syncing, e-mail the digest ([digest] in config)."),
     config: Path | None = ConfigOpt,
     template: Path | None = TemplateOpt,
 ) -> None:
     """Fill the tool columns, rebuild Calls Today and colour the rows."""
     day = _parse_today(today)
+    _one_format(as_json, as_csv)
+    as_text = not (as_json or as_csv)
     failed = 0
     with handled():
         ctx = Context(config, credentials=credentials, tz=tz, template=template)
@@ -254,13 +260,13 @@ def sync(
             with handled():
                 result = ctx.run(name, today=day, dry_run=dry_run, locale=locale)
                 results.append(result)
-                if not as_json:
+                if as_text:
                     _print_result(result, dry_run=dry_run, stats=stats)
                 if send_digest and not dry_run:
                     from sheets_crm.app.digest import deliver
 
                     sent = deliver(result, ctx.config.digest)
-                    if not as_json:
+                    if as_text:
                         out.print(
                             f"Digest: {sent} message(s) sent." if sent else "Digest: no calls, nothing sent.",
                             markup=False,
@@ -272,6 +278,9 @@ def sync(
     if as_json:
         shown = [_result_json(r) for r in results]
         out.print_json(json.dumps(shown[0] if target else shown, ensure_ascii=False))
+    elif as_csv:
+        rows = [{"target": r.target, **i.as_dict()} for r in results for i in r.issues]
+        _write(render.csv_text(rows, ("target", *render.ISSUE_CSV_FIELDS)))
     if failed:
         raise typer.Exit(1)
 
@@ -283,6 +292,7 @@ def today(
     ),
     owner: str | None = typer.Option(None, "--owner", help="Only this manager's calls."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of calls."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the calls as CSV (the same fields as --json)."),
     today: str | None = TodayOpt,
     tz: str | None = TzOpt,
     credentials: str | None = CredOpt,
@@ -292,29 +302,57 @@ def today(
 ) -> None:
     """Show today's calls (overdue, today, upcoming) without writing anything."""
     day = _parse_today(today)
+    _one_format(as_json, as_csv)
     with handled():
         ctx = Context(config, credentials=credentials, tz=tz, template=template)
         result = ctx.run(ctx.targets(target)[0], today=day, dry_run=True, locale=locale)
         calls = result.calls
+        hint: list[str] = []
         if owner:
-            from sheets_crm.core.text import normalise
-
-            calls = [c for c in calls if normalise(c.owner) == normalise(owner)]
-        if as_json:
-            print(render.calls_json(calls))
+            calls, hint = _for_owner(calls, owner)
+        if as_json or as_csv:
+            _write(render.calls_json(calls) + "\n" if as_json else render.calls_csv(calls))
+            render.print_lines(err, hint)
             return
-        who = f" for {owner}" if owner else ""
+        who = f" for {calls[0].owner if calls else (owner or '').strip()}" if owner else ""
         counts = dict.fromkeys(("overdue", "today", "upcoming"), 0)
         for call in calls:
             counts[call.section] += 1
-        out.print(
-            f"Calls{who} on {result.today.isoformat()}: {counts['overdue']} overdue, "
-            f"{counts['today']} today, {counts['upcoming']} upcoming.",
-            markup=False,
+        render.print_lines(
+            out,
+            [
+                f"Calls{who} on {result.today.isoformat()}: {counts['overdue']} overdue, "
+                f"{counts['today']} today, {counts['upcoming']} upcoming.",
+                *hint,
+            ],
         )
-        if calls:
-            out.print(render.calls_table(calls, ctx.template, result.lang))
+        render.print_lines(out, render.calls_lines(calls, ctx.template, result.lang, out.width))
         render.print_lines(out, render.issues_lines(result.issues))
+
+
+def _for_owner(calls: list[Call], owner: str) -> tuple[list[Call], list[str]]:
+    """The calls of one owner (case, spaces and ё ignored); when none match, a hint naming the owners there are."""
+    from sheets_crm.core.text import normalise
+
+    mine = [c for c in calls if normalise(c.owner) == normalise(owner)]
+    if mine or not calls:
+        return mine, []
+    owners: dict[str, int] = {}
+    for call in calls:
+        owners[call.owner.strip() or "(no owner)"] = owners.get(call.owner.strip() or "(no owner)", 0) + 1
+    listed = ", ".join(f"{name} ({n})" for name, n in sorted(owners.items(), key=lambda kv: (-kv[1], kv[0])))
+    return mine, [f"No calls for {owner.strip()!r}. Owners with calls: {listed}."]
+
+
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv", param_hint="--csv")
+
+
+def _write(text: str) -> None:
+    """Machine-readable output goes out as is: no wrapping, no colour."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 @app.command()
@@ -339,7 +377,7 @@ def demo(
         written = write_demo(path, day, lang=lang, template=tpl)
         result = run_sync(str(written), today=day, template=tpl)
         render.print_lines(out, render.summary_lines(result))
-        out.print(render.calls_table(result.calls, tpl, result.lang))
+        render.print_lines(out, render.calls_lines(result.calls, tpl, result.lang, out.width))
         render.print_lines(out, render.issues_lines(result.issues))
         out.print(f"Open {written.resolve()} in Excel or LibreOffice to see the colours.", markup=False)
 
@@ -348,6 +386,7 @@ def demo(
 def doctor(
     target: str | None = typer.Argument(None, help="A .xlsx path, or a Google Sheets URL or id."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the problems as CSV (one row each)."),
     today: str | None = TodayOpt,
     tz: str | None = TzOpt,
     credentials: str | None = CredOpt,
@@ -356,6 +395,7 @@ def doctor(
 ) -> None:
     """Check a CRM without changing it. Exit 0 when clean, 1 when problems were found."""
     day = _parse_today(today)
+    _one_format(as_json, as_csv)
     with handled():
         from sheets_crm.app.doctor import run_doctor
 
@@ -365,7 +405,11 @@ def doctor(
             name, credentials=ctx.credentials, today=day, tz=ctx.tz_for(name), template=ctx.template, locale=locale
         )
         if as_json:
-            print(report.to_json())
+            _write(report.to_json() + "\n")
+        elif as_csv:
+            # the same fields as the JSON report's problems
+            fields = ("kind", "tab", "row", "column", "value", "message")
+            _write(render.csv_text(report.as_json()["problems"], fields))
         else:
             render.print_lines(out, report.lines())
     raise typer.Exit(report.exit_code)

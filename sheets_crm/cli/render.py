@@ -1,49 +1,190 @@
-"""How results look in a terminal: one screen, plain words, no tracebacks."""
+"""How results look in a terminal or a log: readable at any width, no name ever cut, no tracebacks.
+
+Lists of calls come in two layouts. When every column fits at its natural width, a table in the
+template's column order (like the Calls Today tab). Otherwise a compact layout, one call per line
+with the essentials (date, project, contact, phone) and the rest indented below, labelled with the
+template's own column names so they read in the sheet's language. Any line longer than the screen
+wraps between words with a hanging indent: a name may move to the next line, never lose letters.
+
+Plain text when not on a terminal (cron logs, mail): colour comes only from the console, which
+knows whether it writes to a terminal. ``--json`` and ``--csv`` give every list whole.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich and the app load only when something is printed
     from rich.console import Console
-    from rich.table import Table
 
     from sheets_crm.app.sync import SyncResult
     from sheets_crm.core.model import Call, Issue
     from sheets_crm.core.template import Template
 
-__all__ = ["calls_table", "summary_lines", "issues_lines", "calls_json", "MAX_WARNINGS"]
+__all__ = [
+    "MAX_WARNINGS",
+    "CALL_CSV_FIELDS",
+    "ISSUE_CSV_FIELDS",
+    "Line",
+    "calls_csv",
+    "calls_json",
+    "calls_lines",
+    "csv_text",
+    "issues_csv",
+    "issues_lines",
+    "print_lines",
+    "summary_lines",
+    "wrap",
+]
 
-#: Warnings listed on screen; the rest are counted (all are in --json).
+#: Warnings listed on screen; the rest are counted (all are in --json / --csv).
 MAX_WARNINGS = 15
 
+#: a line to print and its style on a terminal ("" = none)
+Line = tuple[str, str]
+
 _STYLE = {"overdue": "bold red", "today": "bold yellow", "upcoming": ""}
+_GAP = "  "
+_INDENT = "  "  # a call under its section heading
+_DETAIL = "      "  # its details under it
+
+CALL_CSV_FIELDS = ("section", "date", "days_overdue", "project", "contact", "phone", "topic", "last_result", "owner")
+ISSUE_CSV_FIELDS = ("tab", "row", "column", "value", "message", "code")
 
 
-def calls_table(calls: Iterable[Call], template: Template, lang: str) -> Table:
-    from rich.table import Table
+def _cells(text: str) -> int:
+    """Terminal cells a text takes (wide characters count twice)."""
+    from rich.cells import cell_len
 
-    cols = template.calls.columns
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for col in cols:
-        table.add_column(col.names[lang], no_wrap=col.type in ("date", "int", "section", "phone"))
+    return cell_len(text)
+
+
+def wrap(text: str, width: int, indent: str = "", hanging: str | None = None) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken only at spaces.
+
+    A word longer than a whole line stays whole on a line of its own (it overflows
+    rather than being cut). ``hanging`` is the indent of continuation lines
+    (default: ``indent`` plus two spaces).
+    """
+    hanging = indent + "  " if hanging is None else hanging
+    words = text.split(" ")
+    lines: list[str] = []
+    line = indent
+    bare = True  # nothing but the indent on this line yet
+    for word in words:
+        if bare:
+            line += word
+            bare = False
+        elif _cells(line) + 1 + _cells(word) <= width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = hanging + word
+    lines.append(line)
+    return lines
+
+
+def _wrap_atoms(atoms: Sequence[str], sep: str, width: int, indent: str, hanging: str) -> list[str]:
+    """Atoms (a project, a phone…) joined by ``sep``, lines broken only between atoms.
+
+    An atom longer than a whole line wraps between its own words, never inside one.
+    """
+    lines: list[str] = []
+    line = indent
+    fresh = True
+    for atom in atoms:
+        piece = atom if fresh else sep + atom
+        if _cells(line) + _cells(piece) <= width:
+            line += piece
+        else:
+            if not fresh:
+                lines.append(line)
+                line = hanging
+            if _cells(line) + _cells(atom) <= width:
+                line += atom
+            else:  # longer than a line: its own lines, continuations indented, then a fresh line
+                lines.extend(wrap(atom, width, indent=line, hanging=hanging + "  "))
+                line, fresh = hanging, True
+                continue
+        fresh = False
+    if not fresh or line.strip():
+        lines.append(line)
+    return [text.rstrip() for text in lines]
+
+
+def _call_value(call: Call, field: str) -> str:
+    if field == "date":
+        return call.date.isoformat()
+    if field == "days_overdue":
+        return "" if call.days_overdue is None else str(call.days_overdue)
+    value = getattr(call, field, "")
+    return "" if value is None else str(value)
+
+
+def _call_columns(template: Template, lang: str) -> list[tuple[str, str]]:
+    """(field, header) for the Calls Today columns a :class:`Call` carries, in the template's order."""
+    from sheets_crm.core.model import Call
+
+    known = {f.name for f in fields(Call)}
+    return [(col.id, col.names[lang]) for col in template.calls.columns if col.id in known]
+
+
+def calls_lines(calls: Sequence[Call], template: Template, lang: str, width: int) -> list[Line]:
+    """The calls laid out for ``width`` cells: a table when it fits whole, else the compact layout."""
+    if not calls:
+        return []
+    columns = _call_columns(template, lang)
+    rows = [
+        [template.section_label(c.section, lang) if f == "section" else _call_value(c, f) for f, _ in columns]
+        for c in calls
+    ]
+    # a column nobody filled in (no phones in this sheet) is left out rather than shown empty
+    keep = [i for i, (field, _) in enumerate(columns) if field == "section" or any(r[i] for r in rows)]
+    widths = [max(_cells(columns[i][1]), *(_cells(r[i]) for r in rows)) for i in keep]
+    if sum(widths) + len(_GAP) * (len(keep) - 1) <= width:
+        return _table(columns, rows, calls, keep, widths)
+    return _compact(calls, template, lang, width)
+
+
+def _table(
+    columns: list[tuple[str, str]], rows: list[list[str]], calls: Sequence[Call], keep: list[int], widths: list[int]
+) -> list[Line]:
+    def line(cells: list[str]) -> str:
+        return _GAP.join(c + " " * (w - _cells(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out: list[Line] = [(line([columns[i][1] for i in keep]), "bold")]
+    out += [(line([r[i] for i in keep]), _STYLE.get(c.section, "")) for r, c in zip(rows, calls, strict=True)]
+    return out
+
+
+def _compact(calls: Sequence[Call], template: Template, lang: str, width: int) -> list[Line]:
+    """Grouped by section; per call the essentials on one line, the details labelled below."""
+    names = {col.id: col.names[lang] for col in template.calls.columns}
+    out: list[Line] = []
+    section = None
     for call in calls:
-        days = "" if call.days_overdue is None else str(call.days_overdue)
-        table.add_row(
-            template.section_label(call.section, lang),
-            call.date.isoformat(),
-            days,
-            call.project,
-            call.contact,
-            call.phone,
-            call.topic,
-            call.last_result,
-            call.owner,
-            style=_STYLE[call.section],
-        )
-    return table
+        if call.section != section:
+            section = call.section
+            count = sum(1 for c in calls if c.section == section)
+            out.append((f"{template.section_label(section, lang)} ({count})", _STYLE.get(section, "") or "bold"))
+        head = [a for a in (call.date.isoformat(), call.project, call.contact, call.phone) if a]
+        out += [(text, "") for text in _wrap_atoms(head, " · ", width, _INDENT, _DETAIL)]
+        # ranked: what to talk about, who calls, how late, how it went last time
+        details = [call.topic] if call.topic else []
+        if call.owner:
+            details.append(f"{names.get('owner', 'Owner')}: {call.owner}")
+        if call.section == "overdue" and call.days_overdue:
+            details.append(f"{names.get('days_overdue', 'Days overdue')}: {call.days_overdue}")
+        if call.last_result:
+            details.append(f"{names.get('last_result', 'Last result')}: {call.last_result}")
+        if details:
+            out += [(text, "") for text in _wrap_atoms(details, " · ", width, _DETAIL, _DETAIL)]
+    return out
 
 
 def counts_line(counts: dict[str, int]) -> str:
@@ -69,7 +210,7 @@ def issues_lines(issues: list[Issue]) -> list[str]:
     lines = [f"Warnings ({len(issues)}):"]
     lines += [f"  {issue}" for issue in issues[:MAX_WARNINGS]]
     if len(issues) > MAX_WARNINGS:
-        lines.append(f"  … and {len(issues) - MAX_WARNINGS} more (use --json to see all)")
+        lines.append(f"  … and {len(issues) - MAX_WARNINGS} more (use --json or --csv to see all)")
     return lines
 
 
@@ -77,6 +218,32 @@ def calls_json(calls: Iterable[Call]) -> str:
     return json.dumps([c.as_json() for c in calls], ensure_ascii=False, indent=2)
 
 
-def print_lines(console: Console, lines: list[str]) -> None:
-    for line in lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+def csv_text(rows: Iterable[dict[str, Any]], header: Sequence[str]) -> str:
+    """Rows as CSV with a header line (empty for None); keys outside ``header`` are left out."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(header), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def calls_csv(calls: Iterable[Call]) -> str:
+    """Calls as CSV (the keys of ``--json``, one call per row; a spreadsheet opens it as is)."""
+    return csv_text((c.as_json() for c in calls), CALL_CSV_FIELDS)
+
+
+def issues_csv(issues: Iterable[Issue], extra: dict[str, str] | None = None) -> str:
+    """Warnings / problems as CSV: where (tab, row, column), the value, what is wrong, its code."""
+    header = (*(extra or {}), *ISSUE_CSV_FIELDS)
+    return csv_text(({**(extra or {}), **i.as_dict()} for i in issues), header)
+
+
+def print_lines(console: Console, lines: Iterable[str | Line], width: int | None = None) -> None:
+    """Print lines wrapped to the console's width (between words, hanging indent), styled only on a terminal."""
+    width = width or console.width
+    for item in lines:
+        text, style = (item, "") if isinstance(item, str) else item
+        indent = text[: len(text) - len(text.lstrip(" "))]
+        for part in wrap(text[len(indent) :], width, indent=indent) if _cells(text) > width else [text]:
+            console.print(part, style=style or None, markup=False, highlight=False, soft_wrap=True)
