@@ -334,3 +334,44 @@ def test_google_sheet_gives_the_same_numbers(crm, fake_google):
     assert google.funnel == local.funnel and google.touches == local.touches
     assert google.team.daily == local.team.daily
     assert fake_google.stats.writes == 0  # a review never writes
+
+
+# -- the digest's numbers (issue 14 item 5) ----------------------------------------------------------------------------
+
+
+def _digest(crm_path, day):
+    from sheets_crm.app.report import load
+    from sheets_crm.app.review import digest_numbers
+
+    loaded = load(str(crm_path), today=day)
+    return digest_numbers(loaded.tables, loaded.plan, day, loaded.template)
+
+
+def test_digest_numbers(crm):
+    numbers = _digest(crm, dt.date(2026, 11, 24))
+    got = {
+        k: (n.name, n.done_yesterday, n.due_today, n.overdue, n.nothing_planned) for k, n in numbers.managers.items()
+    }
+    assert got == {
+        # Acme and Gamma done on 11-23; Acme's follow-up due on 11-24; Theta has nothing planned.
+        "anna": ("Anna", 2, 1, 0, 1),
+        # Zeta's 11-20 invoice is overdue; Iota has nothing planned (Beta's 11-24 row was cancelled).
+        "ivan": ("Ivan", 0, 0, 1, 1),
+        "petr": ("Petr", 0, 0, 0, 0),  # Epsilon's 11-25 negotiation is not due yet
+        "": ("", 1, 0, 0, 1),  # Acme Corp done on 11-23; Eta has nothing planned
+    }
+    assert numbers.team == type(numbers.team)("", 3, 1, 1, 3)
+    assert numbers.of(" ANNA ") is numbers.managers["anna"]
+    assert numbers.of("Olga").as_json() == {
+        "name": "Olga",
+        "done_yesterday": 0,
+        "due_today": 0,
+        "overdue": 0,
+        "nothing_planned": 0,
+    }
+
+
+def test_digest_numbers_next_day(crm):
+    numbers = _digest(crm, TODAY)  # 11-25: nothing was done on 11-24; Acme's follow-up is overdue now
+    got = {k: (n.done_yesterday, n.due_today, n.overdue, n.nothing_planned) for k, n in numbers.managers.items()}
+    assert got == {"anna": (0, 0, 1, 1), "ivan": (0, 0, 1, 1), "petr": (0, 1, 0, 0), "": (0, 0, 0, 1)}

@@ -43,6 +43,9 @@ __all__ = [
     "CardContact",
     "Card",
     "build_card",
+    "DayNumbers",
+    "DigestNumbers",
+    "digest_numbers",
 ]
 
 PERIOD_KINDS = ("week", "month", "range")
@@ -522,3 +525,56 @@ def build_card(tables: Tables, plan: Plan, key: str) -> Card:
         contacts=contacts,
         duplicate_rows=[int(r) for r in leads.loc[at[1:], "row"]],
     )
+
+
+# -- the digest's numbers -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayNumbers:
+    """One manager's morning numbers (``name`` "" = nobody's)."""
+
+    name: str
+    done_yesterday: int
+    due_today: int
+    overdue: int
+    nothing_planned: int  # open leads without an open plan row
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "done_yesterday": self.done_yesterday,
+            "due_today": self.due_today,
+            "overdue": self.overdue,
+            "nothing_planned": self.nothing_planned,
+        }
+
+
+@dataclass(frozen=True)
+class DigestNumbers:
+    """Every manager's morning numbers, keyed like the digest matches owners (case, spaces, ё folded)."""
+
+    managers: dict[str, DayNumbers]
+    team: DayNumbers
+
+    def of(self, owner: str) -> DayNumbers:
+        """The numbers of ``owner`` as the digest config spells it; zeros for a name the sheet does not know."""
+        return self.managers.get(normalise(owner), DayNumbers(owner.strip(), 0, 0, 0, 0))
+
+
+def digest_numbers(tables: Tables, plan: Plan, today: dt.date, template: Template) -> DigestNumbers:
+    """Done yesterday, due today, overdue and nothing planned, per manager and for the team.
+
+    Same attribution as the review (the plan row's Owner, else the lead's);
+    due today and overdue are Calls Today's Today and Overdue sections.
+    """
+    yesterday = today - dt.timedelta(days=1)
+    review = build_review(tables, plan, today, Period("range", yesterday, yesterday), template)
+    calls = plan.calls
+    due = Counter(normalise(o) for o in calls.loc[calls["section"] == "today", "owner"])
+    managers = {
+        normalise(m.name): DayNumbers(m.name, m.done, due.get(normalise(m.name), 0), m.overdue, m.nothing_planned)
+        for m in review.managers
+    }
+    team = DayNumbers("", review.team.done, sum(due.values()), review.team.overdue, review.team.nothing_planned)
+    return DigestNumbers(managers, team)
