@@ -161,6 +161,8 @@ def test_dates_become_serials_and_render_three_ways() -> None:
     ("locale", "typed", "expected"),
     [
         ("en_US", "1/2/2020", dt.date(2020, 1, 2)),
+        ("en_CA", "1/2/2020", dt.date(2020, 1, 2)),  # Canada (English): month before day, as CLDR orders it
+        ("fr_FR", "1/2/2020", dt.date(2020, 2, 1)),
         ("en_GB", "02/01/2020", dt.date(2020, 1, 2)),
         ("ru_RU", "02.01.2020", dt.date(2020, 1, 2)),
         ("ru_RU", "2020-01-02", dt.date(2020, 1, 2)),
@@ -170,6 +172,12 @@ def test_typed_dates_follow_the_spreadsheet_locale(locale: str, typed: str, expe
     fake = FakeGoogle()
     sid = fake.add_spreadsheet("D", {"Sheet1": [[typed]]}, locale=locale)
     assert fake.values(sid, "Sheet1") == [[(expected - dt.date(1899, 12, 30)).days]]
+
+
+def test_en_ca_shows_dates_year_first() -> None:
+    fake = FakeGoogle()
+    sid = fake.add_spreadsheet("D", {"Sheet1": [["1/2/2020", dt.date(2026, 11, 22)]]}, locale="en_CA")
+    assert fake.formatted(sid, "Sheet1") == [["2020-01-02", "2026-11-22"]]
 
 
 def test_date_number_format_and_update_cells_string_values(fake: FakeGoogle, crm: str) -> None:

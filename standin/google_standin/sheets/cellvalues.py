@@ -17,8 +17,13 @@ from .formula import FormulaContext, evaluate
 
 EPOCH = dt.date(1899, 12, 30)
 
-# Locales whose short dates put the month first (1/2/2020 = January 2nd).
+# Locales whose numeric dates put the month before the day, so a typed 1/2/2020 is January 2nd.
+# en_CA is one: Google's locale data is CLDR's, where English (Canada) writes numeric dates year-month-day
+# (short date "y-MM-dd", month-day "MM-dd") — the month always before the day. No recorded exchange or
+# Google document states how Sheets reads "1/2/2020" under en_CA; this follows that field order.
 MONTH_FIRST_LOCALES = {"en_US", "en_PH", "es_US", "en_CA", "fil_PH"}
+# Locales whose default DATE pattern is year first (CLDR short date "y-MM-dd").
+YEAR_FIRST_PATTERNS = {"en_CA": "yyyy-MM-dd", "fr_CA": "yyyy-MM-dd"}
 DECIMAL_COMMA_LOCALES_PREFIXES = (
     "ru",
     "de",
@@ -76,7 +81,9 @@ def uses_decimal_comma(locale: str) -> bool:
 
 def default_pattern(kind: str, locale: str) -> str:
     """Locale's default pattern for a DATE / TIME / DATE_TIME number format."""
-    if locale in MONTH_FIRST_LOCALES:
+    if locale in YEAR_FIRST_PATTERNS:
+        date = YEAR_FIRST_PATTERNS[locale]
+    elif locale in MONTH_FIRST_LOCALES:
         date = "M/d/yyyy"
     elif locale.startswith(("ru", "de", "uk", "pl", "cs", "fi", "nb", "tr")):
         date = "dd.MM.yyyy"
