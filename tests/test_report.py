@@ -375,3 +375,36 @@ def test_digest_numbers_next_day(crm):
     numbers = _digest(crm, TODAY)  # 11-25: nothing was done on 11-24; Acme's follow-up is overdue now
     got = {k: (n.done_yesterday, n.due_today, n.overdue, n.nothing_planned) for k, n in numbers.managers.items()}
     assert got == {"anna": (0, 0, 1, 1), "ivan": (0, 0, 1, 1), "petr": (0, 1, 0, 0), "": (0, 0, 0, 1)}
+
+
+def test_report_tab_rows(crm):
+    """The grid for a Report tab: this week so far and last week, per manager and the team."""
+    from sheets_crm.app.report import load, report_tab_rows
+
+    loaded = load(str(crm), today=TODAY)
+    rows = report_tab_rows(loaded.tables, loaded.plan, TODAY, loaded.template)
+    head = ["Manager", "Week", "Done", "Cancelled", "Planned", "Overdue", "Nothing planned", "Stale"]
+    assert rows[0] == head + ["Never contacted", "Won", "Lost"]
+    # Last week (11-16…11-22): Zeta 11-17 done and 11-20 planned are Ivan's; nobody else had a row dated then.
+    # The "now" columns are left empty on last week's rows: without History they are not known for then.
+    assert rows[1:] == [
+        ["Anna", "2026-W48", 2, 0, 3, 1, 1, 1, 1, 1, 0],
+        ["Anna", "2026-W47", 0, 0, 0, "", "", "", "", "", ""],
+        ["Ivan", "2026-W48", 0, 1, 1, 1, 1, 1, 1, 1, 1],
+        ["Ivan", "2026-W47", 1, 0, 2, "", "", "", "", "", ""],
+        ["Petr", "2026-W48", 0, 0, 1, 0, 0, 0, 0, 0, 0],
+        ["Petr", "2026-W47", 0, 0, 0, "", "", "", "", "", ""],
+        ["(no owner)", "2026-W48", 2, 0, 2, 0, 1, 0, 0, 0, 0],
+        ["(no owner)", "2026-W47", 0, 0, 0, "", "", "", "", "", ""],
+        ["Team", "2026-W48", 4, 1, 7, 2, 3, 2, 2, 2, 1],
+        ["Team", "2026-W47", 1, 0, 2, "", "", "", "", "", ""],
+    ]
+
+
+def test_report_tab_rows_russian(crm_ru):
+    from sheets_crm.app.report import load, report_tab_rows
+
+    loaded = load(str(crm_ru), today=TODAY)
+    rows = report_tab_rows(loaded.tables, loaded.plan, TODAY, loaded.template)
+    assert rows[0][:3] == ["Менеджер", "Неделя", "Проведено"]
+    assert rows[-2][:5] == ["Команда", "2026-W48", 4, 1, 7]

@@ -17,6 +17,7 @@ from sheets_crm.app.review import (
     MANY_TOUCHES,
     Card,
     ManagerStats,
+    Period,
     Review,
     build_card,
     build_review,
@@ -45,6 +46,7 @@ __all__ = [
     "stage_label",
     "manager_label",
     "period_text",
+    "report_tab_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
         "so_far": ", so far",
         "owner_only": "Only {owner}.",
         "manager": "Manager",
+        "week_col": "Week",
         "done": "Done",
         "cancelled": "Cancelled",
         "planned": "Planned",
@@ -114,6 +117,7 @@ TEXT: dict[str, dict[str, str]] = {
         "so_far": ", по сегодня",
         "owner_only": "Только {owner}.",
         "manager": "Менеджер",
+        "week_col": "Неделя",
         "done": "Проведено",
         "cancelled": "Отменено",
         "planned": "Запланировано",
@@ -360,3 +364,35 @@ def card_lines(card: Card, template: Template, lang: str, *, query: str | None =
     if not card.history:
         lines += ["", t["card_history"]]
     return lines
+
+
+# -- the Report tab's content ---------------------------------------------------------------------------------------
+
+
+def report_tab_rows(tables: Tables, plan: Plan, today: dt.date, template: Template) -> list[list[Any]]:
+    """The grid a tool-owned Report / Отчёт tab would hold: per manager and the team, this week so far and last week.
+
+    Pure (header row first, in the sheet's language). The "now" numbers
+    (overdue, nothing planned, stale, never contacted, won, lost) are on this
+    week's rows only: last week's values of them are not known without History.
+    Writing the tab is the sync's job and is not wired yet.
+    """
+    lang = tables.lang
+    t = TEXT[lang]
+    this = build_review(tables, plan, today, period_for(today, "week"), template)
+    monday = this.period.start
+    last = build_review(
+        tables, plan, today, Period("week", monday - dt.timedelta(days=7), monday - dt.timedelta(1)), template
+    )
+    rows: list[list[Any]] = [[t["manager"], t["week_col"], *(t[c] for c in COLUMNS)]]
+    now_only = set(COLUMNS) - {"done", "cancelled", "planned"}
+    earlier = {m.name: m for m in last.managers}
+    names = list(dict.fromkeys([m.name for m in this.managers] + list(earlier)))
+    now_by = {m.name: m for m in this.managers}
+    pairs = [(now_by.get(n, ManagerStats(n)), earlier.get(n, ManagerStats(n))) for n in names]
+    pairs.append((this.team, last.team))
+    for i, (now, before) in enumerate(pairs):
+        name = t["team"] if i == len(pairs) - 1 else manager_label(now, lang)
+        rows.append([name, this.period.label, *(getattr(now, c) for c in COLUMNS)])
+        rows.append([name, last.period.label, *("" if c in now_only else getattr(before, c) for c in COLUMNS)])
+    return rows
