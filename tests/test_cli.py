@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -477,3 +478,42 @@ def test_verbose_anywhere_routes_the_library_log_to_stderr(runner, crm, monkeypa
     assert [w.rstrip(":") for w in levels] == shown
     assert result.stderr.splitlines()[-1].endswith("sheets_crm.app.sync: quota" if flags else "WARNING: quota")
     assert "Calls on 2026-11-22" in result.stdout  # the report itself stays on stdout
+
+
+# -- helpful misses ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "suggested"),
+    [("Moscow", "Europe/Moscow"), ("europe/moskow", "Europe/Moscow"), ("new york", "America/New_York")],
+)
+def test_unknown_zone_is_a_usage_error_with_close_matches(runner, crm, zone, suggested):
+    for command in (["today", str(crm)], ["sync", str(crm)], ["schedule"]):
+        result = runner.invoke(app, [*command, "--tz", zone])
+        assert result.exit_code == 2, (command, result.output)
+        assert f"unknown time zone {zone!r}; did you mean {suggested}" in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_no_config_says_where_it_goes_and_prints_a_starter(runner, tmp_path, monkeypatch):
+    from sheets_crm.app.config import load_config, user_config_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    monkeypatch.delenv("SHEETS_CRM_CONFIG", raising=False)
+    for command in (["schedule"], ["today"], ["sync"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.stderr.split())
+        assert "Invalid value for --config" not in said
+        assert "./sheets-crm.toml" in said and str(user_config_path()) in said
+        starter = result.stderr.split("\n\n", 1)[1]
+        assert starter.startswith("# sheets-crm.toml")
+    # the starter is a valid config as printed
+    printed = runner.invoke(app, ["config", "starter"])
+    assert printed.exit_code == 0 and printed.stdout == starter
+    (tmp_path / "sheets-crm.toml").write_text(printed.stdout, encoding="utf-8")
+    (tmp_path / "sheets-crm.toml").chmod(0o600)
+    loaded = load_config(None)
+    assert [Path(s).name for s in loaded.spreadsheets] == ["crm.xlsx"]
+    assert loaded.sync_time.isoformat(timespec="minutes") == "08:00"

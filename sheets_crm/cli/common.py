@@ -32,6 +32,10 @@ __all__ = [
     "TemplateOpt",
     "TodayOpt",
     "TzOpt",
+    "check_zone",
+    "close_zones",
+    "no_targets",
+    "starter_config",
     "err",
     "handled",
     "interactive",
@@ -109,10 +113,88 @@ def template_for(path: Path | None) -> Template:
 
 
 TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="Pretend today is this date.")
+
+
+def check_zone(value: str | None) -> str | None:
+    """``--tz``: an unknown zone is a usage error (exit 2) that names the closest IANA zones."""
+    if not value:
+        return value
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+        return value
+    except (ZoneInfoNotFoundError, ValueError):
+        close = close_zones(value)
+    hint = f"did you mean {' or '.join(close)}?" if close else "use an IANA name such as Europe/Moscow or UTC"
+    raise typer.BadParameter(f"unknown time zone {value!r}; {hint}")
+
+
+def close_zones(name: str, n: int = 3) -> list[str]:
+    """IANA zones close to ``name``: a city's zone first (Moscow -> Europe/Moscow), then near spellings."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    zones = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+    wanted = name.strip().replace(" ", "_").lower()
+    by_city = [z for z in zones if z.lower() == wanted or z.lower().rsplit("/", 1)[-1] == wanted]
+    if by_city:
+        return by_city[:n]
+    lowered = {z.lower(): z for z in zones}
+    cities = {z.lower().rsplit("/", 1)[-1]: z for z in zones}
+    near = difflib.get_close_matches(wanted, list(lowered), n=n, cutoff=0.6)
+    near += [cities[c] for c in difflib.get_close_matches(wanted, list(cities), n=n, cutoff=0.6)]
+    return list(dict.fromkeys(lowered.get(z, z) for z in near))[:n]
+
+
+def starter_config() -> str:
+    """A config to start from, with this machine's zone (``sheets-crm config starter`` prints it)."""
+    from sheets_crm.core.dates import machine_zone
+
+    return (
+        "# sheets-crm.toml (every key: docs/scheduling.md)\n"
+        "# .xlsx paths (relative to this file) or Google Sheets URLs\n"
+        'spreadsheets = ["crm.xlsx"]\n'
+        f'time_zone = "{machine_zone().key}"\n'
+        'sync_time = "08:00"\n'
+        "upcoming_days = 7\n"
+        "# Google: the key file's path (never the key itself)\n"
+        '# credentials = "service-account.json"\n'
+    )
+
+
+def no_targets(source: Path | None) -> typer.Exit:
+    """No target given and none configured: say where a config file goes, print a starter, exit 2 (usage)."""
+    if source is None:
+        from sheets_crm.app.config import CONFIG_FILENAME, user_config_path
+
+        where = (
+            f"No {CONFIG_FILENAME} was found. Save one as ./{CONFIG_FILENAME} (this folder) "
+            f"or {user_config_path()} (every folder), or pass --config PATH. "
+            f"A starter (also printed by `sheets-crm config starter`):"
+        )
+    else:
+        where = f"{source} lists no spreadsheets. Add them, for example:"
+    from sheets_crm.cli.render import print_lines
+
+    print_lines(
+        err,
+        [
+            "Error: no spreadsheet to work on: give a workbook path or a Google Sheets URL, or list it under "
+            f"`spreadsheets` in the config file. {where}",
+            "",
+        ],
+    )
+    # the starter as is (never wrapped: it is meant to be copied into a file)
+    err.print(starter_config() if source is None else 'spreadsheets = ["crm.xlsx"]\n', markup=False, end="")
+    return typer.Exit(2)
+
+
 TzOpt = typer.Option(
     None,
     "--tz",
     metavar="ZONE",
+    callback=check_zone,
     help="Time zone for 'today' (default: the spreadsheet's, else the config's, else this machine's).",
 )
 CredOpt = typer.Option(
@@ -168,11 +250,7 @@ class Context:
         if target:
             return [target]
         if not self.config.spreadsheets:
-            where = self.config.source or "no sheets-crm.toml found"
-            raise typer.BadParameter(
-                f"give a workbook path or Sheets URL, or list `spreadsheets` in the config ({where})",
-                param_hint="TARGET",
-            )
+            raise no_targets(self.config.source)
         return list(self.config.spreadsheets)
 
     def run(self, target: str, *, today: dt.date | None, dry_run: bool, locale: str | None = None) -> SyncResult:

@@ -30,8 +30,10 @@ from sheets_crm.cli.common import (
     TemplateOpt,
     TodayOpt,
     TzOpt,
+    check_zone,
     err,
     handled,
+    no_targets,
     out,
     reset_consoles,
 )
@@ -146,7 +148,9 @@ def init(
         metavar="URL_OR_ID",
         help="Google: lay the template out in this existing spreadsheet (needed with a service account).",
     ),
-    tz: str | None = typer.Option(None, "--tz", metavar="ZONE", help="Google: the spreadsheet's time zone."),
+    tz: str | None = typer.Option(
+        None, "--tz", metavar="ZONE", callback=check_zone, help="Google: the spreadsheet's time zone."
+    ),
     locale: str | None = typer.Option(
         None, "--locale", metavar="LOCALE", help="Google: the spreadsheet's locale (default: en_US / ru_RU)."
     ),
@@ -419,6 +423,14 @@ config_app = typer.Typer(help="Show the effective settings.", no_args_is_help=Tr
 app.add_typer(config_app, name="config")
 
 
+@config_app.command("starter")
+def config_starter() -> None:
+    """Print a starter sheets-crm.toml to edit: `sheets-crm config starter > sheets-crm.toml`."""
+    from sheets_crm.cli.common import starter_config
+
+    _write(starter_config())
+
+
 @config_app.command("show")
 def config_show(
     config: Path | None = ConfigOpt,
@@ -445,7 +457,11 @@ def schedule(
     config: Path | None = ConfigOpt,
     at: str | None = typer.Option(None, "--at", metavar="HH:MM", help="Sync time (default: sync_time, 08:00)."),
     tz: str | None = typer.Option(
-        None, "--tz", metavar="ZONE", help="Zone of the sync time (default: time_zone, else this machine's)."
+        None,
+        "--tz",
+        metavar="ZONE",
+        callback=check_zone,
+        help="Zone of the sync time (default: time_zone, else this machine's).",
     ),
     credentials: str | None = CredOpt,
     no_digest: bool = typer.Option(False, "--no-digest", help="Do not send the digest even if enabled."),
@@ -468,9 +484,7 @@ def schedule(
         for warning in ctx.config.security_warnings():
             err.print(f"Warning: {warning}", markup=False)
         if not ctx.config.spreadsheets:
-            raise typer.BadParameter(
-                "list the spreadsheets to sync under `spreadsheets` in sheets-crm.toml", param_hint="--config"
-            )
+            raise no_targets(ctx.config.source)
         setup_logging(logging.DEBUG if _Verbosity.level else logging.INFO, log_file)
         runner = Runner(ctx.config)
         runner.serve(run_now=now)  # the stop handlers cover the --now run too
