@@ -343,6 +343,40 @@ def test_show_mentions_the_credentials_path_but_never_its_contents(tmp_path):
     assert "BEGIN" not in json.dumps(shown)
 
 
+def windows(text: str, size: int = 8) -> list[str]:
+    return [text[i : i + size] for i in range(len(text) - size + 1)] or [text]
+
+
+@pytest.mark.parametrize("mistake", ["s3cr3t pass!", "p@ssw0rd-2026", "9lives_of_a_cat"])
+def test_a_password_typed_into_password_env_is_never_echoed(tmp_path, mistake):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, FULL.replace("[digest]\n", f'[digest]\npassword_env = "{mistake}"\n'))
+    message = str(info.value)
+    assert "digest.password_env: the value does not look like an environment variable name" in message
+    assert "so it is not shown" in message and str(tmp_path / "project" / "sheets-crm.toml") in message
+    assert not [w for w in windows(mistake) if w in message]
+    assert not [w for w in windows(mistake) if w in repr(info.value.__context__)]  # not in the chained error either
+    with pytest.raises(ConfigError) as info:  # a number where the name goes: said without repeating it
+        load(tmp_path, "[digest]\npassword_env = 73194628\n")
+    assert "digest.password_env: expected the name of an environment variable" in str(info.value)
+    assert "73194628" not in str(info.value)
+
+
+def test_a_lower_case_password_env_that_may_be_a_password_is_not_shown_unless_set(tmp_path):
+    mistake = "Tr0ub4dor_and_3"  # a valid variable name, but more likely a password
+    text = FULL.replace("[digest]\n", f'[digest]\npassword_env = "{mistake}"\n')
+    config = load(tmp_path, text)
+    shown = json.dumps(config.show(masked=False))
+    assert "not set (the variable named in digest.password_env (not shown" in shown
+    with pytest.raises(ConfigError) as info:
+        config.digest.check_ready()
+    assert "username is set but the environment variable named in digest.password_env" in str(info.value)
+    for said in (shown, str(info.value), repr(config)):
+        assert not [w for w in windows(mistake) if w in said]
+    # a real variable by that name: then it is a name, and saying where the password is helps
+    assert load(tmp_path, text, env={mistake: "pw"}).show()["digest"]["password"] == f"set in ${mistake}"
+
+
 def test_secret_hides_itself():
     secret = Secret("pw")
     assert "pw" not in repr(secret) and "pw" not in str(secret) and f"{secret}" == "**********"

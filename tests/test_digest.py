@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email
 import email.policy
@@ -269,6 +270,38 @@ def test_wrong_password_is_a_clear_error_without_the_password():
     assert "SHEETS_CRM_SMTP_PASSWORD" in message
     assert PASSWORD not in message and "wrong-" not in message
     assert isinstance(info.value, CrmError) and info.value.__cause__ is None
+
+
+def quoted_auth_lines(login: bytes, password: bytes) -> list[str]:
+    """What careless servers quote back: the AUTH PLAIN blob (three layouts, so the password sits at
+    every offset modulo 3), the AUTH LOGIN password line, and a truncated blob."""
+    blobs = [
+        b"\0" + login + b"\0" + password,
+        login + b"\0" + login + b"\0" + password,
+        b"x\0" + login + b"\0" + password,
+    ]
+    quoted = [base64.b64encode(blob).decode("ascii") for blob in blobs]
+    return [*quoted, base64.b64encode(password).decode("ascii"), quoted[0][:20]]
+
+
+def quoting_authenticator(server, session, envelope, mechanism, auth_data):
+    quoted = " ".join(quoted_auth_lines(auth_data.login, auth_data.password))
+    return AuthResult(success=False, handled=False, message=f"535 5.7.8 Bad credentials: AUTH {mechanism} {quoted}")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_a_535_reply_quoting_the_auth_line_does_not_leak_the_password_in_any_encoding(mechanism):
+    others = [m for m in ("PLAIN", "LOGIN") if m != mechanism]
+    server = {"authenticator": quoting_authenticator, "auth_require_tls": False, "auth_exclude_mechanism": others}
+    with smtp_server(**server) as (_handler, port):
+        config = digest_config(smtp_port=port, username="robot", password=Secret(PASSWORD))
+        with pytest.raises(DigestError) as info:
+            send(build_digests(CALLS, config, today=TODAY), config)
+    message = str(info.value)
+    assert f"refused the login for 'robot' (535 5.7.8 Bad credentials: AUTH {mechanism} ***" in message
+    for quoted in [PASSWORD, *quoted_auth_lines(b"robot", PASSWORD.encode())]:
+        leaked = [quoted[i : i + 8] for i in range(len(quoted) - 7) if quoted[i : i + 8] in message]
+        assert not leaked, (quoted, leaked, message)
 
 
 def test_username_without_password_is_a_config_error_before_connecting():

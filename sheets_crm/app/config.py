@@ -254,7 +254,8 @@ class DigestConfig(BaseModel):
     smtp_port: Annotated[int, _whole(1, 65535)] = 587
     starttls: Flag = True
     username: str | None = None
-    password_env: Annotated[str, AfterValidator(_env_name)] = DEFAULT_PASSWORD_ENV
+    #: The *name* of the variable holding the password; kept out of repr (it may be a mistyped password).
+    password_env: Annotated[str, AfterValidator(_env_name)] = Field(default=DEFAULT_PASSWORD_ENV, repr=False)
     #: Loaded from ``$password_env`` at load time; None when unset/empty. Never in the file.
     password: SecretStr | None = Field(default=None, repr=False, exclude=True)
     sender: Annotated[str, AfterValidator(_sender)] = Field(default="", validation_alias="from")  # the "from" key

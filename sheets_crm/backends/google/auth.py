@@ -120,9 +120,11 @@ def _from_info(
 
         try:
             creds = service_account.Credentials.from_service_account_info(data, scopes=scopes)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError):
+            # Never quote google-auth's message: for a key that is not text it repeats the key itself.
+            why = "not a readable PEM key" if isinstance(data.get("private_key"), str) else "not one piece of text"
             raise AuthError(
-                f"The private key in {path} ({source}) cannot be used ({str(exc)[:120]}). "
+                f"The private key in {path} ({source}) cannot be used ({why}). "
                 f"Download a new JSON key for {data.get('client_email')}. See {SETUP_DOC}."
             ) from None
         return GoogleAccount("service_account", creds, data.get("client_email"), path, data.get("project_id"))
