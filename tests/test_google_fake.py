@@ -645,6 +645,33 @@ def first_session(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def strangers_spreadsheets(fake: FakeGoogle, exchanges: list[dict[str, Any]]) -> dict[str, str]:
+    """A spreadsheet the recording reads but never creates is someone else's: seed it, private."""
+    ids: dict[str, str] = {}
+    created = {
+        m.group(0)
+        for e in exchanges
+        if e["request"]["method"] == "POST"
+        for m in re.finditer(r'"id": "([\w-]+)"', e["response"]["body"]["string"] or "")
+    }
+    for exchange in exchanges:
+        for sid in re.findall(r"/spreadsheets/([\w-]{30,})", exchange["request"]["uri"]):
+            if f'"id": "{sid}"' not in created and sid not in ids:
+                ids[sid] = fake.add_spreadsheet(
+                    "Private", owner="stranger@example.com", shared_with=[], spreadsheet_id=sid
+                )
+    return ids
+
+
+def learn_ids(method: str, recorded: Any, got: Any, ids: dict[str, str], sheet_ids: dict[int, int]) -> None:
+    """Map the recording's file and sheet ids to the ones the stand-in made, for the requests that follow."""
+    if method == "POST" and "id" in recorded:
+        ids[recorded["id"]] = got["id"]
+    for old_reply, new_reply in zip(recorded.get("replies", []), got.get("replies", []), strict=False):
+        if "addSheet" in old_reply:
+            sheet_ids[old_reply["addSheet"]["properties"]["sheetId"]] = new_reply["addSheet"]["properties"]["sheetId"]
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -673,20 +700,8 @@ def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
     account = re.search(r"[\w.-]+@[\w.-]+\.iam\.gserviceaccount\.com", text)
     fake = FakeGoogle(account="user", identity=account.group(0) if account else "me@example.com")
     session = fake.session()
-    ids: dict[str, str] = {}
+    ids = strangers_spreadsheets(fake, exchanges)
     sheet_ids: dict[int, int] = {}
-    created = {
-        m.group(0)
-        for e in exchanges
-        if e["request"]["method"] == "POST"
-        for m in re.finditer(r'"id": "([\w-]+)"', e["response"]["body"]["string"] or "")
-    }
-    for exchange in exchanges:  # a spreadsheet the recording reads but never creates is someone else's
-        for sid in re.findall(r"/spreadsheets/([\w-]{30,})", exchange["request"]["uri"]):
-            if f'"id": "{sid}"' not in created and sid not in ids:
-                ids[sid] = fake.add_spreadsheet(
-                    "Private", owner="stranger@example.com", shared_with=[], spreadsheet_id=sid
-                )
     problems = []
     for n, exchange in enumerate(exchanges):
         request, response = exchange["request"], exchange["response"]
@@ -708,15 +723,7 @@ def test_replaying_recorded_exchanges_gives_the_same_answers(name: str) -> None:
             continue
         if recorded_json is not None:
             problems += [f"#{n} {d}" for d in differences(recorded_json, got_json)]
-            if request["method"] == "POST" and "id" in recorded_json:
-                ids[recorded_json["id"]] = got_json["id"]
-            for old_reply, new_reply in zip(
-                recorded_json.get("replies", []), got_json.get("replies", []), strict=False
-            ):
-                if "addSheet" in old_reply:
-                    sheet_ids[old_reply["addSheet"]["properties"]["sheetId"]] = new_reply["addSheet"]["properties"][
-                        "sheetId"
-                    ]
+            learn_ids(request["method"], recorded_json, got_json, ids, sheet_ids)
     assert problems == []
 
 

@@ -35,10 +35,10 @@ def column_index(col: int | str) -> int:
 
 def hex_to_color(color: str | dict[str, float]) -> dict[str, float]:
     if isinstance(color, dict):
-        return tidy_color(color)
+        return dict(tidy_color(color))
     h = color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
-    return tidy_color({"red": r, "green": g, "blue": b})
+    return dict(tidy_color({"red": r, "green": g, "blue": b}))
 
 
 class Person:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -90,13 +91,15 @@ class Api:
 
     @property
     def schemas(self) -> dict[str, Any]:
-        return self.doc.get("schemas", {})
+        schemas: dict[str, Any] = self.doc.get("schemas", {})
+        return schemas
 
 
 def _load_doc(filename: str) -> dict[str, Any] | None:
     try:
         path = resources.files("googleapiclient") / "discovery_cache" / "documents" / filename
-        return json.loads(path.read_text(encoding="utf-8"))
+        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return doc
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         return None
 
@@ -146,7 +149,7 @@ def _compile(
     )
 
 
-def _walk_methods(resource: dict[str, Any]):
+def _walk_methods(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from resource.get("methods", {}).values()
     for sub in resource.get("resources", {}).values():
         yield from _walk_methods(sub)
@@ -292,49 +295,57 @@ class BodyValidator:
         return out
 
     def _value(self, value: Any, schema: dict[str, Any], path: str, key: str, parent: str, owner: str) -> Any:
-        if "$ref" in schema:
-            if isinstance(value, list):
-                raise self._not_repeating(key, parent)
-            ref = schema["$ref"]
-            return self._object(value, self.schemas[ref], ref, path)
+        """Check one member against its schema; ``key``/``parent``/``owner`` name it in Google's messages."""
         kind = schema.get("type")
-        if kind == "any":
-            return value
-        if kind == "array":
-            items = schema.get("items", {})
-            if not isinstance(value, list):
-                if items.get("type") in {"any", "array"}:
-                    raise self._invalid(path, "type.googleapis.com/google.protobuf.ListValue", value)
-                raise self._invalid(path, self._label(items, owner, key), value)
-            if items.get("type") == "array":  # ValueRange.values: list of lists of any
-                for i, row in enumerate(value):
-                    if not isinstance(row, list):
-                        raise self._invalid(f"{path}[{i}]", "type.googleapis.com/google.protobuf.ListValue", row)
-                return value
-            return [
-                self._value(v, items, f"{path}[{i}]", key, parent, owner)
-                for i, v in enumerate(value)
-                if v is not None or items.get("type") == "any"
-            ]
+        if "$ref" not in schema and kind in {"any", "array"}:
+            return value if kind == "any" else self._array(value, schema, path, key, parent, owner)
         if isinstance(value, list):
             raise self._not_repeating(key, parent)
+        if "$ref" in schema:
+            ref = schema["$ref"]
+            return self._object(value, self.schemas[ref], ref, path)
         if kind == "object":
-            if "additionalProperties" in schema:
-                if not isinstance(value, dict):
-                    raise self._invalid(path, "type.googleapis.com/google.protobuf.Struct", value)
-                sub = schema["additionalProperties"]
-                return {k: self._value(v, sub, f"{path}[{k}]", k, path, owner) for k, v in value.items()}
-            if not isinstance(value, dict):
-                raise self._invalid(path, "type.googleapis.com/google.protobuf.Struct", value)
-            return value
+            return self._struct(value, schema, path, owner)
         if "enum" in schema:
-            enum = schema["enum"]
-            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(enum):
-                return enum[value]
-            if not isinstance(value, str) or value not in enum:
-                raise self._invalid(path, self._label(schema, owner, key), value)
+            return self._enum(value, schema, path, key, owner)
+        return self._scalar(value, schema, path)
+
+    def _array(self, value: Any, schema: dict[str, Any], path: str, key: str, parent: str, owner: str) -> Any:
+        items = schema.get("items", {})
+        if not isinstance(value, list):
+            if items.get("type") in {"any", "array"}:
+                raise self._invalid(path, "type.googleapis.com/google.protobuf.ListValue", value)
+            raise self._invalid(path, self._label(items, owner, key), value)
+        if items.get("type") == "array":  # ValueRange.values: list of lists of any
+            for i, row in enumerate(value):
+                if not isinstance(row, list):
+                    raise self._invalid(f"{path}[{i}]", "type.googleapis.com/google.protobuf.ListValue", row)
             return value
-        fmt = schema.get("format")
+        return [
+            self._value(v, items, f"{path}[{i}]", key, parent, owner)
+            for i, v in enumerate(value)
+            if v is not None or items.get("type") == "any"
+        ]
+
+    def _struct(self, value: Any, schema: dict[str, Any], path: str, owner: str) -> Any:
+        """A free-form object (``google.protobuf.Struct``) or a map of typed values."""
+        if not isinstance(value, dict):
+            raise self._invalid(path, "type.googleapis.com/google.protobuf.Struct", value)
+        if "additionalProperties" not in schema:
+            return value
+        sub = schema["additionalProperties"]
+        return {k: self._value(v, sub, f"{path}[{k}]", k, path, owner) for k, v in value.items()}
+
+    def _enum(self, value: Any, schema: dict[str, Any], path: str, key: str, owner: str) -> Any:
+        enum = schema["enum"]
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(enum):
+            return enum[value]  # proto enums may be sent as numbers
+        if not isinstance(value, str) or value not in enum:
+            raise self._invalid(path, self._label(schema, owner, key), value)
+        return value
+
+    def _scalar(self, value: Any, schema: dict[str, Any], path: str) -> Any:
+        kind, fmt = schema.get("type"), schema.get("format")
         if kind == "boolean":
             if not isinstance(value, bool):
                 raise self._invalid(path, "TYPE_BOOL", value)
@@ -342,19 +353,8 @@ class BodyValidator:
         if kind == "integer" or (kind == "string" and fmt in {"int64", "uint64"}):
             return self._integer(value, path, _SCALAR_TYPE.get((kind, fmt), "TYPE_INT32"))
         if kind == "number":
-            if isinstance(value, bool):
-                raise self._invalid(path, _SCALAR_TYPE.get((kind, fmt), "TYPE_DOUBLE"), value)
-            if isinstance(value, (int, float)):
-                return value
-            if isinstance(value, str):
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
-            raise self._invalid(path, _SCALAR_TYPE.get((kind, fmt), "TYPE_DOUBLE"), value)
+            return self._number(value, path, _SCALAR_TYPE.get((kind, fmt), "TYPE_DOUBLE"))
         if kind == "string":
-            if isinstance(value, dict):
-                raise self._invalid(path, "TYPE_STRING", value)
             if not isinstance(value, str):
                 raise self._invalid(path, "TYPE_STRING", value)
             if fmt == "google-fieldmask":
@@ -362,8 +362,17 @@ class BodyValidator:
                     fieldmask.parse(value)
                 except fieldmask.MaskSyntaxError:
                     raise self._invalid(path, "type.googleapis.com/google.protobuf.FieldMask", value) from None
-            return value
         return value
+
+    def _number(self, value: Any, path: str, label: str) -> float | int:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise self._invalid(path, label, value)
 
     def _integer(self, value: Any, path: str, label: str) -> int:
         if isinstance(value, bool):
@@ -389,7 +398,7 @@ class BodyValidator:
             return f"type.googleapis.com/{self.api.package}.{owner}.{camel(key)[:1].upper()}{camel(key)[1:]}"
         if "$ref" in schema:
             return f"type.googleapis.com/{self.api.package}.{schema['$ref']}"
-        return _SCALAR_TYPE.get((schema.get("type"), schema.get("format")), "TYPE_STRING")
+        return _SCALAR_TYPE.get((str(schema.get("type")), schema.get("format")), "TYPE_STRING")
 
     @staticmethod
     def _invalid(path: str, label: str, value: Any) -> GoogleError:
@@ -400,7 +409,10 @@ class BodyValidator:
     @staticmethod
     def _not_repeating(key: str, parent: str) -> GoogleError:
         where = f" at '{parent}'" if parent else ""
-        msg = f'Invalid JSON payload received. Unknown name "{key}"{where}: Proto field is not repeating, cannot start list.'
+        msg = (
+            f'Invalid JSON payload received. Unknown name "{key}"{where}: '
+            "Proto field is not repeating, cannot start list."
+        )
         return GoogleError.bad_request(msg, field=parent or None, violation=True)
 
 

@@ -94,7 +94,7 @@ class GoogleError(Exception):
             f"'{kind} requests per minute per user' of service 'sheets.googleapis.com' "
             "for consumer 'project_number:000000000000'."
         )
-        details = [
+        details: list[dict[str, Any]] = [
             {
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                 "reason": "RATE_LIMIT_EXCEEDED",

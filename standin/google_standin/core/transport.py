@@ -68,7 +68,7 @@ class FakeCredentials(Credentials):
     """Always-valid google-auth credentials, so gspread / AuthorizedSession need no real login."""
 
     def __init__(self, email: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.token = "fake-access-token"
         self.expiry = None
         self._email = email
@@ -116,7 +116,7 @@ class Transport(BaseAdapter):
         keep_log: bool = True,
         pretty_json: bool = False,
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self.latency = latency
         self.validate = validate
         self.keep_log = keep_log
@@ -263,7 +263,7 @@ class Transport(BaseAdapter):
         return [e for e in self.log if method_matches(method, e.method_id)]
 
     # -- the transport ----------------------------------------------------------------------------------
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
@@ -344,8 +344,8 @@ class Transport(BaseAdapter):
             status, payload, headers = err.code, err.body, err.headers
         if status_fault is not None and status_fault.after_apply:
             # The work is done (or failed on its own); the caller hears only the fault.
-            err = status_fault.error(method.is_read)
-            return err.code, err.body, err.headers
+            late = status_fault.error(method.is_read)
+            return late.code, late.body, late.headers
         return status, payload, headers
 
     def _charge_quota(self, method: Method) -> None:
@@ -467,7 +467,7 @@ class Transport(BaseAdapter):
         resp.encoding = "utf-8"
         resp.url = request.url or ""
         resp.request = request
-        resp.connection = self  # type: ignore[attr-defined]
+        resp.connection = self  # type: ignore[assignment]
         resp.elapsed = dt.timedelta(seconds=elapsed)
         with self._lock:
             self.stats.bytes_received += len(content)

@@ -8,6 +8,7 @@ because gspread sends Drive a parameter (``includeItemsFromAllDrives`` on
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ..core import fieldmask
@@ -26,10 +27,10 @@ def fields_tree(call: Call, ref: str) -> fieldmask.Tree | None:
     text = call.query.get("fields")
     if not text:
         return None
+    tree: fieldmask.Tree | None = None
     try:
         tree = fieldmask.parse(text)
     except fieldmask.MaskSyntaxError:
-        tree = None
         bad: str | None = text
     else:
         bad = unknown_mask_path(call.method.api, ref, tree)
@@ -44,7 +45,8 @@ def _file_json(call: Call, f: DriveFile, tree: fieldmask.Tree | None) -> dict[st
     full = f.resource()
     if tree is None:
         return {k: full[k] for k in _DEFAULT_FILE_FIELDS}
-    return fieldmask.filter_response(full, tree)
+    filtered: dict[str, Any] = fieldmask.filter_response(full, tree)
+    return filtered
 
 
 def _check_parents(call: Call, parents: list[str]) -> None:
@@ -150,7 +152,7 @@ def files_list(call: Call) -> tuple[int, Any]:
         attr = {"name": "name", "createdtime": "created_time", "modifiedtime": "modified_time"}.get(
             name.lower(), "modified_time"
         )
-        files.sort(key=lambda f, a=attr: getattr(f, a), reverse=direction.lower() == "desc")
+        files.sort(key=operator.attrgetter(attr), reverse=direction.lower() == "desc")
     size = max(1, min(int(call.query.get("pageSize") or 100), 1000))
     start = int(call.query.get("pageToken") or 0)
     page = files[start : start + size]

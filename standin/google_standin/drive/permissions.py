@@ -16,7 +16,8 @@ def _permission_json(call: Call, perm: dict[str, Any], ref: str = "Permission") 
     tree = fields_tree(call, ref)
     if tree is None:
         return {k: perm[k] for k in ("kind", "id", "type", "role") if k in perm}
-    return fieldmask.filter_response(perm, tree)
+    filtered: dict[str, Any] = fieldmask.filter_response(perm, tree)
+    return filtered
 
 
 def permissions_create(call: Call) -> tuple[int, Any]:

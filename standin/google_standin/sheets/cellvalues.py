@@ -284,56 +284,58 @@ _DATE_TOKEN = re.compile(
 )
 
 
+def _month_token(lo: str, moment: dt.datetime, minute: bool, locale: str) -> str:
+    """``m``/``mm`` (minutes when next to hours or seconds), ``mmm``/``mmmm``/``mmmmm`` (month names)."""
+    if len(lo) <= 2 and minute:
+        return f"{moment.minute:02d}" if len(lo) == 2 else str(moment.minute)
+    if len(lo) <= 2:
+        return f"{moment.month:02d}" if len(lo) == 2 else str(moment.month)
+    name = (MONTHS_RU if locale.startswith("ru") else MONTHS_EN)[moment.month - 1]
+    return name[:3] if len(lo) == 3 else name[0] if len(lo) == 5 else name
+
+
+def _day_token(lo: str, moment: dt.datetime) -> str:
+    if len(lo) <= 2:
+        return f"{moment.day:02d}" if len(lo) == 2 else str(moment.day)
+    name = DAYS_EN[moment.weekday()]
+    return name[:3] if len(lo) == 3 else name
+
+
+def _time_token(lo: str, moment: dt.datetime, twelve_hour: bool) -> str:
+    """``h``/``hh``, ``s``/``ss``, ``am/pm``, ``a/p``."""
+    if lo.startswith("h"):
+        hour = (moment.hour % 12 or 12) if twelve_hour else moment.hour
+        return f"{hour:02d}" if len(lo) == 2 else str(hour)
+    if lo.startswith("s"):
+        return f"{moment.second:02d}" if len(lo) >= 2 else str(moment.second)
+    if lo == "am/pm":
+        return "AM" if moment.hour < 12 else "PM"
+    return "a" if moment.hour < 12 else "p"
+
+
 def format_date(serial: float, pattern: str, locale: str) -> str:
     """Render a serial with a Sheets date pattern (yyyy, mm, dd, h, mm, ss, am/pm)."""
     moment = serial_to_datetime(serial)
     tokens = list(_DATE_TOKEN.finditer(pattern))
-    has_ampm = any(t.group(0).lower() in {"am/pm", "a/p"} for t in tokens)
+    lows = [t.group(0).lower() for t in tokens]
+    twelve_hour = any(lo in {"am/pm", "a/p"} for lo in lows)
     out: list[str] = []
     pos = 0
     for i, tok in enumerate(tokens):
         out.append(pattern[pos : tok.start()])
         pos = tok.end()
-        t = tok.group(0)
-        lo = t.lower()
-        if t.startswith('"'):
-            out.append(t[1:-1])
-        elif t.startswith("\\"):
-            out.append(t[1:])
+        t, lo = tok.group(0), lows[i]
+        if t.startswith(('"', "\\")):
+            out.append(t[1:-1] if t.startswith('"') else t[1:])
         elif lo.startswith("y"):
             out.append(str(moment.year) if len(lo) != 2 else f"{moment.year % 100:02d}")
         elif lo.startswith("m"):
-            prev = tokens[i - 1].group(0).lower() if i else ""
-            nxt = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
-            if len(lo) <= 2 and (prev.startswith("h") or nxt.startswith("s")):
-                out.append(f"{moment.minute:02d}" if len(lo) == 2 else str(moment.minute))
-            elif len(lo) == 1:
-                out.append(str(moment.month))
-            elif len(lo) == 2:
-                out.append(f"{moment.month:02d}")
-            else:
-                names = MONTHS_RU if locale.startswith("ru") else MONTHS_EN
-                name = names[moment.month - 1]
-                out.append(name[:3] if len(lo) == 3 else name[0] if len(lo) == 5 else name)
+            minute = (i > 0 and lows[i - 1].startswith("h")) or (i + 1 < len(lows) and lows[i + 1].startswith("s"))
+            out.append(_month_token(lo, moment, minute, locale))
         elif lo.startswith("d"):
-            if len(lo) == 1:
-                out.append(str(moment.day))
-            elif len(lo) == 2:
-                out.append(f"{moment.day:02d}")
-            else:
-                name = DAYS_EN[moment.weekday()]
-                out.append(name[:3] if len(lo) == 3 else name)
-        elif lo.startswith("h"):
-            hour = moment.hour
-            if has_ampm:
-                hour = hour % 12 or 12
-            out.append(f"{hour:02d}" if len(lo) == 2 else str(hour))
-        elif lo.startswith("s"):
-            out.append(f"{moment.second:02d}" if len(lo) >= 2 else str(moment.second))
-        elif lo == "am/pm":
-            out.append("AM" if moment.hour < 12 else "PM")
-        elif lo == "a/p":
-            out.append("a" if moment.hour < 12 else "p")
+            out.append(_day_token(lo, moment))
+        else:
+            out.append(_time_token(lo, moment, twelve_hour))
     out.append(pattern[pos:])
     return "".join(out)
 
@@ -396,7 +398,7 @@ def format_value(effective: dict[str, Any] | None, number_format: dict[str, Any]
     if not effective:
         return None
     if "stringValue" in effective:
-        return effective["stringValue"]
+        return str(effective["stringValue"])
     if "boolValue" in effective:
         return "TRUE" if effective["boolValue"] else "FALSE"
     if "errorValue" in effective:

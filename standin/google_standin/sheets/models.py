@@ -103,7 +103,8 @@ class Sheet:
 
     @property
     def grid(self) -> dict[str, Any]:
-        return self.properties.setdefault("gridProperties", {})
+        grid: dict[str, Any] = self.properties.setdefault("gridProperties", {})
+        return grid
 
     @property
     def row_count(self) -> int:

@@ -61,6 +61,31 @@ def cell_json(
 _EVALUATED = frozenset({"effectiveValue", "formattedValue", "effectiveFormat"})
 
 
+def _wanted(want: frozenset[str] | None, key: str) -> bool:
+    return want is None or key in want
+
+
+def _values(
+    out: dict[str, Any],
+    user: dict[str, Any],
+    fmt: dict[str, Any] | None,
+    locale: str,
+    want: frozenset[str] | None,
+    ctx: FormulaContext | None,
+) -> dict[str, str] | None:
+    """Add effectiveValue / formattedValue; return the number format a formula's result implies."""
+    eff, implied = cv.effective(user, ctx, locale)
+    if eff is None:
+        return implied
+    if _wanted(want, "effectiveValue"):
+        out["effectiveValue"] = eff
+    if _wanted(want, "formattedValue"):
+        text = cv.format_value(eff, (fmt or {}).get("numberFormat") or implied, locale)
+        if text is not None:
+            out["formattedValue"] = text
+    return implied
+
+
 def _cell_members(
     cell: Cell,
     locale: str,
@@ -72,27 +97,19 @@ def _cell_members(
     user = cell.get("userEnteredValue")
     fmt = cell.get("userEnteredFormat")
     implied = None
-    if user:
-        if want is None or "userEnteredValue" in want:
-            out["userEnteredValue"] = user
-        if want is None or not _EVALUATED.isdisjoint(want):
-            eff, implied = cv.effective(user, ctx, locale)
-            if eff is not None:
-                if want is None or "effectiveValue" in want:
-                    out["effectiveValue"] = eff
-                if want is None or "formattedValue" in want:
-                    text = cv.format_value(eff, (fmt or {}).get("numberFormat") or implied, locale)
-                    if text is not None:
-                        out["formattedValue"] = text
-    if fmt and (want is None or "userEnteredFormat" in want):
+    if user and _wanted(want, "userEnteredValue"):
+        out["userEnteredValue"] = user
+    if user and (want is None or not _EVALUATED.isdisjoint(want)):
+        implied = _values(out, user, fmt, locale, want, ctx)
+    if fmt and _wanted(want, "userEnteredFormat"):
         out["userEnteredFormat"] = fmt
-    if (user or fmt) and (want is None or "effectiveFormat" in want):
+    if (user or fmt) and _wanted(want, "effectiveFormat"):
         own = fmt or {}
         if implied is not None and "numberFormat" not in own:
             own = {**own, "numberFormat": implied}  # =TODAY() shows as a date without a format of its own
         out["effectiveFormat"] = merge_dicts(default_format, own)
     for key, value in cell.items():
-        if key not in out and key not in {"userEnteredValue", "userEnteredFormat"} and (want is None or key in want):
+        if key not in out and key not in {"userEnteredValue", "userEnteredFormat"} and _wanted(want, key):
             out[key] = value
     return out
 

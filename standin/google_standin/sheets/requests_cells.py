@@ -226,38 +226,42 @@ def set_data_validation(ctx: BatchCtx, p: dict[str, Any]) -> None:
     return None
 
 
+def _with_borders(cell: Cell | None, sides: dict[str, dict[str, Any]]) -> Cell:
+    """``cell`` with its borders on ``sides`` set (style NONE removes one)."""
+    out = dict(cell or {})
+    fmt = copy.deepcopy(out.get("userEnteredFormat") or {})
+    borders: dict[str, Any] = fmt.setdefault("borders", {})
+    for side, border in sides.items():
+        if border.get("style") == "NONE":
+            borders.pop(side, None)
+            continue
+        b = copy.deepcopy(border)
+        b.setdefault("width", 1)
+        if "color" in b:
+            b["color"] = tidy_color(b["color"])
+            b.setdefault("colorStyle", {"rgbColor": b["color"]})
+        borders[side] = b
+    if not borders:
+        fmt.pop("borders")
+    out["userEnteredFormat"] = fmt
+    if not fmt:
+        out.pop("userEnteredFormat")
+    return out
+
+
 def update_borders(ctx: BatchCtx, p: dict[str, Any]) -> None:
     sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
     for r in range(r0, r1):
         for c in range(c0, c1):
-            sides = {
+            given = {
                 "top": p.get("top") if r == r0 else p.get("innerHorizontal"),
                 "bottom": p.get("bottom") if r == r1 - 1 else p.get("innerHorizontal"),
                 "left": p.get("left") if c == c0 else p.get("innerVertical"),
                 "right": p.get("right") if c == c1 - 1 else p.get("innerVertical"),
             }
-            sides = {k: v for k, v in sides.items() if v is not None}
-            if not sides:
-                continue
-            cell = dict(sheet.get(r, c) or {})
-            fmt = copy.deepcopy(cell.get("userEnteredFormat") or {})
-            borders = fmt.setdefault("borders", {})
-            for side, border in sides.items():
-                if border.get("style") == "NONE":
-                    borders.pop(side, None)
-                else:
-                    b = copy.deepcopy(border)
-                    b.setdefault("width", 1)
-                    if "color" in b:
-                        b["color"] = tidy_color(b["color"])
-                        b.setdefault("colorStyle", {"rgbColor": b["color"]})
-                    borders[side] = b
-            if not borders:
-                fmt.pop("borders")
-            cell["userEnteredFormat"] = fmt
-            if not fmt:
-                cell.pop("userEnteredFormat")
-            sheet.put(r, c, cell)
+            sides: dict[str, dict[str, Any]] = {k: v for k, v in given.items() if v is not None}
+            if sides:
+                sheet.put(r, c, _with_borders(sheet.get(r, c), sides))
     return None
 
 
@@ -289,7 +293,7 @@ def _overlaps(a: dict[str, Any], r0: int, c0: int, r1: int, c1: int, sheet: Shee
 
 
 def _inside(m: dict[str, Any], r0: int, c0: int, r1: int, c1: int) -> bool:
-    return (
+    return bool(
         r0 <= m["startRowIndex"]
         and m["endRowIndex"] <= r1
         and c0 <= m["startColumnIndex"]

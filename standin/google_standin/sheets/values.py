@@ -137,8 +137,8 @@ def write_values(
         )
         if include:
             _, vr, dr = _render_options(call, prefix="response")
-            written = A1Range(sheet, r0, c0, r0 + height, c0 + width, "box", "")
-            out["updatedData"] = value_range(ss, written, "ROWS", vr, dr)
+            box = A1Range(sheet, r0, c0, r0 + height, c0 + width, "box", "")
+            out["updatedData"] = value_range(ss, box, "ROWS", vr, dr)
     else:
         out["updatedRange"] = format_range(sheet.title, r0, c0, r0 + 1, c0 + 1)
     return out, written
