@@ -458,16 +458,16 @@ def test_verbose_anywhere_routes_the_library_log_to_stderr(runner, crm, monkeypa
 
     import sheets_crm.app.sync as app_sync
 
-    real = app_sync.run_sync
+    real = app_sync.sync
 
-    def logging_run_sync(*args, **kwargs):
+    def logging_sync(*args, **kwargs):
         log = logging.getLogger("sheets_crm.app.sync")
         log.debug("detail")
         log.info("reading")
         log.warning("quota")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(app_sync, "run_sync", logging_run_sync)
+    monkeypatch.setattr(app_sync, "sync", logging_sync)
     # -v after the command and its argument, the way people type it
     result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22", *flags])
     assert result.exit_code == 0, result.output
@@ -517,3 +517,67 @@ def test_no_config_says_where_it_goes_and_prints_a_starter(runner, tmp_path, mon
     loaded = load_config(None)
     assert [Path(s).name for s in loaded.spreadsheets] == ["crm.xlsx"]
     assert loaded.sync_time.isoformat(timespec="minutes") == "08:00"
+
+
+# -- progress ----------------------------------------------------------------------------------------
+
+
+class _SlowBook:
+    name = "crm.xlsx"
+    computes = frozenset()
+
+    def read(self, fills_for=()):
+        import logging
+
+        logging.getLogger("sheets_crm.google").info("Google answered 503; retrying in 2.0 s (try 2 of 5)")
+        return "snapshot"
+
+    def apply(self, changes, base):
+        return None
+
+
+def test_progress_names_each_step_on_a_terminal(monkeypatch):
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from sheets_crm.cli.progress import Progress
+
+    monkeypatch.setattr(logging.getLogger("sheets_crm"), "level", logging.INFO)
+    buf = io.StringIO()
+    seen = []
+    with Progress(Console(file=buf, force_terminal=True, width=60), delay=0) as progress:
+        book = progress.watch(_SlowBook())
+        real_step = progress.step
+        monkeypatch.setattr(progress, "step", lambda text: (seen.append(text), real_step(text)))
+        assert book.read() == "snapshot" and book.computes == frozenset()
+        book.apply([], "snapshot")
+    assert seen == [
+        "Reading crm.xlsx…",
+        "Google answered 503; retrying in 2.0 s (try 2 of 5)",  # the library's note, as the step
+        "Working out today's calls…",
+        "Writing crm.xlsx…",
+        "Finishing…",
+    ]
+    drawn = buf.getvalue()
+    assert "Finishing…" in drawn  # the spinner line was drawn on the terminal…
+    assert drawn.endswith("\x1b[2K")  # …and erased at the end: the results follow on a clean screen
+
+
+def test_no_progress_when_not_a_terminal(crm):
+    import io
+
+    from rich.console import Console
+
+    from sheets_crm.cli.progress import Progress
+
+    buf = io.StringIO()
+    book = _SlowBook()
+    with Progress(Console(file=buf, force_terminal=False), delay=0) as progress:
+        assert progress.watch(book) is book
+        progress.step("Reading…")
+    assert buf.getvalue() == ""
+    # and through the CLI, piped: stderr stays empty
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
+    assert result.exit_code == 0 and result.stderr == ""

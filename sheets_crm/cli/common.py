@@ -254,18 +254,25 @@ class Context:
         return list(self.config.spreadsheets)
 
     def run(self, target: str, *, today: dt.date | None, dry_run: bool, locale: str | None = None) -> SyncResult:
-        from sheets_crm.app.sync import run_sync
+        """Open and sync (or, with dry_run, only plan) one target, with progress on a terminal.
 
-        return run_sync(
-            target,
-            today=today,
-            tz=self.tz_for(target),
-            credentials=self.credentials,
-            template=self.template,
-            dry_run=dry_run,
-            locale=locale,
-            allow_login=interactive(),
-        )
+        The same two steps as :func:`sheets_crm.app.sync.run_sync`, done here so that the
+        opened workbook can be watched for progress.
+        """
+        from sheets_crm.app.sync import sync
+        from sheets_crm.backends import open_workbook
+        from sheets_crm.cli.progress import Progress
+
+        with Progress(err) as progress:
+            progress.step(f"Opening {target}…")
+            workbook = open_workbook(target, credentials=self.credentials, locale=locale, allow_login=interactive())
+            return sync(
+                progress.watch(workbook),
+                today=today,
+                tz=self.tz_for(target),
+                template=self.template,
+                dry_run=dry_run,
+            )
 
 
 def interactive() -> bool:

@@ -82,6 +82,12 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (test runners swap it between invocations)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if err.is_terminal:  # through the console, so that a progress line is redrawn below it
+            try:
+                err.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+            except Exception:
+                self.handleError(record)
+            return
         self.setStream(sys.stderr)
         super().emit(record)
 
@@ -98,12 +104,14 @@ def setup_logging(verbose: int) -> None:
     logger = logging.getLogger("sheets_crm")
     logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, _StderrHandler)]
     handler = _StderrHandler()
+    handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     if verbose:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    # INFO records are made even when not printed: the progress line shows retries and waits
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 def _print_version(value: bool) -> None:
