@@ -581,3 +581,85 @@ def test_no_progress_when_not_a_terminal(crm):
     # and through the CLI, piped: stderr stays empty
     result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+# -- schedule --print-cron / --print-systemd -----------------------------------------------------------
+
+
+def _paths():
+    from sheets_crm.cli.entries import Paths
+
+    state = Path("/home/anna/.local/state/sheets-crm")
+    return Paths(
+        command="/home/anna/.local/bin/sheets-crm",
+        config=Path("/home/anna/crm/sheets-crm.toml"),
+        lock=state / "sheets-crm.lock",
+        env=Path("/home/anna/.config/sheets-crm/env"),
+        log=state / "cron.log",
+        units=Path("/home/anna/.config/systemd/user"),
+    )
+
+
+def test_cron_entry_exact():
+    import datetime as dt
+
+    from sheets_crm.cli.entries import cron_entry
+
+    text = cron_entry(_paths(), dt.time(8, 0), "Europe/Moscow", "Etc/UTC", dt.date(2026, 11, 22))
+    assert text.splitlines()[-2:] == [
+        "CRON_TZ=Europe/Moscow",
+        "0 8 * * * . /home/anna/.config/sheets-crm/env 2>/dev/null; cd /home/anna/crm && flock -n "
+        "/home/anna/.local/state/sheets-crm/sheets-crm.lock /home/anna/.local/bin/sheets-crm sync --digest "
+        "--config /home/anna/crm/sheets-crm.toml >> /home/anna/.local/state/sheets-crm/cron.log 2>&1",
+    ]
+    assert "use 0 5 * * * instead" in text  # 08:00 Moscow = 05:00 UTC, for a cron without CRON_TZ
+    same_zone = cron_entry(_paths(), dt.time(7, 30), "Etc/UTC", "Etc/UTC", dt.date(2026, 11, 22), digest=False)
+    assert "CRON_TZ" not in same_zone
+    assert same_zone.splitlines()[-1].startswith("30 7 * * * ")
+    assert " sync --config " in same_zone
+
+
+def test_systemd_units_exact_lines():
+    import datetime as dt
+
+    from sheets_crm.cli.entries import systemd_units
+
+    text = systemd_units(_paths(), dt.time(8, 0), "Europe/Moscow")
+    assert "# ---- /home/anna/.config/systemd/user/sheets-crm-sync.service" in text
+    assert (
+        "ExecStart=/usr/bin/flock -n /home/anna/.local/state/sheets-crm/sheets-crm.lock "
+        "/home/anna/.local/bin/sheets-crm sync --digest --config /home/anna/crm/sheets-crm.toml"
+    ) in text.splitlines()
+    assert "OnCalendar=*-*-* 08:00:00 Europe/Moscow" in text.splitlines()
+    assert "WorkingDirectory=/home/anna/crm" in text.splitlines()
+
+
+def test_print_cron_and_systemd_use_this_machines_paths(runner, config_file, tmp_path):
+    import shutil
+    import subprocess
+
+    from sheets_crm.app.runner import default_lock_path
+    from sheets_crm.cli.entries import command_path
+
+    cron = runner.invoke(app, ["schedule", "--config", str(config_file), "--print-cron"])
+    assert cron.exit_code == 0, cron.output
+    line = cron.stdout.splitlines()[-1]
+    assert line.startswith("0 8 * * * ")  # sync_time 08:00 from the config
+    assert f"--config {config_file.absolute()}" in line
+    assert str(default_lock_path()) in line and command_path() in line
+    assert " --digest" not in line  # the digest is disabled in this config
+    units = runner.invoke(app, ["schedule", "--config", str(config_file), "--print-systemd"])
+    assert units.exit_code == 0, units.output
+    assert "OnCalendar=*-*-* 08:00:00 Europe/Moscow" in units.stdout
+    if shutil.which("systemd-analyze") is None:
+        return
+    # the printed units are valid as written
+    files = {}
+    for block in units.stdout.split("# ---- ")[1:]:
+        name, body = block.split("\n", 1)
+        files[Path(name).name] = tmp_path / Path(name).name
+        files[Path(name).name].write_text(body, encoding="utf-8")
+    check = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, files.values())], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stderr

@@ -477,6 +477,12 @@ def schedule(
     log_file: Path | None = typer.Option(
         None, "--log-file", metavar="PATH", help="Append the log here instead of stderr."
     ),
+    print_cron: bool = typer.Option(
+        False, "--print-cron", help="Print a crontab entry for this machine (real paths) instead of running."
+    ),
+    print_systemd: bool = typer.Option(
+        False, "--print-systemd", help="Print a systemd user service and timer for this machine instead of running."
+    ),
 ) -> None:
     """Stay in the foreground and sync every configured spreadsheet daily (Ctrl-C stops; -v: debug log)."""
     from sheets_crm.app.runner import Runner, setup_logging
@@ -493,9 +499,33 @@ def schedule(
             err.print(f"Warning: {warning}", markup=False)
         if not ctx.config.spreadsheets:
             raise no_targets(ctx.config.source)
+        if print_cron or print_systemd:
+            _print_entries(ctx, cron=print_cron, systemd=print_systemd)
+            return
         setup_logging(logging.DEBUG if _Verbosity.level else logging.INFO, log_file)
         runner = Runner(ctx.config)
         runner.serve(run_now=now)  # the stop handlers cover the --now run too
+
+
+def _print_entries(ctx: Context, *, cron: bool, systemd: bool) -> None:
+    """``--print-cron`` / ``--print-systemd``: the entries for the config file in use, this machine's paths."""
+    import datetime as dt
+
+    from sheets_crm.cli.entries import cron_entry, systemd_units, where
+    from sheets_crm.core.dates import machine_zone
+
+    source = ctx.config.source
+    if source is None:  # settings from the environment alone: the entry needs a file to point at
+        raise typer.BadParameter("save the settings in a sheets-crm.toml first (see `sheets-crm config starter`)")
+    paths = where(Path(source))
+    at, zone = ctx.config.sync_time, ctx.config.zone_name()
+    digest = ctx.config.digest.enabled
+    texts = []
+    if cron:
+        texts.append(cron_entry(paths, at, zone, machine_zone().key, dt.date.today(), digest=digest))
+    if systemd:
+        texts.append(systemd_units(paths, at, zone, digest=digest))
+    _write("\n".join(texts))
 
 
 @app.command("export-ics")
