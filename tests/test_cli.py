@@ -663,3 +663,16 @@ def test_print_cron_and_systemd_use_this_machines_paths(runner, config_file, tmp
         ["systemd-analyze", "verify", *map(str, files.values())], capture_output=True, text=True, check=False
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_digest_previews_without_a_config(runner, crm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    monkeypatch.delenv("SHEETS_CRM_CONFIG", raising=False)
+    result = runner.invoke(app, ["digest", str(crm), "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("No recipients are configured ([digest] to_team and [digest.owners]")
+    assert "To: (nobody yet)" in lines
+    assert "Subject: [CRM] Calls 2026-11-22: 1 overdue, 1 today, 1 upcoming" in lines
+    assert "Acme" in result.stdout and "Beta" in result.stdout

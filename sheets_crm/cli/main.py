@@ -587,8 +587,23 @@ def digest(
         messages = build_digests(
             result.calls, cfg, today=result.today, lang=lang or (result.lang if cfg.lang == "auto" else None)
         )
-        if not messages:
-            out.print("No calls, or no recipients configured in [digest]: nothing would be sent.", markup=False)
+        if not result.calls:
+            out.print("No calls: nothing would be sent.", markup=False)
+        elif not messages:  # no recipients yet: still show what the team would get
+            messages = build_digests(
+                result.calls,
+                cfg.model_copy(update={"to_team": ("(nobody yet)",)}),
+                today=result.today,
+                lang=lang or (result.lang if cfg.lang == "auto" else None),
+            )
+            render.print_lines(
+                out,
+                [
+                    "No recipients are configured ([digest] to_team and [digest.owners] in sheets-crm.toml); "
+                    "this is what the team message would say:",
+                    "",
+                ],
+            )
         for m in messages:
             out.print(f"To: {', '.join(m.to)}\nSubject: {m.subject}\n\n{m.text}", markup=False)
 
