@@ -410,12 +410,15 @@ def doctor(
     _one_format(as_json, as_csv)
     with handled():
         from sheets_crm.app.doctor import run_doctor
+        from sheets_crm.cli.progress import Progress
 
         ctx = Context(config, credentials=credentials, tz=tz)
         name = ctx.targets(target)[0]
-        report = run_doctor(
-            name, credentials=ctx.credentials, today=day, tz=ctx.tz_for(name), template=ctx.template, locale=locale
-        )
+        with Progress(err) as progress:  # one step: the doctor opens and reads by itself
+            progress.step(f"Checking {name}…")
+            report = run_doctor(
+                name, credentials=ctx.credentials, today=day, tz=ctx.tz_for(name), template=ctx.template, locale=locale
+            )
         if as_json:
             _write(report.to_json() + "\n")
         elif as_csv:
