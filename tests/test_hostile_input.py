@@ -151,7 +151,7 @@ def hostile_rows() -> tuple[list[list], list[list]]:
         ["Ünïcödé 東京 🚀", -1, "negative", "", "", ""],
         ["Ünïcödé 東京 🚀", 30_000_000, "beyond year 9999", "", "", ""],
         ["Ünïcödé 東京 🚀", "11/22/2026", "month first, in a day-first sheet", "", "", ""],
-        ["Ünïcödé 東京 🚀", "22.11.26", "two-digit year", "", "", ""],
+        ["Ünïcödé 東京 🚀", "22.11.26", "two-digit year", "", "", ""],  # read as 2026-11-22 since issue 12
         ["Tabs\tand\nnewlines\r", "2026-11-23", "\t", "  planned ", "", ""],
         ["Tabs\tand\nnewlines\r", "2026-11-24", "x", True, "", ""],  # TRUE as a status
     ]
@@ -200,7 +200,7 @@ def test_hostile_values_locally_no_crash_no_formula_every_skip_reported(make_wor
 
     # Every plan row that does not count is named.
     warned = {i.row for i in result.issues if i.tab == "Contact Plan"}
-    assert {4, 6, 8, 9, 10, 11} <= warned, sorted(warned)
+    assert {4, 6, 8, 9, 10} <= warned and 11 not in warned, sorted(warned)  # row 11: dd.mm.yy is a date now
 
     data = path.read_bytes()
     again = sync(LocalWorkbook(path), today=TODAY)

@@ -46,7 +46,7 @@ def test_golden(path, template):
         today = resolve_today(snapshot, None, None, dt.datetime.fromisoformat(case["now"]))
     else:
         today = dt.date.fromisoformat(case["today"])
-    tables = read_tables(snapshot, template)
+    tables = read_tables(snapshot, template, today)
     plan = plan_crm(tables.leads, tables.plan, today, template)
 
     got = {}

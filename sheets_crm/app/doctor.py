@@ -279,8 +279,8 @@ def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> 
                     text,
                     text,
                     f"column {_letter(col)} is not a known header; did you mean {name!r}? "
-                    f"{_consequence(tab, column).capitalize()} until it is renamed {name!r} or mapped in sheets-crm.toml: "
-                    f'[columns.{tab.id}] "{text}" = "{column.id}"',
+                    f"{_consequence(tab, column).capitalize()} until it is renamed {name!r} or mapped in "
+                    f'sheets-crm.toml: [columns.{tab.id}] "{text}" = "{column.id}"',
                     "renamed-column",
                 )
             )
@@ -490,7 +490,7 @@ def diagnose(
             else pd.DataFrame({"key": pd.Series([], dtype=object), "project": pd.Series([], dtype=object)})
         )
         plan_issues: list[Issue] = []
-        plan = _plan_frame(pm, template, snapshot.locale, known, lm.title if lm else "Leads", plan_issues)
+        plan = _plan_frame(pm, template, snapshot.locale, known, lm.title if lm else "Leads", plan_issues, today)
         if leads is None:  # without Leads every project would look unknown: say nothing about them
             plan_issues = [i for i in plan_issues if i.code != "unknown-project"]
         reading.extend(plan_issues)

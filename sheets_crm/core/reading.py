@@ -273,15 +273,19 @@ def _keys(projects: pd.Series) -> pd.Series:
     return projects.map({name: normalise(name) for name in projects.unique()})
 
 
-def read_tables(snapshot: Snapshot, template: Template) -> Tables:
-    """Snapshot → typed Leads and Contact Plan frames plus warnings."""
+def read_tables(snapshot: Snapshot, template: Template, today: dt.date | None = None) -> Tables:
+    """Snapshot → typed Leads and Contact Plan frames plus warnings.
+
+    ``today`` places dates typed without a year ("28.11", "28 ноября") on the nearest
+    such day; without it they are reported as unreadable.
+    """
     tabs, lang = find_tabs(snapshot, template)
     issues: list[Issue] = []
     leads_map = _map_columns(template.leads, tabs["leads"], lang, issues, append=True)
     plan_map = _map_columns(template.plan, tabs["plan"], lang, issues, append=False)
     calls_map = _map_columns(template.calls, tabs["calls"], lang, issues, append=True)
     leads = _leads_frame(leads_map, template, issues)
-    plan = _plan_frame(plan_map, template, snapshot.locale, leads, leads_map.title, issues)
+    plan = _plan_frame(plan_map, template, snapshot.locale, leads, leads_map.title, issues, today)
     return Tables(lang, leads_map, plan_map, calls_map, leads, plan, issues)
 
 
@@ -353,7 +357,13 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
 
 
 def _plan_frame(
-    tm: TabMap, template: Template, locale: str | None, leads: pd.DataFrame, leads_title: str, issues: list[Issue]
+    tm: TabMap,
+    template: Template,
+    locale: str | None,
+    leads: pd.DataFrame,
+    leads_title: str,
+    issues: list[Issue],
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     data = tm.data
     get = tm.columns.get
@@ -369,7 +379,7 @@ def _plan_frame(
         }
     )
     frame["key"] = _keys(frame["project"])
-    dates, bad = parse_dates(raw_dates, locale)
+    dates, bad = parse_dates(raw_dates, locale, today)
     frame["date"] = dates.to_numpy()
     status_kind = {text: template.status_kind(text) for text in frame["status_text"].unique()}
     frame["status"] = frame["status_text"].map({t: kind or "open" for t, kind in status_kind.items()})
@@ -387,9 +397,7 @@ def _plan_frame(
     title = data.title
     # The frame keeps the sheet's positions as its index: position p is sheet row p + 2.
     for idx in _labels(frame, bad.to_numpy()):
-        issues.append(
-            Issue(title, idx + 2, tm.header_of("date"), raw_dates.iloc[idx], "not a date; row ignored", "bad-date")
-        )
+        issues.append(Issue(title, idx + 2, tm.header_of("date"), raw_dates.iloc[idx], BAD_DATE_MESSAGE, "bad-date"))
     no_date = frame["date"].isna() & ~bad.to_numpy() & (frame["status"] != "cancelled")
     for idx in _labels(frame, no_date.to_numpy()):
         issues.append(Issue(title, idx + 2, tm.header_of("date"), None, "no date; row ignored", "no-date"))
@@ -414,6 +422,10 @@ def _plan_frame(
         _unknown_projects(frame, stray, leads, tm, leads_title, issues)
     usable = ~no_project & frame["date"].notna()
     return frame[usable].reset_index(drop=True)
+
+
+#: What a person reads when a date cannot be read (the Issue carries the text as typed).
+BAD_DATE_MESSAGE = "not a date; row ignored"
 
 
 def _labels(frame: pd.DataFrame, mask: np.ndarray) -> list[int]:
