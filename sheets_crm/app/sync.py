@@ -72,7 +72,7 @@ def resolve_today(snapshot: Snapshot, today: dt.date | None, tz: str | None, now
 
 def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
     """Plan one snapshot. Pure: no clock, no I/O."""
-    tables = read_tables(snapshot, template)
+    tables = read_tables(snapshot, template, today)
     pm = tables.plan_map
     plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=pm.header_of("date"))
     changes = diff(tables, plan, template)
