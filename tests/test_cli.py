@@ -24,9 +24,13 @@ PLAN = [
 ]
 
 
+#: the machine's locale must not decide the language of the expected outputs
+NO_LOCALE = dict.fromkeys(("SHEETS_CRM_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "LANG"))
+
+
 @pytest.fixture
 def runner():
-    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", **NO_LOCALE})
 
 
 @pytest.fixture
@@ -159,7 +163,7 @@ TODAY_AT = {
 
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_today_at_each_width_piped(crm, width):
-    runner = CliRunner(env={"COLUMNS": str(width)})  # CliRunner's stdout is not a terminal: a pipe
+    runner = CliRunner(env={"COLUMNS": str(width), **NO_LOCALE})  # CliRunner's stdout is not a terminal: a pipe
     result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22"])
     assert result.exit_code == 0, result.output
     assert result.stdout == TODAY_AT[width]
@@ -169,14 +173,14 @@ def test_today_at_each_width_piped(crm, width):
 
 def test_piped_without_a_width_is_80_columns(crm, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
-    result = CliRunner().invoke(app, ["today", str(crm), "--today", "2026-11-22"])
+    result = CliRunner(env=NO_LOCALE).invoke(app, ["today", str(crm), "--today", "2026-11-22"])
     assert result.stdout == TODAY_AT[80]
 
 
 def test_on_a_terminal_the_same_text_in_colour(crm):
     import re
 
-    runner = CliRunner(env={"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": None, "FORCE_COLOR": None})
+    runner = CliRunner(env={"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": None, "FORCE_COLOR": None, **NO_LOCALE})
     result = runner.invoke(app, ["today", str(crm), "--today", "2026-11-22"])
     assert result.exit_code == 0, result.output
     assert "\x1b[" in result.stdout
@@ -190,7 +194,7 @@ def test_a_long_name_wraps_whole_never_cut(make_workbook):
         [[long_project, "2026-11-22", "Discuss the budget for the second stage of the project", "", "", ""]],
         name="long.xlsx",
     )
-    result = CliRunner(env={"COLUMNS": "60"}).invoke(app, ["today", str(path), "--today", "2026-11-22"])
+    result = CliRunner(env={"COLUMNS": "60", **NO_LOCALE}).invoke(app, ["today", str(path), "--today", "2026-11-22"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "Calls on 2026-11-22: 0 overdue, 1 today, 0 upcoming.\n"
@@ -208,7 +212,7 @@ def test_a_long_name_wraps_whole_never_cut(make_workbook):
 
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_doctor_and_sync_summary_wrap_between_words(crm, width):
-    runner = CliRunner(env={"COLUMNS": str(width)})
+    runner = CliRunner(env={"COLUMNS": str(width), **NO_LOCALE})
     doctor = runner.invoke(app, ["doctor", str(crm), "--today", "2026-11-22"])
     synced = runner.invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
     for text in (doctor.stdout, synced.stdout):
@@ -284,15 +288,19 @@ def test_init_then_sync_empty(runner, tmp_path):
     path = tmp_path / "new.xlsx"
     result = runner.invoke(app, ["init", str(path), "--lang", "ru"])
     assert result.exit_code == 0, result.output
+    # a Russian CRM: the tool speaks Russian about it
     assert result.stdout == (
-        f"Created {path} with tabs: Лиды, План контактов, Звонки на сегодня.\n"
-        f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {path}\n"
+        f"Создан {path}, вкладки: Лиды, План контактов, Звонки на сегодня.\n"
+        f"Заполните «Лиды» и «План контактов», затем запустите: sheets-crm sync {path}\n"
     )
     assert openpyxl.load_workbook(path).sheetnames == ["Лиды", "План контактов", "Звонки на сегодня"]
     synced = runner.invoke(app, ["sync", str(path), "--today", "2026-11-22"])
     assert synced.stdout == (
-        f"Synced {path} for 2026-11-22: already up to date, nothing written.\nCalls: 0 overdue, 0 today, 0 upcoming.\n"
+        f"Синхронизировано {path} на 22.11.2026: всё актуально, ничего не записано.\n"
+        "Звонки: просрочено 0, сегодня 0, скоро 0.\n"
     )
+    english = runner.invoke(app, ["--lang", "en", "sync", str(path), "--today", "2026-11-22"])
+    assert english.stdout.splitlines()[1] == "Calls: 0 overdue, 0 today, 0 upcoming."
     again = runner.invoke(app, ["init", str(path)])
     assert again.exit_code == 1
     assert again.stderr == f"Error: {path} already exists; pick another name (or pass --force to replace it)\n"
@@ -579,7 +587,7 @@ def test_no_progress_when_not_a_terminal(crm):
         progress.step("Reading…")
     assert buf.getvalue() == ""
     # and through the CLI, piped: stderr stays empty
-    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
+    result = CliRunner(env={"COLUMNS": "80", **NO_LOCALE}).invoke(app, ["sync", str(crm), "--today", "2026-11-22"])
     assert result.exit_code == 0 and result.stderr == ""
 
 
@@ -676,3 +684,116 @@ def test_digest_previews_without_a_config(runner, crm, tmp_path, monkeypatch):
     assert "To: (nobody yet)" in lines
     assert "Subject: [CRM] Calls 2026-11-22: 1 overdue, 1 today, 1 upcoming" in lines
     assert "Acme" in result.stdout and "Beta" in result.stdout
+
+
+# -- the tool's words in the sheet's language (gettext catalogs) --------------------------------------
+
+RU_LEADS = [
+    ["Ромашка", "Анна Петрова", "+7 916 000-00-01", "", "Предложение", "Анна", "", ""],
+    ["Лютик", "Борис Иванов", "+7 916 000-00-02", "", "Новый", "Борис", "", ""],
+]
+RU_PLAN = [
+    ["Ромашка", "20.11.2026", "Предложение", "Проведён", "Понравилось", ""],
+    ["Ромашка", "21.11.2026", "Перезвонить", "Запланирован", "", "Анна"],
+    ["Лютик", "22.11.2026", "Знакомство", "", "", "Борис"],
+    ["Лютик", "25.11.2026", "Демо", "Запланирован", "", "Борис"],
+]
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_a_russian_sheet_gets_russian_words_only(make_workbook, width):
+    import re
+
+    path = make_workbook(RU_LEADS, RU_PLAN, lang="ru", name="ru.xlsx")
+    runner = CliRunner(env={"COLUMNS": str(width), **NO_LOCALE})
+    today = runner.invoke(app, ["today", str(path), "--today", "2026-11-22"])
+    synced = runner.invoke(app, ["sync", str(path), "--today", "2026-11-22", "--dry-run"])
+    assert today.exit_code == 0 and synced.exit_code == 0, today.output + synced.output
+    text = today.stdout + synced.stdout.replace(str(path), "")
+    assert re.findall(r"[A-Za-z]+", text) == []  # not one English word of the tool's own
+    assert today.stdout.splitlines()[0] == "Звонки на 22.11.2026: просрочено 1, сегодня 1, скоро 1."
+    assert "Синхронизировано" not in synced.stdout and "изменились бы" in synced.stdout
+
+
+def test_russian_plurals():
+    from sheets_crm.cli import i18n
+
+    i18n.use("ru")
+    try:
+        forms = [
+            i18n.ngettext("Wrote {n} event to {path}", "Wrote {n} events to {path}", n).format(n=n, path="x")
+            for n in (1, 3, 5, 11, 21, 22)
+        ]
+    finally:
+        i18n.use("en")
+    assert forms == [
+        "Записано 1 событие в x",
+        "Записано 3 события в x",
+        "Записано 5 событий в x",
+        "Записано 11 событий в x",
+        "Записано 21 событие в x",
+        "Записано 22 события в x",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "sheet", "expected"),
+    [
+        ({}, "ru", "ru"),
+        ({}, "en", "en"),
+        ({"LANG": "ru_RU.UTF-8"}, "en", "en"),  # the machine's general default yields to the sheet
+        ({"LANG": "ru_RU.UTF-8"}, None, "ru"),
+        ({"LC_ALL": "en_US.UTF-8"}, "ru", "en"),  # a deliberate choice overrides the sheet
+        ({"LC_ALL": "C.UTF-8"}, "ru", "ru"),  # C means no preference
+        ({"SHEETS_CRM_LANG": "ru", "LC_ALL": "en_US.UTF-8"}, "en", "ru"),
+        ({"LANGUAGE": "de:ru"}, None, "ru"),
+        ({"LANGUAGE": "de"}, None, "en"),
+    ],
+)
+def test_which_language(env, sheet, expected):
+    from sheets_crm.cli.i18n import choose
+
+    assert choose(sheet=sheet, env=env) == expected
+
+
+def _extracted_messages():
+    from babel.messages.extract import extract_from_dir
+
+    return {
+        msg if isinstance(msg, str) else msg[0]: msg
+        for _, _, msg, _, _ in extract_from_dir(
+            Path(__file__).resolve().parent.parent / "sheets_crm" / "cli",
+            keywords={"_": None, "ngettext": (1, 2)},
+        )
+    }
+
+
+def test_the_russian_catalog_is_complete_current_and_compiled():
+    import gettext
+    import string
+
+    from babel.messages.pofile import read_po
+
+    from sheets_crm.cli.i18n import LOCALE_DIR
+
+    po_path = LOCALE_DIR / "ru" / "LC_MESSAGES" / "sheets_crm.po"
+    with po_path.open("rb") as f:
+        catalog = read_po(f)
+    in_po = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+    in_code = _extracted_messages()
+    assert sorted(set(in_code) - set(in_po)) == [], "run pybabel extract + update: new messages not in the .po"
+    assert sorted(set(in_po) - set(in_code)) == [], "the .po has messages the code no longer uses"
+    mo = gettext.GNUTranslations((LOCALE_DIR / "ru" / "LC_MESSAGES" / "sheets_crm.mo").open("rb"))
+    fields = string.Formatter()
+    for key, message in in_po.items():
+        assert "fuzzy" not in message.flags, key
+        translations = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(translations), f"untranslated: {key!r}"
+        wanted = {f for _, f, _, _ in fields.parse(key) if f}
+        for text in translations:  # a translation that drops or invents a {field} would crash .format()
+            assert {f for _, f, _, _ in fields.parse(text) if f} == wanted, (key, text)
+        # the compiled .mo says the same as the .po (pybabel compile was run)
+        if isinstance(message.id, str):
+            assert mo.gettext(message.id) == message.string, key
+        else:
+            assert mo.ngettext(message.id[0], message.id[1], 5) == message.string[2], key

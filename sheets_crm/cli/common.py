@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 from typer.exceptions import TyperException
 
+from sheets_crm.cli import i18n
+from sheets_crm.cli.i18n import _
 from sheets_crm.errors import CrmError
 
 if TYPE_CHECKING:
@@ -81,17 +83,19 @@ def handled() -> Iterator[None]:
     try:
         yield
     except CrmError as exc:
-        err.print(f"Error: {exc}", markup=False)
+        err.print(_("Error: {problem}").format(problem=exc), markup=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err.print("Interrupted; the workbook was left as it was before this run.", markup=False)
+        err.print(_("Interrupted; the workbook was left as it was before this run."), markup=False)
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort, SystemExit, TyperException):
         raise
     except Exception as exc:  # a bug of ours: still no traceback, but say what
         err.print(
-            f"Internal error ({type(exc).__name__}: {exc}). The workbook was not changed by this run; "
-            "please report this with the command you ran.",
+            _(
+                "Internal error ({kind}: {problem}). The workbook was not changed by this run; "
+                "please report this with the command you ran."
+            ).format(kind=type(exc).__name__, problem=exc),
             markup=False,
         )
         raise typer.Exit(1) from None
@@ -168,20 +172,23 @@ def no_targets(source: Path | None) -> typer.Exit:
     if source is None:
         from sheets_crm.app.config import CONFIG_FILENAME, user_config_path
 
-        where = (
-            f"No {CONFIG_FILENAME} was found. Save one as ./{CONFIG_FILENAME} (this folder) "
-            f"or {user_config_path()} (every folder), or pass --config PATH. "
-            f"A starter (also printed by `sheets-crm config starter`):"
-        )
+        where = _(
+            "No {name} was found. Save one as ./{name} (this folder) or {user_file} (every folder), "
+            "or pass --config PATH. A starter (also printed by `sheets-crm config starter`):"
+        ).format(name=CONFIG_FILENAME, user_file=user_config_path())
     else:
-        where = f"{source} lists no spreadsheets. Add them, for example:"
+        where = _("{source} lists no spreadsheets. Add them, for example:").format(source=source)
     from sheets_crm.cli.render import print_lines
 
     print_lines(
         err,
         [
-            "Error: no spreadsheet to work on: give a workbook path or a Google Sheets URL, or list it under "
-            f"`spreadsheets` in the config file. {where}",
+            _(
+                "Error: no spreadsheet to work on: give a workbook path or a Google Sheets URL, or list it under "
+                "`spreadsheets` in the config file."
+            )
+            + " "
+            + where,
             "",
         ],
     )
@@ -264,15 +271,17 @@ class Context:
         from sheets_crm.cli.progress import Progress
 
         with Progress(err) as progress:
-            progress.step(f"Opening {target}…")
+            progress.step(_("Opening {target}…").format(target=target))
             workbook = open_workbook(target, credentials=self.credentials, locale=locale, allow_login=interactive())
-            return sync(
+            result = sync(
                 progress.watch(workbook),
                 today=today,
                 tz=self.tz_for(target),
                 template=self.template,
                 dry_run=dry_run,
             )
+        i18n.use(i18n.choose(sheet=result.lang))  # from here on, the sheet's language (unless overridden)
+        return result
 
 
 def interactive() -> bool:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 from typer.core import TyperGroup
 
-from sheets_crm.cli import render, review
+from sheets_crm.cli import i18n, render, review
 from sheets_crm.cli.common import (
     ConfigOpt,
     Context,
@@ -40,6 +40,7 @@ from sheets_crm.cli.common import (
 from sheets_crm.cli.common import interactive as _interactive
 from sheets_crm.cli.common import parse_today as _parse_today
 from sheets_crm.cli.common import template_for as _template
+from sheets_crm.cli.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from sheets_crm.app.sync import SyncResult
@@ -127,6 +128,12 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        metavar="en|ru",
+        help="Language of the messages (default: $SHEETS_CRM_LANG, $LC_ALL, $LC_MESSAGES, the sheet's, $LANG).",
+    ),
     verbose: int = typer.Option(
         0,
         "--verbose",
@@ -136,7 +143,10 @@ def _root(
         show_default=False,
     ),
 ) -> None:
+    if lang is not None and lang not in i18n.LANGS:
+        raise typer.BadParameter("use en or ru", param_hint="--lang")
     reset_consoles()
+    i18n.request(lang)
     setup_logging(verbose)
 
 
@@ -182,9 +192,9 @@ def init(
                 locale=locale,
                 force=force,
             )
-            verb = "Laid the CRM out in" if into else "Created the CRM in Google Sheets:"
-            out.print(f"{verb} {url}", markup=False)
-            out.print(f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {url}", markup=False)
+            i18n.use(i18n.choose(sheet=lang))
+            said = _("Laid the CRM out in {url}") if into else _("Created the CRM in Google Sheets: {url}")
+            render.print_lines(out, [said.format(url=url), _fill_in(tpl, lang, url)])
             return
         if path is None:
             raise typer.BadParameter("give the path of the workbook to create, e.g. crm.xlsx", param_hint="PATH")
@@ -192,8 +202,17 @@ def init(
         from sheets_crm.core.layout import build_layout
 
         created = create_workbook(path, build_layout(tpl, lang), overwrite=force)
-        out.print(f"Created {created} with tabs: " + ", ".join(t.names[lang] for t in tpl.tabs) + ".", markup=False)
-        out.print(f"Fill in Leads and the Contact Plan, then run: sheets-crm sync {created}", markup=False)
+        i18n.use(i18n.choose(sheet=lang))
+        tabs = ", ".join(t.names[lang] for t in tpl.tabs)
+        render.print_lines(
+            out, [_("Created {path} with tabs: {tabs}.").format(path=created, tabs=tabs), _fill_in(tpl, lang, created)]
+        )
+
+
+def _fill_in(tpl: Template, lang: str, target: object) -> str:
+    return _("Fill in {leads} and {plan}, then run: sheets-crm sync {target}").format(
+        leads=tpl.tab("leads").names[lang], plan=tpl.tab("plan").names[lang], target=target
+    )
 
 
 def _init_google(
@@ -224,8 +243,8 @@ def _init_google(
 def _print_result(result: SyncResult, *, dry_run: bool, stats: bool) -> None:
     render.print_lines(out, render.summary_lines(result, dry_run))
     if stats:
-        shown = ", ".join(f"{k}={v}" for k, v in result.stats.items()) or "local file: no requests"
-        out.print(f"Stats: {shown}", markup=False)
+        shown = ", ".join(f"{k}={v}" for k, v in result.stats.items()) or _("local file: no requests")
+        out.print(_("Stats: {shown}").format(shown=shown), markup=False)
     render.print_lines(out, render.issues_lines(result.issues))
 
 
@@ -280,7 +299,9 @@ def sync(
                     sent = deliver(result, ctx.config.digest)
                     if as_text:
                         out.print(
-                            f"Digest: {sent} message(s) sent." if sent else "Digest: no calls, nothing sent.",
+                            ngettext("Digest: {n} message sent.", "Digest: {n} messages sent.", sent).format(n=sent)
+                            if sent
+                            else _("Digest: no calls, nothing sent."),
                             markup=False,
                         )
         except typer.Exit as exc:
@@ -326,18 +347,11 @@ def today(
             _write(render.calls_json(calls) + "\n" if as_json else render.calls_csv(calls))
             render.print_lines(err, hint)
             return
-        who = f" for {calls[0].owner if calls else (owner or '').strip()}" if owner else ""
+        who = (calls[0].owner if calls else (owner or "").strip()) if owner else ""
         counts = dict.fromkeys(("overdue", "today", "upcoming"), 0)
         for call in calls:
             counts[call.section] += 1
-        render.print_lines(
-            out,
-            [
-                f"Calls{who} on {result.today.isoformat()}: {counts['overdue']} overdue, "
-                f"{counts['today']} today, {counts['upcoming']} upcoming.",
-                *hint,
-            ],
-        )
+        render.print_lines(out, [render.counts_line(counts, who=who, day=i18n.day(result.today)), *hint])
         render.print_lines(out, render.calls_lines(calls, ctx.template, result.lang, out.width))
         render.print_lines(out, render.issues_lines(result.issues))
 
@@ -351,9 +365,12 @@ def _for_owner(calls: list[Call], owner: str) -> tuple[list[Call], list[str]]:
         return mine, []
     owners: dict[str, int] = {}
     for call in calls:
-        owners[call.owner.strip() or "(no owner)"] = owners.get(call.owner.strip() or "(no owner)", 0) + 1
+        name = call.owner.strip() or _("(no owner)")
+        owners[name] = owners.get(name, 0) + 1
     listed = ", ".join(f"{name} ({n})" for name, n in sorted(owners.items(), key=lambda kv: (-kv[1], kv[0])))
-    return mine, [f"No calls for {owner.strip()!r}. Owners with calls: {listed}."]
+    return mine, [
+        _("No calls for {owner}. Owners with calls: {listed}.").format(owner=repr(owner.strip()), listed=listed)
+    ]
 
 
 def _one_format(as_json: bool, as_csv: bool) -> None:
@@ -388,10 +405,13 @@ def demo(
         day = day or today_in(resolve_zone(tz))
         written = write_demo(path, day, lang=lang, template=tpl)
         result = run_sync(str(written), today=day, template=tpl)
+        i18n.use(i18n.choose(sheet=result.lang))
         render.print_lines(out, render.summary_lines(result))
         render.print_lines(out, render.calls_lines(result.calls, tpl, result.lang, out.width))
         render.print_lines(out, render.issues_lines(result.issues))
-        out.print(f"Open {written.resolve()} in Excel or LibreOffice to see the colours.", markup=False)
+        render.print_lines(
+            out, [_("Open {path} in Excel or LibreOffice to see the colours.").format(path=written.resolve())]
+        )
 
 
 @app.command()
@@ -415,10 +435,11 @@ def doctor(
         ctx = Context(config, credentials=credentials, tz=tz)
         name = ctx.targets(target)[0]
         with Progress(err) as progress:  # one step: the doctor opens and reads by itself
-            progress.step(f"Checking {name}…")
+            progress.step(_("Checking {target}…").format(target=name))
             report = run_doctor(
                 name, credentials=ctx.credentials, today=day, tz=ctx.tz_for(name), template=ctx.template, locale=locale
             )
+        i18n.use(i18n.choose(sheet=report.lang))
         if as_json:
             _write(report.to_json() + "\n")
         elif as_csv:
@@ -562,7 +583,7 @@ def export_ics(
         )
         write_ics(out_path, data)
         n = sum(1 for c in result.calls if c.section in sections)
-        out.print(f"Wrote {n} events to {out_path}", markup=False)
+        out.print(ngettext("Wrote {n} event to {path}", "Wrote {n} events to {path}", n).format(n=n, path=out_path))
 
 
 @app.command()
@@ -584,14 +605,15 @@ def digest(
         result = ctx.run(ctx.targets(target)[0], today=day, dry_run=True)
         if send_it:
             sent = deliver(result, ctx.config.digest, lang=lang)
-            out.print(f"Sent {sent} message(s)." if sent else "No calls: nothing sent.", markup=False)
+            said = ngettext("Sent {n} message.", "Sent {n} messages.", sent) if sent else _("No calls: nothing sent.")
+            out.print(said.format(n=sent), markup=False)
             return
         cfg = ctx.config.digest
         messages = build_digests(
             result.calls, cfg, today=result.today, lang=lang or (result.lang if cfg.lang == "auto" else None)
         )
         if not result.calls:
-            out.print("No calls: nothing would be sent.", markup=False)
+            out.print(_("No calls: nothing would be sent."), markup=False)
         elif not messages:  # no recipients yet: still show what the team would get
             messages = build_digests(
                 result.calls,
@@ -602,8 +624,10 @@ def digest(
             render.print_lines(
                 out,
                 [
-                    "No recipients are configured ([digest] to_team and [digest.owners] in sheets-crm.toml); "
-                    "this is what the team message would say:",
+                    _(
+                        "No recipients are configured ([digest] to_team and [digest.owners] in sheets-crm.toml); "
+                        "this is what the team message would say:"
+                    ),
                     "",
                 ],
             )

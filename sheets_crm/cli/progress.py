@@ -13,6 +13,8 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
+from sheets_crm.cli.i18n import _
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
@@ -79,7 +81,7 @@ class Progress:
         with self._lock:
             if self._closed or self._status is not None:
                 return
-            self._status = self.console.status(self.text or "Working…", spinner="dots")
+            self._status = self.console.status(self.text or _("Working…"), spinner="dots")
             self._status.start()
 
 
@@ -108,17 +110,17 @@ class _Watched:
         return getattr(self._workbook, name)
 
     def read(self, *args: Any, **kwargs: Any) -> Any:
-        self._progress.step(f"Reading {self._workbook.name}…")
+        self._progress.step(_("Reading {target}…").format(target=self._workbook.name))
         snapshot = self._workbook.read(*args, **kwargs)
-        self._progress.step("Working out today's calls…")
+        self._progress.step(_("Working out today's calls…"))
         return snapshot
 
     def prepare(self, *args: Any, **kwargs: Any) -> Any:
-        self._progress.step("Preparing the changes…")
+        self._progress.step(_("Preparing the changes…"))
         return self._workbook.prepare(*args, **kwargs)
 
     def apply(self, *args: Any, **kwargs: Any) -> Any:
-        self._progress.step(f"Writing {self._workbook.name}…")
+        self._progress.step(_("Writing {target}…").format(target=self._workbook.name))
         done = self._workbook.apply(*args, **kwargs)
-        self._progress.step("Finishing…")
+        self._progress.step(_("Finishing…"))
         return done

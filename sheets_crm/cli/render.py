@@ -19,6 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from sheets_crm.cli import i18n
+from sheets_crm.cli.i18n import _, ngettext
+
 if TYPE_CHECKING:  # rich and the app load only when something is printed
     from rich.console import Console
 
@@ -119,7 +122,7 @@ def _wrap_atoms(atoms: Sequence[str], sep: str, width: int, indent: str, hanging
 
 def _call_value(call: Call, field: str) -> str:
     if field == "date":
-        return call.date.isoformat()
+        return i18n.day(call.date)
     if field == "days_overdue":
         return "" if call.days_overdue is None else str(call.days_overdue)
     value = getattr(call, field, "")
@@ -172,7 +175,7 @@ def _compact(calls: Sequence[Call], template: Template, lang: str, width: int) -
             section = call.section
             count = sum(1 for c in calls if c.section == section)
             out.append((f"{template.section_label(section, lang)} ({count})", _STYLE.get(section, "") or "bold"))
-        head = [a for a in (call.date.isoformat(), call.project, call.contact, call.phone) if a]
+        head = [a for a in (i18n.day(call.date), call.project, call.contact, call.phone) if a]
         out += [(text, "") for text in _wrap_atoms(head, " · ", width, _INDENT, _DETAIL)]
         # ranked: what to talk about, who calls, how late, how it went last time
         details = [call.topic] if call.topic else []
@@ -187,30 +190,42 @@ def _compact(calls: Sequence[Call], template: Template, lang: str, width: int) -
     return out
 
 
-def counts_line(counts: dict[str, int]) -> str:
-    return f"Calls: {counts['overdue']} overdue, {counts['today']} today, {counts['upcoming']} upcoming."
+def counts_line(counts: dict[str, int], who: str = "", day: str = "") -> str:
+    """``Calls: 1 overdue, 1 today, 1 upcoming.`` (``who``/``day``: for one owner / on one day)."""
+    n = {"overdue": counts["overdue"], "today": counts["today"], "upcoming": counts["upcoming"]}
+    if who:
+        return _("Calls for {who} on {day}: {overdue} overdue, {today} today, {upcoming} upcoming.").format(
+            who=who, day=day, **n
+        )
+    if day:
+        return _("Calls on {day}: {overdue} overdue, {today} today, {upcoming} upcoming.").format(day=day, **n)
+    return _("Calls: {overdue} overdue, {today} today, {upcoming} upcoming.").format(**n)
 
 
 def summary_lines(result: SyncResult, dry_run: bool = False) -> list[str]:
-    day = result.today.isoformat()
+    when, n = i18n.day(result.today), result.changed_cells
     if dry_run:
-        head = (
-            f"Checked {result.target} for {day}: {result.changed_cells} cells would change (dry run, nothing written)."
+        head = ngettext(
+            "Checked {target} for {day}: {n} cell would change (dry run, nothing written).",
+            "Checked {target} for {day}: {n} cells would change (dry run, nothing written).",
+            n,
         )
     elif result.written:
-        head = f"Synced {result.target} for {day}: {result.changed_cells} cells updated."
+        head = ngettext(
+            "Synced {target} for {day}: {n} cell updated.", "Synced {target} for {day}: {n} cells updated.", n
+        )
     else:
-        head = f"Synced {result.target} for {day}: already up to date, nothing written."
-    return [head, counts_line(result.counts())]
+        head = _("Synced {target} for {day}: already up to date, nothing written.")
+    return [head.format(target=result.target, day=when, n=n), counts_line(result.counts())]
 
 
 def issues_lines(issues: list[Issue]) -> list[str]:
     if not issues:
         return []
-    lines = [f"Warnings ({len(issues)}):"]
+    lines = [_("Warnings ({n}):").format(n=len(issues))]
     lines += [f"  {issue}" for issue in issues[:MAX_WARNINGS]]
     if len(issues) > MAX_WARNINGS:
-        lines.append(f"  … and {len(issues) - MAX_WARNINGS} more (use --json or --csv to see all)")
+        lines.append("  " + _("… and {n} more (use --json or --csv to see all)").format(n=len(issues) - MAX_WARNINGS))
     return lines
 
 
