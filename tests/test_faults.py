@@ -200,7 +200,7 @@ def test_a_sync_with_faults_costs_only_the_retries(states) -> None:
 
 CHILD = textwrap.dedent("""
     import datetime as dt, os, sys, time
-    from sheets_crm.backends.local import workbook as local
+    from sheets_crm.backends.local import files as local
     from sheets_crm.backends.local.workbook import LocalWorkbook
     from sheets_crm.app.sync import sync
 
@@ -229,12 +229,13 @@ CHILD = textwrap.dedent("""
             announce_and_hang("stage")
         local.os.replace = replace
     else:                                   # random: the parent kills at a moment of its choosing in the save
-        real_save = local.save_atomically
-        def save(book, target):
+        real_save = local.write_atomically
+        def save(*args, **kwargs):
             print("stage", flush=True)
-            real_save(book, target)
+            real_save(*args, **kwargs)
             print("saved", flush=True)
-        local.save_atomically = save
+        from sheets_crm.backends.local import workbook
+        workbook.write_atomically = save
     sync(LocalWorkbook(path), today=dt.date(2026, 11, 22))
     print("done", flush=True)
 """)

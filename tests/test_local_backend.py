@@ -194,7 +194,7 @@ def test_missing_tab_stops_before_writing(make_workbook):
 def test_missing_key_column_stops_before_writing(make_workbook):
     path = make_workbook(LEADS, PLAN)
     book = openpyxl.load_workbook(path)
-    book["Leads"]["A1"].value = "Company"
+    book["Leads"]["A1"].value = "Thing"
     book.save(path)
     before = digest(path)
     with pytest.raises(SheetShapeError, match="Leads: missing column 'Project' / 'Проект'"):
@@ -213,15 +213,19 @@ def test_locked_workbook_is_refused(make_workbook, lock_name):
 
 
 def test_crash_during_save_leaves_the_old_file(make_workbook, monkeypatch):
+    import errno
+
+    from sheets_crm.backends.local import workbook as local
+
     path = make_workbook(LEADS, PLAN)
     before = digest(path)
 
-    def exploding_save(self, filename):
-        Path(filename).write_bytes(b"half a zip")
-        raise OSError("disk full")
+    def exploding_write(pkg, by_tab, out):
+        out.write(b"half a zip")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", exploding_save)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(local, "write_changes", exploding_write)
+    with pytest.raises(WorkbookError, match="disk is full; the workbook was not changed"):
         sync(LocalWorkbook(path), today=TODAY)
     assert digest(path) == before
     assert sorted(p.name for p in path.parent.iterdir()) == ["crm.xlsx"]  # no temp file left
@@ -264,7 +268,10 @@ def test_sync_retries_after_a_concurrent_save(make_workbook, monkeypatch):
     assert ws["A2"].value == "Newcomer" and ws["N2"].value == 0
 
 
-def test_charts_are_not_silently_dropped(make_workbook, tmp_path):
+def test_charts_are_kept_byte_for_byte(make_workbook, tmp_path):
+    """The writer copies every part it does not own: a chart (and its drawing) come through unchanged."""
+    import zipfile
+
     from openpyxl.chart import BarChart, Reference
 
     path = make_workbook(LEADS, PLAN)
@@ -273,10 +280,14 @@ def test_charts_are_not_silently_dropped(make_workbook, tmp_path):
     chart.add_data(Reference(book["Leads"], min_col=13, min_row=1, max_row=4))
     book["Leads"].add_chart(chart, "P2")
     book.save(path)
-    before = digest(path)
-    with pytest.raises(WorkbookError, match="charts"):
-        sync(LocalWorkbook(path), today=TODAY)
-    assert digest(path) == before
+    with zipfile.ZipFile(path) as z:
+        before = {n: z.read(n) for n in z.namelist() if n.startswith(("xl/charts/", "xl/drawings/"))}
+    assert any(n.startswith("xl/charts/") for n in before)
+    assert sync(LocalWorkbook(path), today=TODAY).written
+    with zipfile.ZipFile(path) as z:
+        after = {n: z.read(n) for n in z.namelist() if n.startswith(("xl/charts/", "xl/drawings/"))}
+    assert after == before
+    assert openpyxl.load_workbook(path)["Leads"]["J2"].value == "Liked it"
 
 
 def test_not_a_workbook(tmp_path):

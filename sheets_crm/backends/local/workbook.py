@@ -1,343 +1,129 @@
-"""The local workbook backend: an .xlsx file through openpyxl.
+"""The local workbook backend: an .xlsx/.xlsm file on disk, edited in place.
 
-Atomic by construction: changes go into the in-memory workbook, which is
-saved to a temporary file beside the original and moved over it with
-``os.replace``. A crash mid-save leaves the old file intact; a file that Excel
-or LibreOffice holds open is refused before anything is written.
+Reading streams the package into a Snapshot (:mod:`.xlsx_read`); writing splices
+only the tool's cells into the worksheet XML and copies every other part of the
+file byte for byte (:mod:`.xlsx_write`), saved atomically at the file's real
+location (:mod:`.files`). openpyxl is used only to lay out *new* workbooks
+(``sheets-crm init``, the demo): there is no person's content to preserve yet,
+and its styling API keeps that layout short and readable.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
-import os
-import shutil
-import tempfile
-import zipfile
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+import warnings
+from collections.abc import Collection
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.workbook.workbook import Workbook as XlWorkbook
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.formula import ArrayFormula
-
+from sheets_crm.backends.local.files import (
+    check_unlocked,
+    check_writable,
+    identity,
+    lock_file,
+    read_file,
+    real_path,
+    save_atomically,
+    write_atomically,
+)
+from sheets_crm.backends.local.xlsx_read import Package, read_tabs
+from sheets_crm.backends.local.xlsx_write import merged_conflicts, write_changes
 from sheets_crm.backends.protocol import Workbook
 from sheets_crm.core.layout import TabLayout
-from sheets_crm.core.model import KEEP, ChangeSet, Snapshot, TabData
-from sheets_crm.errors import ConcurrentEditError, WorkbookError, WorkbookLockedError
+from sheets_crm.core.model import ChangeSet, Snapshot
+from sheets_crm.errors import ConcurrentEditError, WorkbookError
 
-__all__ = ["LocalWorkbook", "create_workbook", "lock_file"]
+__all__ = ["LocalWorkbook", "create_workbook", "lock_file", "save_atomically"]
 
 _SUFFIXES = {".xlsx", ".xlsm"}
 _TOOL_NOTE = "Filled in by sheets-crm at every sync: edits here are overwritten."
 
 
-def lock_file(path: Path) -> Path | None:
-    """The lock file Excel or LibreOffice keeps beside an open workbook, if any."""
-    name = path.name
-    for candidate in (f".~lock.{name}#", f"~${name}", f"~${name[2:]}", f"~${name[1:]}"):
-        lock = path.with_name(candidate)
-        if lock.exists():
-            return lock
-    return None
-
-
-def _check_unlocked(path: Path) -> None:
-    lock = lock_file(path)
-    if lock is not None:
-        raise WorkbookLockedError(
-            f"{path} is open in Excel or LibreOffice (lock file {lock.name} is present). "
-            "Close it there and run again; nothing was written. If no program has it open, "
-            f"delete {lock}."
-        )
-
-
 class LocalWorkbook(Workbook):
-    """A CRM in a local .xlsx file."""
+    """A CRM in a local .xlsx/.xlsm file."""
 
     def __init__(self, path: str | Path, *, locale: str | None = None) -> None:
         self.path = Path(path)
         self.name = str(self.path)
         self.locale = locale
-        self._book: XlWorkbook | None = None
-        self._version: tuple[int, int] | None = None
-        #: What Excel last computed for each formula cell: (tab, row, col) 1-based -> value.
-        self._results: dict[tuple[str, int, int], Any] = {}
+        self._pkg: Package | None = None
+
+    def _real(self) -> Path:
+        """The file itself (a symlink is followed: the link stays, the file it names is written)."""
+        return real_path(self.path)
+
+    def _check_unlocked(self, real: Path) -> None:
+        check_unlocked(real, shown=self.path)
+        if real.parent != self.path.parent or real.name != self.path.name:
+            check_unlocked(self.path, shown=self.path)
 
     # -- reading -----------------------------------------------------------
-    def _stat(self) -> tuple[int, int]:
-        st = self.path.stat()
-        return (st.st_mtime_ns, st.st_size)
-
     def read(self, fills_for: Collection[str] = ()) -> Snapshot:
         path = self.path
         if not path.exists():
             raise WorkbookError(f"{path}: no such workbook (create one with `sheets-crm init {path}`)")
         if path.suffix.lower() not in _SUFFIXES:
             raise WorkbookError(f"{path}: not an .xlsx workbook (a Google spreadsheet needs its URL or id)")
-        _check_unlocked(path)
-        _refuse_unpreservable(path)
-        version = self._stat()
-        try:
-            with _gc_paused():
-                book = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
-        except PermissionError:
-            raise WorkbookLockedError(f"{path}: permission denied (is it open in another program?)") from None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise WorkbookError(f"{path}: cannot open as an .xlsx workbook ({exc})") from None
-        self._book, self._version = book, version
-        self._results = {}
-        cached: XlWorkbook | None = None
-        tabs: dict[str, TabData] = {}
-        for ws in book.worksheets:
-            with _gc_paused():
-                values, formulas, (n_rows, n_cols) = _values(ws)
-            if formulas:
-                # Formulas keep their text in the file; read what Excel last computed.
-                cached = cached or openpyxl.load_workbook(path, data_only=True, read_only=True)
-                cws = cached[ws.title]
-                grid = [list(row) for row in cws.iter_rows(values_only=True)]
-                for r, c in formulas:
-                    values[r][c] = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
-                    if values[r][c] is not None:
-                        self._results[(ws.title, r + 1, c + 1)] = values[r][c]
-            tab = TabData(ws.title, values, grid_rows=n_rows, grid_cols=n_cols)
-            if ws.title in fills_for:
-                tab.fill_reader = _fill_reader(ws)
-            tabs[ws.title] = tab
-        if cached is not None:
-            cached.close()
+        real = self._real()
+        self._check_unlocked(real)
+        data, version = read_file(real, shown=path)
+        pkg = Package.open(self.name, data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nothing a library says may reach the user raw
+            tabs = read_tabs(pkg, fills_for)
+        self._pkg = pkg
         return Snapshot(tabs=tabs, locale=self.locale, title=path.stem, version=version)
 
     # -- writing -----------------------------------------------------------
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:
         if not changes:
             return
-        if self._book is None:
+        pkg = self._pkg
+        if pkg is None:
             raise WorkbookError("apply() before read()")
-        path = self.path
-        _check_unlocked(path)
-        if self._stat() != base.version:
+        real = self._real()
+        self._check_unlocked(real)
+        try:
+            now = identity(real.stat())
+        except FileNotFoundError:
+            now = None
+        if now != base.version:
             raise ConcurrentEditError(
-                f"{path} was saved by another program while the sync was running; nothing was written."
+                f"{self.path} was saved by another program while the sync was running; nothing was written."
             )
-        book = self._book
-        sheets = {ws.title: ws for ws in book.worksheets}
-        _refuse_merged_targets(sheets, changes)
-        with _gc_paused():
-            for change in changes.changes:
-                cell = sheets[change.tab].cell(change.row + 1, change.col + 1)
-                if change.value is not KEEP:
-                    _set_value(cell, change.value, change.number_format)
-                if change.fill is not KEEP:
-                    cell.fill = _fill(change.fill)
-            with _keeping_formula_results(self._results):
-                save_atomically(book, path)
-        self._version = self._stat()
+        check_writable(real, shown=self.path)
+        by_tab = changes.by_tab()
+        _refuse_merged_targets(pkg, by_tab)
+        write_atomically(real, lambda out: write_changes(pkg, by_tab, out), expected=base.version, shown=self.path)
+        self._pkg = None  # the file moved on: a next apply needs a new read
 
 
-@contextmanager
-def _keeping_formula_results(results: dict[tuple[str, int, int], Any]) -> Iterator[None]:
-    """Save formula cells with the result Excel had computed for them.
-
-    openpyxl writes a formula with an empty result, so the next read (ours, or any
-    program that does not recalculate) would see the person's formula-made Project or
-    Date as empty. While saving, formula cells we read a result for are written with
-    it, as Excel itself does.
-    """
-    if not results:
-        yield
-        return
-    from openpyxl.cell import _writer as cell_writer
-    from openpyxl.compat import safe_string
-    from openpyxl.utils.datetime import to_excel
-    from openpyxl.worksheet import _writer as sheet_writer
-    from openpyxl.xml.functions import Element, SubElement
-
-    plain = sheet_writer.write_cell
-
-    def write_cell(xf: Any, worksheet: Any, cell: Any, styled: Any = None) -> None:
-        result = results.get((worksheet.title, cell.row, cell.column))
-        formula = cell._value
-        if result is None or cell.data_type != "f" or not isinstance(formula, str):
-            return plain(xf, worksheet, cell, styled)
-        _, attrs = cell_writer._set_attributes(cell, styled)
-        if isinstance(result, bool):
-            attrs["t"], text = "b", "1" if result else "0"
-        elif isinstance(result, (int, float)):
-            text = safe_string(result)
-        elif isinstance(result, (dt.date, dt.datetime)):
-            text = safe_string(to_excel(result))
-        elif isinstance(result, str):
-            attrs["t"], text = ("e" if result in ERROR_CODES else "str"), result
-        else:
-            return plain(xf, worksheet, cell, styled)
-        el = Element("c", attrs)
-        SubElement(el, "f").text = formula[1:]
-        SubElement(el, "v").text = text
-        xf.write(el)
-
-    sheet_writer.write_cell = write_cell
-    try:
-        yield
-    finally:
-        sheet_writer.write_cell = plain
-
-
-def _refuse_merged_targets(sheets: dict[str, Any], changes: ChangeSet) -> None:
+def _refuse_merged_targets(pkg: Package, by_tab: dict[str, list[Any]]) -> None:
     """A merged cell other than the top-left one cannot hold a value: stop before writing."""
-    blocked: dict[str, str] = {}
-    for title in {ch.tab for ch in changes.changes}:
-        ws = sheets[title]
-        if not ws.merged_cells.ranges:
+    parts = {s.title: s.part for s in pkg.sheets}
+    blocked: list[str] = []
+    for title, changes in by_tab.items():
+        xml = pkg.read(parts[title])
+        if b"mergeCell" not in xml:
             continue
-        targets = {(ch.row + 1, ch.col + 1) for ch in changes.changes if ch.tab == title}
-        for rng in ws.merged_cells.ranges:
-            hit = sorted(
-                (r, c)
-                for r, c in targets
-                if rng.min_row <= r <= rng.max_row
-                and rng.min_col <= c <= rng.max_col
-                and (r, c) != (rng.min_row, rng.min_col)
-            )
-            if hit:
-                r, c = hit[0]
-                name = title if title.isalnum() else "'" + title.replace("'", "''") + "'"
-                blocked[f"{name}!{rng.coord}"] = f"{get_column_letter(c)}{r}"
+        name = title if title.isalnum() else "'" + title.replace("'", "''") + "'"
+        for rng, cell in merged_conflicts(xml, {(ch.row, ch.col) for ch in changes}):
+            blocked.append(f"{name}!{rng} is merged, and sheets-crm must write into {cell}")
     if blocked:
-        where = "; ".join(f"{rng} is merged, and sheets-crm must write into {cell}" for rng, cell in blocked.items())
         raise WorkbookError(
-            f"{where}. Unmerge those cells (they hold the tool's columns) and run again; nothing was written."
+            f"{'; '.join(blocked)}. Unmerge those cells (they hold the tool's columns) and run again; "
+            "nothing was written."
         )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while openpyxl loads, fills or saves.
-
-    A workbook is millions of small long-lived objects; every full collection
-    triggered while they are being made walks all of them again (a third of a
-    sync's time at 10k leads). Nothing here creates garbage cycles worth
-    collecting early, and the collector resumes right after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _values(ws: Any) -> tuple[list[list[Any]], list[tuple[int, int]], tuple[int, int]]:
-    """The sheet's values, the (row, col) of its formula cells, and its size.
-
-    The same rows as ``ws.iter_rows(values_only=True)`` (the rectangle from A1
-    to the last used cell), read from the cells that exist: ``iter_rows``
-    would create a cell object for every empty position.
-    """
-    cells = ws._cells
-    if not cells:
-        return [], [], (1, 1)  # what max_row / max_column say of an empty sheet
-    n_rows = max(r for r, _ in cells)
-    n_cols = max(c for _, c in cells)
-    values: list[list[Any]] = [[None] * n_cols for _ in range(n_rows)]
-    formulas = []
-    for (r, c), cell in cells.items():
-        v = cell._value
-        values[r - 1][c - 1] = v
-        if isinstance(v, ArrayFormula) or (isinstance(v, str) and v.startswith("=") and cell.data_type == "f"):
-            formulas.append((r - 1, c - 1))
-    return values, formulas, (n_rows, n_cols)
-
-
-def _set_value(cell: Any, value: Any, number_format: str | None) -> None:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.value = value
-        if len(value) > 32767:
-            # openpyxl cuts text at Excel's 32 767 characters, but keeps a longer cell it
-            # read: copy such a name whole, or it never matches and is rewritten each sync.
-            cell._value = value
-        # openpyxl would store "=..." as a formula: a lead named "=HYPERLINK(...)"
-        # must stay text.
-        cell.data_type = "s"
-        return
-    cell.value = value
-    if number_format and value is not None:
-        cell.number_format = number_format  # dates as dates, counts as plain numbers
 
 
 @cache
-def _fill(color: str | None) -> PatternFill:
-    """One shared fill object per colour (cells store only its style index)."""
+def _fill(color: str | None) -> Any:
+    """One shared openpyxl fill per colour (new workbooks only)."""
+    from openpyxl.styles import PatternFill
+
     if not color:
         return PatternFill(fill_type=None)
     return PatternFill(fill_type="solid", start_color="FF" + color, end_color="FF" + color)
-
-
-def _fill_reader(ws: Any):
-    cells = ws._cells  # read without creating cells (ws.cell would add them)
-
-    def reader(row: int, col: int) -> str | None:
-        cell = cells.get((row + 1, col + 1))
-        if cell is None or not cell.has_style:
-            return None
-        fill = cell.fill
-        if fill is None or fill.fill_type != "solid":
-            return None
-        rgb = fill.fgColor.rgb if fill.fgColor is not None else None
-        if not isinstance(rgb, str):
-            return None  # theme/indexed colours are the person's, not ours
-        return rgb[-6:].upper()
-
-    return reader
-
-
-def _refuse_unpreservable(path: Path) -> None:
-    """openpyxl drops charts and images on save; never lose them silently."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise WorkbookError(f"{path}: cannot open as an .xlsx workbook ({exc})") from None
-    lost = sorted({n.split("/")[1] for n in names if n.startswith(("xl/charts/", "xl/media/"))})
-    if lost:
-        raise WorkbookError(
-            f"{path} contains {' and '.join(lost)}, which the local backend cannot preserve when it "
-            "saves. Move them to another workbook (or use the Google backend); nothing was written."
-        )
-
-
-def save_atomically(book: XlWorkbook, path: Path) -> None:
-    """Save beside the target, fsync, then rename over it."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        book.save(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except PermissionError:
-        tmp.unlink(missing_ok=True)
-        raise WorkbookLockedError(
-            f"{path}: cannot replace the file (is it open in another program?); nothing was written"
-        ) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: bool = False) -> Path:
@@ -347,6 +133,13 @@ def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: boo
         raise WorkbookError(f"{path}: the local backend writes .xlsx files; name it e.g. crm.xlsx")
     if path.exists() and not overwrite:
         raise WorkbookError(f"{path} already exists; pick another name (or pass --force to replace it)")
+    import openpyxl
+    from openpyxl.comments import Comment
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = openpyxl.Workbook()
     book.remove(book.active)
     bold = Font(bold=True)

@@ -1,0 +1,179 @@
+"""The workbook file on disk: where it really is, who holds it, and the one atomic way to replace it.
+
+A workbook reached through a symlink is read and written at its real location
+(the link stays a link). Before writing: the Excel/LibreOffice lock file beside
+the real file refuses the save, and so does a read-only file. The save writes a
+temporary file in the same folder, fsyncs it, re-checks that the workbook is the
+very file that was read (inode, size, mtime) and moves the new one over it with
+``os.replace``: a crash leaves the old file or the new one, never half of one.
+Every OS failure becomes one :class:`WorkbookError` naming the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sheets_crm.errors import ConcurrentEditError, WorkbookError, WorkbookLockedError
+
+__all__ = [
+    "Identity",
+    "real_path",
+    "lock_file",
+    "check_unlocked",
+    "check_writable",
+    "identity",
+    "read_file",
+    "write_atomically",
+    "save_atomically",
+]
+
+log = logging.getLogger(__name__)
+
+#: (inode, size, mtime in ns) of the file read: another program's save changes at least one.
+Identity = tuple[int, int, int]
+
+
+def real_path(path: Path) -> Path:
+    """The file a (chain of) symlink(s) points at; the path itself otherwise."""
+    return Path(os.path.realpath(path))
+
+
+def lock_file(path: Path) -> Path | None:
+    """The lock file Excel or LibreOffice keeps beside an open workbook, if any."""
+    name = path.name
+    for candidate in (f".~lock.{name}#", f"~${name}", f"~${name[2:]}", f"~${name[1:]}"):
+        lock = path.with_name(candidate)
+        if lock.exists():
+            return lock
+    return None
+
+
+def check_unlocked(path: Path, shown: Path | None = None) -> None:
+    lock = lock_file(path)
+    if lock is not None:
+        raise WorkbookLockedError(
+            f"{shown or path} is open in Excel or LibreOffice (lock file {lock.name} is present). "
+            "Close it there and run again; nothing was written. If no program has it open, "
+            f"delete {lock}."
+        )
+
+
+def check_writable(path: Path, shown: Path | None = None) -> None:
+    """Refuse a read-only workbook (as root, ``os.access`` would say yes: look at the mode bits)."""
+    st = path.stat()
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+        raise WorkbookError(
+            f"{shown or path} is read-only; sheets-crm will not change it. Make it writable "
+            f"(e.g. chmod u+w) and run again; nothing was written."
+        )
+
+
+def identity(st: os.stat_result) -> Identity:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_file(path: Path, shown: Path | None = None) -> tuple[bytes, Identity]:
+    """The file's bytes and the identity of exactly the file read."""
+    try:
+        with open(path, "rb") as fh:
+            before = os.fstat(fh.fileno())
+            data = fh.read()
+    except PermissionError:
+        raise WorkbookLockedError(f"{shown or path}: permission denied (is it open in another program?)") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{shown or path} is a folder, not a workbook") from None
+    except OSError as exc:
+        raise WorkbookError(f"{shown or path}: cannot read the file ({exc.strerror or exc})") from None
+    return data, identity(before)
+
+
+def _explain(exc: OSError, path: Path) -> str:
+    code = exc.errno
+    if code == errno.ENOSPC or code == errno.EDQUOT:
+        return f"{path}: the disk is full; the workbook was not changed. Free some space and run again."
+    if code == errno.EROFS:
+        return f"{path}: the folder is on a read-only file system; the workbook was not changed."
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f"{path}: no permission to write in {path.parent} (sheets-crm saves a temporary file beside the "
+            "workbook, then renames it); the workbook was not changed."
+        )
+    return f"{path}: cannot save ({exc.strerror or exc}); the workbook was not changed."
+
+
+def write_atomically(
+    path: Path,
+    write: Callable[[Any], None],
+    *,
+    expected: Identity | None = None,
+    shown: Path | None = None,
+) -> None:
+    """Write a new version of ``path`` through ``write(binary file)`` and swap it in atomically.
+
+    ``expected``: the identity of the file the new content was made from; if the
+    file on disk is no longer that one just before the rename, nothing is
+    replaced and :class:`ConcurrentEditError` is raised (the sync re-plans).
+    """
+    shown = shown or path
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WorkbookError(_explain(exc, shown)) from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            shutil.copymode(path, tmp)
+        if expected is not None:
+            try:
+                now = identity(path.stat())
+            except FileNotFoundError:
+                now = None
+            if now != expected:
+                raise ConcurrentEditError(
+                    f"{shown} was saved by another program while the sync was running; nothing was written."
+                )
+        os.replace(tmp, path)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise WorkbookLockedError(
+            f"{shown}: cannot replace the file (is it open in another program?); nothing was written"
+        ) from None
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WorkbookError(_explain(exc, shown)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every OS/file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        log.debug("fsync of %s not supported", folder)
+    finally:
+        os.close(fd)
+
+
+def save_atomically(book: Any, path: Path) -> None:
+    """Save an openpyxl workbook (new workbooks: init, demo, tests) beside the target, then rename over it."""
+    path = real_path(Path(path))
+    write_atomically(path, book.save)

@@ -1,0 +1,410 @@
+"""Edit a workbook in place at the XML level: only the tool's cells change.
+
+For each tab written, the worksheet XML is spliced: the ``<c>`` elements of the
+changed cells are replaced (or inserted in column order, in a new ``<row>`` where
+the row does not exist yet); every other byte of the part stays as it was. Text
+is written as an inline string (``t="inlineStr"``): it can never be read as a
+formula, and sharedStrings.xml (the person's text) is left untouched. Dates are
+serial numbers in the workbook's own date system with a date number format.
+New cell formats are appended to styles.xml (see :mod:`.styles`).
+
+When the workbook has formulas, ``<calcPr fullCalcOnLoad="1">`` asks Excel and
+LibreOffice to recalculate them on the next open (the cached results of the
+person's formulas that read tool cells are left for them to recompute), and
+calcChain.xml (Excel's cache of the formula order, which may name a tool cell
+that no longer holds a formula) is removed with its relationship and content
+type; Excel rebuilds it. Every other part is copied byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sheets_crm.backends.local import zipcopy
+from sheets_crm.backends.local.styles import KEEP_FILL, StyleEditor
+from sheets_crm.backends.local.xlsx_read import EPOCH_1900, Package, SheetInfo, col_index, rels_part
+from sheets_crm.core.model import KEEP, CellChange
+from sheets_crm.errors import WorkbookError
+
+__all__ = ["write_changes", "cell_ref", "merged_conflicts"]
+
+_P = rb"(?:[\w.-]+:)?"
+_ROW = re.compile(rb"<(" + _P + rb"row)(?=[\s/>])([^>]*?)(/?)>")
+_CELL = re.compile(rb"<" + _P + rb"c(?=[\s/>])([^>]*?)(?:/>|>.*?</" + _P + rb"c\s*>)", re.S)
+_SHEETDATA = re.compile(rb"<((?:([\w.-]+):)?sheetData)(?=[\s/>])[^>]*?(/?)>")
+_COL = re.compile(rb"<" + _P + rb"col(?=[\s/>])([^>]*?)/?>")
+_DIMENSION = re.compile(rb"<" + _P + rb"dimension(?=[\s/>])[^>]*?\sref\s*=\s*[\"']([^\"']*)[\"'][^>]*>")
+_MERGE = re.compile(rb"<" + _P + rb"mergeCell(?=[\s/>])[^>]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
+_ATTR = re.compile(rb"\s([\w:.-]+)\s*=\s*[\"']([^\"']*)[\"']")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LOOKS_ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def cell_ref(row: int, col: int) -> str:
+    """0-based (row, col) → "A1"."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+def _parse_ref(ref: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\$?([A-Za-z]{1,3})\$?(\d+)", ref.strip())
+    if m is None:
+        raise ValueError(ref)
+    return int(m.group(2)) - 1, col_index(m.group(1).upper().encode())
+
+
+def merged_conflicts(sheet_xml: bytes, targets: Iterable[tuple[int, int]]) -> list[tuple[str, str]]:
+    """(merged range, cell) pairs where a target is inside a merged range but not its top-left cell."""
+    ranges = []
+    for m in _MERGE.finditer(sheet_xml):
+        ref = m.group(1).decode()
+        if ":" not in ref:
+            continue
+        try:
+            (r1, c1), (r2, c2) = (_parse_ref(x) for x in ref.split(":", 1))
+        except ValueError:
+            continue
+        ranges.append((ref, r1, c1, r2, c2))
+    if not ranges:
+        return []
+    out = []
+    for ref, r1, c1, r2, c2 in ranges:
+        hit = sorted((r, c) for r, c in targets if r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1))
+        if hit:
+            out.append((ref, cell_ref(*hit[0])))
+    return out
+
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+def _text(value: str) -> bytes:
+    value = _ILLEGAL.sub("", value)
+    value = _LOOKS_ESCAPED.sub(r"_x005F_\1", value)  # Excel would read "_x0041_" as "A"
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return value.encode("utf-8")
+
+
+def _content(value: Any, epoch: dt.datetime, p: bytes) -> tuple[bytes | None, bytes]:
+    """(t attribute, element content) for a Python value."""
+    if value is None:
+        return None, b""
+    if isinstance(value, str):
+        return b"inlineStr", b"<" + p + b"is><" + p + b't xml:space="preserve">' + _text(
+            value
+        ) + b"</" + p + b"t></" + p + b"is>"
+    if isinstance(value, bool):
+        return b"b", b"<" + p + b"v>" + (b"1" if value else b"0") + b"</" + p + b"v>"
+    if isinstance(value, (dt.datetime, dt.date)):
+        return None, b"<" + p + b"v>" + _serial(value, epoch).encode() + b"</" + p + b"v>"
+    if isinstance(value, int):
+        return None, b"<" + p + b"v>" + str(value).encode() + b"</" + p + b"v>"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise WorkbookError(f"cannot write {value!r} into a cell")
+        return None, b"<" + p + b"v>" + repr(value).encode() + b"</" + p + b"v>"
+    return b"inlineStr", _content(str(value), epoch, p)[1]
+
+
+def _serial(value: dt.date, epoch: dt.datetime) -> str:
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    delta = value - epoch
+    days = delta.days
+    if epoch == EPOCH_1900 and days < 61:
+        days -= 1  # before 1900-03-01 Excel counts its phantom 1900-02-29
+    fraction = delta.seconds / 86400 + delta.microseconds / 86_400_000_000
+    return str(days) if not fraction else repr(days + fraction)
+
+
+# -- one worksheet ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    styles: StyleEditor
+    epoch: dt.datetime
+    prefix: bytes
+    col_styles: list[tuple[int, int, int]]
+
+
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    return dict(_ATTR.findall(tag))
+
+
+def _col_style(ctx: _Ctx, col: int) -> int:
+    for lo, hi, style in ctx.col_styles:
+        if lo <= col + 1 <= hi:
+            return style
+    return 0
+
+
+def _new_cell(ctx: _Ctx, row: int, col: int, change: CellChange, base: int, old_content: bytes | None) -> bytes:
+    p = ctx.prefix
+    number_format = change.number_format if change.value is not KEEP and change.value is not None else None
+    fill = KEEP_FILL if change.fill is KEEP else change.fill
+    style = base
+    if fill is not KEEP_FILL or number_format:
+        style = ctx.styles.xf_with(base, fill=fill, number_format=number_format)
+    attrs = b' r="' + cell_ref(row, col).encode() + b'"'
+    if style:
+        attrs += b' s="' + str(style).encode() + b'"'
+    if change.value is KEEP:
+        return b"<" + p + b"c" + attrs + (old_content or b"/>")
+    t, content = _content(change.value, ctx.epoch, p)
+    if t:
+        attrs += b' t="' + t + b'"'
+    if not content:
+        return b"<" + p + b"c" + attrs + b"/>"
+    return b"<" + p + b"c" + attrs + b">" + content + b"</" + p + b"c>"
+
+
+def _edit_row(
+    ctx: _Ctx, xml: bytes, start: int, end: int, row: int, wanted: dict[int, CellChange], row_style: int
+) -> bytes:
+    """The row's content (between its tags) with the wanted cells replaced or inserted in column order."""
+    out: list[bytes] = []
+    pos = start
+    col = -1
+    todo = sorted(wanted)
+    i = 0
+    for m in _CELL.finditer(xml, start, end):
+        found = _attrs(m.group(1))
+        ref = found.get(b"r")
+        col = col_index(ref.rstrip(b"0123456789")) if ref else col + 1
+        while i < len(todo) and todo[i] < col:
+            out.append(xml[pos : m.start()])
+            pos = m.start()
+            c = todo[i]
+            out.append(_new_cell(ctx, row, c, wanted[c], row_style or _col_style(ctx, c), None))
+            i += 1
+        if i < len(todo) and todo[i] == col:
+            out.append(xml[pos : m.start()])
+            change = wanted[col]
+            base = int(found.get(b"s", b"0") or 0)
+            cell = m.group(0)
+            if change.value is KEEP:
+                out.append(_restyled(ctx, cell, found, row, col, change, base))
+            else:
+                out.append(_new_cell(ctx, row, col, change, base, None))
+            pos = m.end()
+            i += 1
+    out.append(xml[pos:end])
+    for c in todo[i:]:
+        out.append(_new_cell(ctx, row, c, wanted[c], row_style or _col_style(ctx, c), None))
+    return b"".join(out)
+
+
+def _restyled(
+    ctx: _Ctx, cell: bytes, found: dict[bytes, bytes], row: int, col: int, change: CellChange, base: int
+) -> bytes:
+    """A fill-only change: the same cell (value, formula, type) with another style index."""
+    fill = KEEP_FILL if change.fill is KEEP else change.fill
+    style = ctx.styles.xf_with(base, fill=fill, number_format=None)
+    head_end = cell.index(b">") + 1
+    head = cell[:head_end]
+    if b"s" in found:
+        head = re.sub(rb"(\ss\s*=\s*)([\"'])[^\"']*\2", rb'\g<1>"' + str(style).encode() + b'"', head, count=1)
+    else:
+        close = 2 if head.endswith(b"/>") else 1
+        head = head[:-close] + b' s="' + str(style).encode() + b'"' + head[-close:]
+    return head + cell[head_end:]
+
+
+def _widen_spans(tag: bytes, cols: Iterable[int]) -> bytes:
+    m = re.search(rb"\sspans\s*=\s*[\"'](\d+):(\d+)[\"']", tag)
+    if m is None:
+        return tag
+    lo, hi = int(m.group(1)), int(m.group(2))
+    cols = [c + 1 for c in cols]
+    new_lo, new_hi = min([lo, *cols]), max([hi, *cols])
+    if (new_lo, new_hi) == (lo, hi):
+        return tag
+    return tag[: m.start()] + b' spans="' + f"{new_lo}:{new_hi}".encode() + b'"' + tag[m.end() :]
+
+
+def edit_sheet(xml: bytes, changes: list[CellChange], styles: StyleEditor, epoch: dt.datetime, where: str) -> bytes:
+    """The worksheet XML with ``changes`` applied; every other byte as it was."""
+    sd = _SHEETDATA.search(xml)
+    if sd is None:
+        raise WorkbookError(f"{where}: the sheet has no <sheetData>; nothing was written")
+    prefix = (sd.group(2) + b":") if sd.group(2) else b""
+    col_styles = []
+    for m in _COL.finditer(xml, 0, sd.start()):
+        a = _attrs(m.group(1))
+        try:
+            col_styles.append((int(a.get(b"min", b"0")), int(a.get(b"max", b"0")), int(a.get(b"style", b"0"))))
+        except ValueError:
+            continue
+    ctx = _Ctx(styles, epoch, prefix, col_styles)
+    by_row: dict[int, dict[int, CellChange]] = {}
+    for ch in changes:
+        by_row.setdefault(ch.row, {})[ch.col] = ch
+    pieces: list[bytes] = []
+    if sd.group(3):  # <sheetData/>: no rows at all
+        body_start = body_end = sd.end()
+        pieces.append(xml[: sd.start()])
+        pieces.append(xml[sd.start() : sd.end() - 2].rstrip() + b">")
+        pos = sd.end()
+        close = b"</" + sd.group(1) + b">"
+    else:
+        body_start = sd.end()
+        end = re.compile(rb"</" + re.escape(sd.group(1)) + rb"\s*>").search(xml, body_start)
+        if end is None:
+            raise WorkbookError(f"{where}: <sheetData> is not closed; nothing was written")
+        body_end = end.start()
+        pos = 0
+        close = b""
+    row = -1
+    for m in _ROW.finditer(xml, body_start, body_end):
+        attrs = _attrs(m.group(2))
+        r = attrs.get(b"r")
+        row = int(r) - 1 if r else row + 1
+        # new rows that come before this one
+        for new_row in sorted(x for x in by_row if x < row):
+            pieces.append(xml[pos : m.start()])
+            pos = m.start()
+            pieces.append(_new_row(ctx, new_row, by_row.pop(new_row)))
+        if row not in by_row:
+            continue
+        wanted = by_row.pop(row)
+        row_style = int(attrs.get(b"s", b"0") or 0) if attrs.get(b"customFormat") in (b"1", b"true") else 0
+        tag = _widen_spans(m.group(0), wanted)
+        pieces.append(xml[pos : m.start()])
+        if m.group(3):  # <row .../>: no cells yet
+            open_tag = tag[:-2].rstrip() + b">"
+            content = _edit_row(ctx, b"", 0, 0, row, wanted, row_style)
+            pieces.append(open_tag + content + b"</" + m.group(1) + b">")
+            pos = m.end()
+            continue
+        row_end = re.compile(rb"</" + re.escape(m.group(1)) + rb"\s*>").search(xml, m.end(), body_end)
+        if row_end is None:
+            raise WorkbookError(f"{where}: row {row + 1} is not closed; nothing was written")
+        pieces.append(tag)
+        pieces.append(_edit_row(ctx, xml, m.end(), row_end.start(), row, wanted, row_style))
+        pos = row_end.start()
+    pieces.append(xml[pos:body_end])
+    for new_row in sorted(by_row):
+        pieces.append(_new_row(ctx, new_row, by_row[new_row]))
+    pieces.append(close)
+    pieces.append(xml[body_end:] if close == b"" else xml[sd.end() :])
+    out = b"".join(pieces)
+    return _widen_dimension(out, changes)
+
+
+def _new_row(ctx: _Ctx, row: int, wanted: dict[int, CellChange]) -> bytes:
+    p = ctx.prefix
+    cells = _edit_row(ctx, b"", 0, 0, row, wanted, 0)
+    return b"<" + p + b'row r="' + str(row + 1).encode() + b'">' + cells + b"</" + p + b"row>"
+
+
+def _widen_dimension(xml: bytes, changes: list[CellChange]) -> bytes:
+    """Keep <dimension> covering the cells written (a reader may size its grid by it)."""
+    m = _DIMENSION.search(xml)
+    if m is None or not changes:
+        return xml
+    ref = m.group(1).decode()
+    try:
+        parts = [_parse_ref(x) for x in ref.split(":")]
+    except ValueError:
+        return xml
+    (r1, c1), (r2, c2) = parts[0], parts[-1]
+    max_r = max(r2, *(ch.row for ch in changes if ch.value not in (None, KEEP)), 0)
+    max_c = max(c2, *(ch.col for ch in changes if ch.value not in (None, KEEP)), 0)
+    if (max_r, max_c) == (r2, c2):
+        return xml
+    new = f"{cell_ref(min(r1, 0) if r1 < 0 else r1, c1)}:{cell_ref(max_r, max_c)}".encode()
+    start, end = m.span(1)
+    return xml[:start] + new + xml[end:]
+
+
+# -- the package -----------------------------------------------------------------------------------
+
+
+def _full_calc_on_load(workbook_xml: bytes) -> bytes:
+    m = re.search(rb"<(" + _P + rb")calcPr(?=[\s/>])[^>]*?/?>", workbook_xml)
+    if m is not None:
+        tag = m.group(0)
+        if re.search(rb"\sfullCalcOnLoad\s*=\s*[\"'](1|true)[\"']", tag):
+            return workbook_xml
+        tag = re.sub(rb"\sfullCalcOnLoad\s*=\s*[\"'][^\"']*[\"']", b"", tag)
+        close = 2 if tag.endswith(b"/>") else 1
+        tag = tag[:-close].rstrip() + b' fullCalcOnLoad="1"' + tag[-close:]
+        return workbook_xml[: m.start()] + tag + workbook_xml[m.end() :]
+    root = re.search(rb"<((?:[\w.-]+:)?)workbook(?=[\s/>])", workbook_xml)
+    p = root.group(1) if root else b""
+    new = b"<" + p + b'calcPr fullCalcOnLoad="1"/>'
+    # calcPr follows definedNames and precedes these (ECMA-376 CT_Workbook order).
+    after = rb"oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|webPublishing|fileRecoveryPr|webPublishObjects|extLst"
+    nxt = re.search(rb"<" + _P + rb"(?:" + after + rb")(?=[\s/>])", workbook_xml)
+    if nxt is None:
+        nxt = re.search(rb"</" + _P + rb"workbook\s*>", workbook_xml)
+    if nxt is None:
+        raise WorkbookError("workbook.xml has no closing </workbook>")
+    return workbook_xml[: nxt.start()] + new + workbook_xml[nxt.start() :]
+
+
+def _drop_calc_chain(pkg: Package, replace: dict[str, bytes]) -> set[str]:
+    rels = rels_part(pkg.workbook_part)
+    names = set(pkg.zip.namelist())
+    chain = None
+    if rels in names:
+        text = pkg.read(rels)
+        m = re.search(
+            rb"<" + _P + rb"Relationship(?=[\s/>])[^>]*?Type\s*=\s*[\"'][^\"']*/calcChain[\"'][^>]*?/?>", text
+        )
+        if m is not None:
+            target = re.search(rb"\sTarget\s*=\s*[\"']([^\"']*)[\"']", m.group(0))
+            if target is not None:
+                import posixpath
+
+                t = target.group(1).decode()
+                chain = (
+                    t.lstrip("/")
+                    if t.startswith("/")
+                    else posixpath.normpath(posixpath.join(posixpath.dirname(pkg.workbook_part), t))
+                )
+            replace[rels] = text[: m.start()] + text[m.end() :]
+    if chain is None or chain not in names:
+        return set()
+    if "[Content_Types].xml" in names:
+        ct = pkg.read("[Content_Types].xml")
+        m = re.search(
+            rb"<"
+            + _P
+            + rb"Override(?=[\s/>])[^>]*?PartName\s*=\s*[\"']/"
+            + re.escape(chain.encode())
+            + rb"[\"'][^>]*?/?>",
+            ct,
+        )
+        if m is not None:
+            replace["[Content_Types].xml"] = ct[: m.start()] + ct[m.end() :]
+    return {chain}
+
+
+def write_changes(pkg: Package, by_tab: dict[str, list[CellChange]], out: IO[bytes]) -> None:
+    """Write the workbook with the changes applied to ``out``."""
+    sheets: dict[str, SheetInfo] = {s.title: s for s in pkg.sheets}
+    styles = StyleEditor(pkg.read(pkg.styles_part)) if pkg.styles_part else None
+    if styles is None:
+        raise WorkbookError(f"{pkg.name}: the workbook has no styles part; nothing was written")
+    replace: dict[str, bytes] = {}
+    for title, changes in by_tab.items():
+        sheet = sheets[title]
+        where = f"{pkg.name}: sheet {title!r}"
+        replace[sheet.part] = edit_sheet(pkg.read(sheet.part), changes, styles, pkg.epoch, where)
+    if styles.changed and pkg.styles_part:
+        replace[pkg.styles_part] = styles.result()
+    remove: set[str] = set()
+    if pkg.has_formulas:
+        replace[pkg.workbook_part] = _full_calc_on_load(pkg.read(pkg.workbook_part))
+    remove |= _drop_calc_chain(pkg, replace)
+    zipcopy.rewrite(pkg.data, out, replace, frozenset(remove))
