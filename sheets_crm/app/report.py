@@ -27,7 +27,6 @@ from sheets_crm.app.review import (
 from sheets_crm.app.sync import resolve_today
 from sheets_crm.backends import open_workbook
 from sheets_crm.backends.protocol import Workbook
-from sheets_crm.core.dates import resolve_zone
 from sheets_crm.core.model import Issue, Snapshot
 from sheets_crm.core.planner import Plan, plan_crm
 from sheets_crm.core.reading import Tables, read_tables
@@ -212,8 +211,6 @@ def load_workbook(
     """Read an opened workbook (either backend) once and plan it; nothing is written."""
     template = template or default_template()
     snapshot = workbook.read()
-    if today is None:
-        resolve_zone(tz or snapshot.time_zone)  # a bad --tz fails with the zone's own message
     day = resolve_today(snapshot, today, tz)
     tables = read_tables(snapshot, template)
     pm = tables.plan_map
