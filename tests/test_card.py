@@ -38,10 +38,12 @@ def test_card_numbers(crm):  # noqa: F811
 def test_card_cancelled_and_other_owner_rows(crm):  # noqa: F811
     card, _, _ = run_card(str(crm), "beta", today=TODAY)
     assert [(c.date.isoformat(), c.status, c.result) for c in card.contacts] == [
+        ("2026-11-20", "open", ""),
         ("2026-11-24", "cancelled", "Busy"),
         ("2026-11-26", "open", ""),
     ]
     assert card.touches == 0 and card.last_contact is None and card.days_since_contact is None
+    assert (card.next_contact, card.next_topic) == (dt.date(2026, 11, 20), "Call back")  # overdue is still next
     epsilon, _, _ = run_card(str(crm), "epsilon", today=TODAY)
     assert [c.owner for c in epsilon.contacts] == ["", "Petr"]
 
@@ -106,10 +108,9 @@ def test_cli_card_json(runner, crm):  # noqa: F811
     assert data["exact_match"] is True
     assert data["stage_history"] is None  # needs History
     assert (data["touches"], data["last_contact"], data["days_since_contact"]) == (2, "2026-11-17", 8)
-    assert (data["next_contact"], data["next_topic"]) == ("2026-11-20", "Invoice")  # overdue is still the next step
-    assert [(c["date"], c["status"]) for c in data["contacts"]] == [
-        ("2026-11-03", "done"),
-        ("2026-11-17", "done"),
-        ("2026-11-20", "open"),
+    assert (data["next_contact"], data["next_topic"]) == (None, "")
+    assert [(c["date"], c["status"], c["result"]) for c in data["contacts"]] == [
+        ("2026-11-03", "done", "Keen"),
+        ("2026-11-17", "done", "Accepted"),
     ]
     assert data["fields"]["Stage"] == "Won"

@@ -35,7 +35,7 @@ def _lead(project: str, stage: str, owner: str, contact: str = "", phone: str = 
 # Stage and owner of every lead; what the review must make of it.
 LEADS = [
     _lead("Acme", "Proposal", "Anna", "Bob", "+7 916 000-00-01", "12000"),  # fade 14; last contact 11-23
-    _lead("Beta", "New", "Ivan", "Eve"),  # never contacted; a contact planned 11-26
+    _lead("Beta", "New", "Ivan", "Eve"),  # never contacted; a call overdue since 11-20
     _lead("Gamma", "Won", "Anna"),  # won after 5 touches
     _lead("Delta", "Lost", "Ivan"),
     _lead("Epsilon", "Negotiation", "Anna"),  # fade 10; last contact 11-10 → 15 days: stale
@@ -61,7 +61,7 @@ PLAN = [
     ["Epsilon", "2026-11-25", "Negotiation", "Planned", "", "Petr"],  # week: planned, today (Petr covers)
     ["Zeta", "2026-11-03", "Intro", "Done", "Keen", ""],
     ["Zeta", "2026-11-17", "Proposal", "Done", "Accepted", ""],
-    ["Zeta", "2026-11-20", "Invoice", "Planned", "", ""],  # overdue now (Ivan)
+    ["Beta", "2026-11-20", "Call back", "Planned", "", ""],  # overdue now (Ivan)
     ["Eta", "2026-11-25", "Call", "Done", "Reached", ""],  # week: done, nobody's
     ["Iota", "2026-10-20", "Call", "Done", "Later", ""],
     ["Acme Corp", "2026-11-23", "Call", "Done", "", ""],  # not in Leads: nobody's, and a warning
@@ -141,7 +141,7 @@ def test_week_numbers(crm):
         # Acme 11-23 done, Acme 11-24 open, Gamma 11-23 done; Acme 11-24 overdue; Theta: nothing planned,
         # never contacted; Epsilon stale; Gamma won.
         "Anna": _row(3, 2, 0, 1, 1, 1, 1, 1, 0),
-        # Beta 11-24 cancelled; Zeta 11-20 overdue; Iota nothing planned and stale; Beta never contacted.
+        # Beta 11-24 cancelled; Beta 11-20 overdue; Iota nothing planned and stale; Beta never contacted.
         "Ivan": _row(1, 0, 1, 1, 1, 1, 1, 1, 1),
         "Petr": _row(1, 0, 0, 0, 0, 0, 0, 0, 0),  # Epsilon 11-25, planned for today: not overdue
         "": _row(2, 2, 0, 0, 1, 0, 0, 0, 0),  # Eta 11-25 done, Acme Corp 11-23 done; Eta nothing planned
@@ -169,7 +169,7 @@ def test_month_numbers(crm):
     assert review.period == Period("month", dt.date(2026, 11, 1), TODAY)
     got = {name: (c["planned"], c["done"], c["cancelled"]) for name, c in _counts(review).items()}
     # Anna: Acme 11-02, 11-23 done, 11-24 open; Gamma 11-23 done; Epsilon 11-10 done.
-    # Ivan: Beta 11-24 cancelled; Zeta 11-03, 11-17 done, 11-20 open.
+    # Ivan: Beta 11-24 cancelled, 11-20 open; Zeta 11-03, 11-17 done.
     assert got == {"Anna": (5, 4, 0), "Ivan": (4, 2, 1), "Petr": (1, 0, 0), "": (2, 2, 0), "TEAM": (12, 8, 1)}
 
 
@@ -355,7 +355,7 @@ def test_digest_numbers(crm):
     assert got == {
         # Acme and Gamma done on 11-23; Acme's follow-up due on 11-24; Theta has nothing planned.
         "anna": ("Anna", 2, 1, 0, 1),
-        # Zeta's 11-20 invoice is overdue; Iota has nothing planned (Beta's 11-24 row was cancelled).
+        # Beta's 11-20 call is overdue; Iota has nothing planned.
         "ivan": ("Ivan", 0, 0, 1, 1),
         "petr": ("Petr", 0, 0, 0, 0),  # Epsilon's 11-25 negotiation is not due yet
         "": ("", 1, 0, 0, 1),  # Acme Corp done on 11-23; Eta has nothing planned
@@ -385,7 +385,7 @@ def test_report_tab_rows(crm):
     rows = report_tab_rows(loaded.tables, loaded.plan, TODAY, loaded.template)
     head = ["Manager", "Week", "Done", "Cancelled", "Planned", "Overdue", "Nothing planned", "Stale"]
     assert rows[0] == head + ["Never contacted", "Won", "Lost"]
-    # Last week (11-16…11-22): Zeta 11-17 done and 11-20 planned are Ivan's; nobody else had a row dated then.
+    # Last week (11-16…11-22): Zeta 11-17 done and Beta 11-20 planned are Ivan's; nobody else had a row then.
     # The "now" columns are left empty on last week's rows: without History they are not known for then.
     assert rows[1:] == [
         ["Anna", "2026-W48", 2, 0, 3, 1, 1, 1, 1, 1, 0],
