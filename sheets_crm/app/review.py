@@ -249,39 +249,42 @@ class _Tally:
             self.stats[key] = ManagerStats(name, daily=dict.fromkeys(self.period.days(), 0))
         return self.stats[key]
 
-    def contacts(self, managers: list[str], rows: pd.DataFrame) -> None:
+    def add(self, counts: pd.Series, field_name: str) -> None:
+        """Add per-manager counts (a Series indexed by manager key) to one field."""
+        for key, n in counts.items():
+            m = self.get(str(key))
+            setattr(m, field_name, getattr(m, field_name) + int(n))
+
+    def contacts(self, managers: pd.Series, rows: pd.DataFrame) -> None:
         """Plan rows dated in the period: planned, done (per day) and cancelled."""
         start, end = pd.Timestamp(self.period.start), pd.Timestamp(self.period.end)
-        for key, day, status in zip(managers, rows["date"], rows["status"], strict=True):
-            if not start <= day <= end:
-                continue
-            m = self.get(key)
-            m.planned += 1
-            if status == "done":
-                m.done += 1
-                m.daily[day.date()] += 1
-            elif status == "cancelled":
-                m.cancelled += 1
+        inside = ((rows["date"] >= start) & (rows["date"] <= end)).to_numpy()
+        frame = pd.DataFrame({"manager": managers.to_numpy()[inside], "date": rows["date"].to_numpy()[inside]})
+        status = rows["status"].to_numpy()[inside]
+        done = frame[status == "done"]
+        self.add(frame.groupby("manager", sort=False).size(), "planned")
+        self.add(done.groupby("manager", sort=False).size(), "done")
+        self.add(frame[status == "cancelled"].groupby("manager", sort=False).size(), "cancelled")
+        for (key, day), n in done.groupby(["manager", "date"], sort=False).size().items():
+            self.get(str(key)).daily[pd.Timestamp(day).date()] += int(n)
 
     def leads(self, leads: pd.DataFrame, facts: pd.DataFrame) -> None:
         """Leads now, by the lead's owner: won, lost; open ones with nothing planned, stale, never contacted."""
-        for key, won, lost, closed, fade, since, nxt in zip(
-            leads["manager"],
-            facts["won"],
-            facts["lost"],
-            facts["closed"],
-            facts["fade"],
-            leads["days_since_contact"],
-            leads["next_contact"],
-            strict=True,
-        ):
-            m = self.get(key)
-            m.won += bool(won)
-            m.lost += bool(lost)
-            if not closed:
-                m.nothing_planned += bool(pd.isna(nxt))
-                m.never_contacted += bool(pd.isna(since))
-                m.stale += bool(not pd.isna(since) and since >= fade)
+        for key in leads["manager"].unique():
+            self.get(str(key))  # a manager whose leads are all quiet still gets a row
+        since = leads["days_since_contact"]
+        open_ = ~facts["closed"].to_numpy(dtype=bool)
+        never = since.isna().to_numpy()
+        flags = {
+            "won": facts["won"].to_numpy(dtype=bool),
+            "lost": facts["lost"].to_numpy(dtype=bool),
+            "nothing_planned": open_ & leads["next_contact"].isna().to_numpy(),
+            "never_contacted": open_ & never,
+            "stale": open_ & ~never & (since.fillna(0).to_numpy(dtype="int64") >= facts["fade"].to_numpy()),
+        }
+        managers = leads["manager"].to_numpy()
+        for field_name, flag in flags.items():
+            self.add(pd.Series(managers[flag]).value_counts(sort=False), field_name)
 
 
 def build_review(
@@ -300,15 +303,18 @@ def build_review(
     """
     names = _Managers()
     leads = _unique_leads(tables, plan)
-    leads["manager"] = [names.key(o) for o in leads["owner"]]
-    lead_manager = dict(zip(leads["key"], leads["manager"], strict=True))
+    # Each distinct spelling is folded once (a million plan rows have a handful of owners); leads first, so a
+    # manager shows in the spelling of the first lead they own.
+    leads["manager"] = leads["owner"].map({o: names.key(o) for o in leads["owner"].unique()})
+    lead_manager = pd.Series(leads["manager"].to_numpy(), index=leads["key"].to_numpy())
 
     rows = tables.plan
-    row_manager = [
-        names.key(o) if o else lead_manager.get(k, "") for o, k in zip(rows["owner"], rows["key"], strict=True)
-    ]
+    own = rows["owner"].map({o: names.key(o) for o in rows["owner"].unique() if o}).astype(object)
+    fallback = rows["key"].map(lead_manager).astype(object)
+    row_manager = own.where(own.notna(), fallback.where(fallback.notna(), ""))
     calls = plan.calls
-    overdue_manager = [names.key(o) for o in calls.loc[calls["section"] == "overdue", "owner"]]
+    overdue_owners = calls.loc[calls["section"] == "overdue", "owner"]
+    overdue_manager = overdue_owners.map({o: names.key(o) for o in overdue_owners.unique()})
 
     wanted = None
     if owner is not None:
@@ -321,8 +327,7 @@ def build_review(
 
     tally = _Tally(names, period)
     tally.contacts(row_manager, rows)
-    for key in overdue_manager:
-        tally.get(key).overdue += 1
+    tally.add(overdue_manager.value_counts(sort=False), "overdue")
     facts = _stage_facts(leads["stage"], template)
     tally.leads(leads, facts)
     for key in names.spelling:  # every manager the sheet names gets a row, zeros included
