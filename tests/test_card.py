@@ -114,3 +114,31 @@ def test_cli_card_json(runner, crm):  # noqa: F811
         ("2026-11-17", "done", "Accepted"),
     ]
     assert data["fields"]["Stage"] == "Won"
+
+
+def test_card_lists_rows_without_a_usable_date_last(runner, make_workbook):  # noqa: F811
+    """Every plan row of the lead is on its card, also those the sync ignores for want of a date."""
+    crm_path = make_workbook(
+        [["Acme", "Bob", "", "", "New", "Anna", "", ""]],
+        [
+            ["Acme", "next week", "Call back", "Planned", "", ""],
+            ["Acme", "2026-11-20", "Intro", "Done", "Keen", ""],
+            ["Acme", None, "Old idea", "Cancelled", "", ""],
+        ],
+    )
+    card, _, _ = run_card(str(crm_path), "acme", today=TODAY)
+    assert [(c.row, c.date, c.status, c.date_text, c.topic) for c in card.contacts] == [
+        (3, dt.date(2026, 11, 20), "done", "", "Intro"),
+        (2, None, "open", "next week", "Call back"),
+        (4, None, "cancelled", "", "Old idea"),
+    ]
+    assert card.next_contact is None  # an undated row is not a next step
+    result = runner.invoke(app, ["card", "acme", str(crm_path), "--today", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    plan_part = result.stdout.split("Contact Plan (rows: 3, by date):\n")[1]
+    assert plan_part.splitlines()[:4] == [
+        "  2026-11-20  Done       Intro → Keen  (row 3)",
+        "  'next week' (not a date)  Planned    Call back  (row 2)",
+        "  (no date)  Cancelled  Old idea  (row 4)",
+        "Rows without a usable date are listed last; the sync ignores them until the date is fixed.",
+    ]

@@ -16,6 +16,7 @@ from typing import Any
 from sheets_crm.app.review import (
     MANY_TOUCHES,
     Card,
+    CardContact,
     ManagerStats,
     Period,
     Review,
@@ -106,6 +107,9 @@ TEXT: dict[str, dict[str, str]] = {
         "card_plan_row": "  {date}  {status:<{w}}  {topic}{result}{owner}  (row {row})",
         "card_result": " → {result}",
         "card_owner": " [{owner}]",
+        "card_no_date": "(no date)",
+        "card_not_a_date": "{text!r} (not a date)",
+        "card_undated": "Rows without a usable date are listed last; the sync ignores them until the date is fixed.",
         "card_history": "Stage history needs the History tab, which this sheet does not have yet.",
     },
     "ru": {
@@ -162,6 +166,9 @@ TEXT: dict[str, dict[str, str]] = {
         "card_plan_row": "  {date}  {status:<{w}}  {topic}{result}{owner}  (строка {row})",
         "card_result": " → {result}",
         "card_owner": " [{owner}]",
+        "card_no_date": "(без даты)",
+        "card_not_a_date": "{text!r} (не дата)",
+        "card_undated": "Строки без понятной даты — в конце; синхронизация их не учитывает, пока дата не исправлена.",
         "card_history": "История этапов требует вкладки «История», которой в этой таблице пока нет.",
     },
 }
@@ -250,7 +257,7 @@ def run_card(target: str | Workbook, query: str, **read: Any) -> tuple[Card, boo
     """Load ``target`` and build the card of the project ``query`` means; True when it matched exactly."""
     loaded = _load(target, read)
     key, exact = match_project(loaded.tables, query)
-    return build_card(loaded.tables, loaded.plan, key), exact, loaded
+    return build_card(loaded.tables, loaded.plan, key, loaded.template), exact, loaded
 
 
 # -- text ---------------------------------------------------------------------------------------------------------
@@ -323,6 +330,13 @@ def report_lines(review: Review, template: Template, lang: str, target: str) -> 
     return lines
 
 
+def _contact_date(contact: CardContact, lang: str) -> str:
+    if contact.date is not None:
+        return contact.date.isoformat()
+    t = TEXT[lang]
+    return t["card_not_a_date"].format(text=contact.date_text) if contact.date_text else t["card_no_date"]
+
+
 def card_lines(card: Card, template: Template, lang: str, *, query: str | None = None) -> list[str]:
     """The card as terminal lines."""
     t = TEXT[lang]
@@ -347,7 +361,7 @@ def card_lines(card: Card, template: Template, lang: str, *, query: str | None =
         for c, status in zip(card.contacts, statuses, strict=True):
             lines.append(
                 t["card_plan_row"].format(
-                    date=c.date.isoformat(),
+                    date=_contact_date(c, lang),
                     status=status,
                     w=w,
                     topic=c.topic,
@@ -356,6 +370,8 @@ def card_lines(card: Card, template: Template, lang: str, *, query: str | None =
                     row=c.row,
                 )
             )
+        if any(c.date is None for c in card.contacts):
+            lines.append(t["card_undated"])
     else:
         lines.append(t["card_plan_none"])
     if not card.history:

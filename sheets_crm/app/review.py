@@ -24,7 +24,7 @@ import pandas as pd
 
 from sheets_crm.core.planner import Plan
 from sheets_crm.core.reading import Tables, cell_text
-from sheets_crm.core.template import Template
+from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import column_letter, normalise
 from sheets_crm.errors import CrmError
 
@@ -407,12 +407,13 @@ class CardContact:
     """One Contact Plan row of the lead."""
 
     row: int
-    date: dt.date
+    date: dt.date | None  # None: the Date cell is empty or not a date (the sync ignores such a row, with a warning)
     status: str  # open / done / cancelled
     status_text: str  # as typed
     topic: str
     result: str
     owner: str
+    date_text: str = ""  # what the Date cell holds when it is not a date
 
 
 @dataclass
@@ -452,7 +453,8 @@ class Card:
             "contacts": [
                 {
                     "row": c.row,
-                    "date": c.date.isoformat(),
+                    "date": iso(c.date),
+                    "date_text": c.date_text,
                     "status": c.status,
                     "status_text": c.status_text,
                     "topic": c.topic,
@@ -479,8 +481,28 @@ def _tool_text(column_id: str, rec: pd.Series) -> str:
     return str(value)
 
 
-def build_card(tables: Tables, plan: Plan, key: str) -> Card:
+def _undated(tables: Tables, key: str, dated: set[int], template: Template) -> list[CardContact]:
+    """The lead's plan rows the reader left out for want of a date, in sheet order (the card shows every row)."""
+    pm = tables.plan_map
+    cols = pm.columns
+    out = []
+    for number, values in enumerate(pm.data.values[1:], start=2):
+
+        def text(column_id: str, values: list[Any] = values) -> str:
+            col = cols.get(column_id)
+            return cell_text(values[col]) if col is not None and col < len(values) else ""
+
+        if number in dated or normalise(text("project")) != key:
+            continue
+        status = text("status")
+        kind = template.status_kind(status) or "open"
+        out.append(CardContact(number, None, kind, status, text("topic"), text("result"), text("owner"), text("date")))
+    return out
+
+
+def build_card(tables: Tables, plan: Plan, key: str, template: Template | None = None) -> Card:
     """Everything about the lead ``key`` (from :func:`match_project`)."""
+    template = template or default_template()
     leads = tables.leads
     at = leads.index[leads["key"] == key]
     if not len(at):
@@ -514,6 +536,7 @@ def build_card(tables: Tables, plan: Plan, key: str) -> Card:
             strict=True,
         )
     ]
+    contacts += _undated(tables, key, set(tables.plan["row"]), template)
     since = rec["days_since_contact"]
     return Card(
         project=str(lead["project"]),
