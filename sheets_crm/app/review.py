@@ -227,12 +227,13 @@ def _unique_leads(tables: Tables, plan: Plan) -> pd.DataFrame:
 
 def _stage_facts(stages: pd.Series, template: Template) -> pd.DataFrame:
     """Per lead: the template stage id ("" unknown/none), closed, won, lost, fade days."""
-    rows = []
-    for text in stages:
+    facts = {}
+    for text in stages.unique():  # a few distinct stage spellings, however many leads
         st = template.stage(text)
         fade = st.fade_days if st and st.fade_days else template.settings.freshness_days
         sid = st.id if st else ""
-        rows.append((sid, bool(st and st.closed), sid == "won", sid == "lost", fade))
+        facts[text] = (sid, bool(st and st.closed), sid == "won", sid == "lost", fade)
+    rows = [facts[text] for text in stages]
     return pd.DataFrame(rows, columns=["stage_id", "closed", "won", "lost", "fade"], index=stages.index)
 
 
