@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -83,14 +84,14 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (test runners swap it between invocations)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if err.is_terminal:  # through the console, so that a progress line is redrawn below it
-            try:
+        try:
+            if err.is_terminal:  # through the console, so that a progress line is redrawn below it
                 err.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
-            except Exception:
-                self.handleError(record)
-            return
-        self.setStream(sys.stderr)
-        super().emit(record)
+                return
+            self.stream = sys.stderr  # not setStream(): that would flush the old, maybe closed, stream
+            super().emit(record)
+        except Exception:  # logging must never break the work
+            self.handleError(record)
 
 
 class _Verbosity:
@@ -99,10 +100,15 @@ class _Verbosity:
     level = 0
 
 
-def setup_logging(verbose: int) -> None:
-    """Route the ``sheets_crm`` logger to stderr: warnings always, -v adds progress notes, -vv debug detail."""
+def setup_logging(verbose: int) -> Callable[[], None]:
+    """Route the ``sheets_crm`` logger to stderr: warnings always, -v adds progress notes, -vv debug detail.
+
+    Returns what puts the logger back as it was (run when the invocation ends: in one process,
+    as in tests, the next caller must not inherit this one's handler or level).
+    """
     _Verbosity.level = verbose
     logger = logging.getLogger("sheets_crm")
+    level_before = logger.level
     logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, _StderrHandler)]
     handler = _StderrHandler()
     handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
@@ -113,6 +119,12 @@ def setup_logging(verbose: int) -> None:
     logger.addHandler(handler)
     # INFO records are made even when not printed: the progress line shows retries and waits
     logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level_before)
+
+    return restore
 
 
 def _print_version(value: bool) -> None:
@@ -125,6 +137,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
@@ -147,7 +160,7 @@ def _root(
         raise typer.BadParameter("use en or ru", param_hint="--lang")
     reset_consoles()
     i18n.request(lang)
-    setup_logging(verbose)
+    ctx.call_on_close(setup_logging(verbose))
 
 
 @app.command()
