@@ -1,17 +1,23 @@
-"""What a fresh CRM looks like, derived from the template for one language.
+"""What a CRM looks like, derived from the template for one language, and what an existing one lacks.
 
 Both backends render this same description (openpyxl styles locally, a
 ``batchUpdate`` on Google), so a new workbook looks the same everywhere.
+:func:`plan_adoption` compares a person's workbook with it: the tabs, tool
+columns, header fills and dropdowns ``init`` adds, and nothing else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sheets_crm.core.template import LANGS, Template
+from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
+from sheets_crm.core.reading import cell_text
+from sheets_crm.core.template import LANGS, Tab, Template
+from sheets_crm.core.text import normalise
 from sheets_crm.errors import ConfigError
 
-__all__ = ["ColumnLayout", "TabLayout", "build_layout"]
+__all__ = ["ColumnLayout", "TabLayout", "build_layout", "Adoption", "Dropdown", "plan_adoption"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +75,117 @@ def build_layout(template: Template, lang: str) -> list[TabLayout]:
             )
         )
     return tabs
+
+
+# -- adopting a workbook a person already has ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dropdown:
+    """A Status/Stage dropdown to lay on a column's body (row 2 down) when it has none yet."""
+
+    tab: str  #: the tab's title as in the workbook
+    col: int  #: 0-based column
+    choices: tuple[str, ...]
+
+
+@dataclass
+class Adoption:
+    """What ``init`` adds to an existing workbook: only what is missing, nothing of the person's moves.
+
+    ``changes`` holds the new tabs (``new_tabs``) with their header cells, the headers of missing
+    tool columns (right of the last used column) and the tool header fill where a tool header has
+    none; ``dropdowns`` are laid by the backend only where the column has no validation yet.
+    """
+
+    lang: str
+    changes: ChangeSet
+    dropdowns: list[Dropdown] = field(default_factory=list)
+    added_tabs: list[str] = field(default_factory=list)
+    #: (tab title, header, 0-based column)
+    added_columns: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Person's columns the sync needs but the workbook lacks (init cannot invent their data).
+    still_missing: list[str] = field(default_factory=list)
+
+
+def _vote_lang(template: Template, snapshot: Snapshot, default: str) -> tuple[dict[str, TabData], str]:
+    found: dict[str, TabData] = {}
+    votes = dict.fromkeys(LANGS, 0)
+    for tab in template.tabs:
+        for title, data in snapshot.tabs.items():
+            if tab.matches(title) and tab.id not in found:
+                found[tab.id] = data
+                for lang, name in tab.names.items():
+                    if normalise(name) == normalise(title):
+                        votes[lang] += 1
+    if not any(votes.values()):
+        return found, default
+    return found, max(LANGS, key=lambda la: (votes[la], la == default))
+
+
+def _last_used_column(data: TabData) -> int:
+    last = -1
+    for row in data.values:
+        for col in range(len(row) - 1, last, -1):
+            if cell_text(row[col]):
+                last = col
+                break
+    return last
+
+
+def plan_adoption(template: Template, snapshot: Snapshot, lang: str = "en") -> Adoption:
+    """What to add to ``snapshot`` so it is a CRM: missing tabs, missing tool columns, header fills,
+    dropdowns. Never a change to a cell holding the person's text. ``lang`` is used only when the
+    workbook has no CRM tab to tell its language."""
+    found, lang = _vote_lang(template, snapshot, lang)
+    layouts = {t.id: t for t in build_layout(template, lang)}
+    out = Adoption(lang, ChangeSet())
+    for tab in template.tabs:
+        layout = layouts[tab.id]
+        data = found.get(tab.id)
+        if data is None:
+            _add_tab(out, layout)
+        else:
+            _complete_tab(out, tab, layout, data)
+    return out
+
+
+def _header_fill(layout: TabLayout, col: ColumnLayout) -> Any:
+    color = layout.header_fill_tool if col.tool else layout.header_fill_user
+    return color or KEEP
+
+
+def _add_tab(out: Adoption, layout: TabLayout) -> None:
+    out.changes.new_tabs[layout.title] = False
+    out.added_tabs.append(layout.title)
+    for i, col in enumerate(layout.columns):
+        out.changes.changes.append(CellChange(layout.title, 0, i, col.header, fill=_header_fill(layout, col)))
+        if col.choices:
+            out.dropdowns.append(Dropdown(layout.title, i, col.choices))
+
+
+def _complete_tab(out: Adoption, tab: Tab, layout: TabLayout, data: TabData) -> None:
+    columns: dict[str, int] = {}
+    ranks: dict[str, int] = {}
+    for col, raw in enumerate(data.header):
+        found = tab.match_rank(cell_text(raw)) if cell_text(raw) else None
+        if found is not None and (found[0].id not in columns or found[1] < ranks[found[0].id]):
+            columns[found[0].id], ranks[found[0].id] = col, found[1]
+    next_col = _last_used_column(data) + 1
+    for col in layout.columns:
+        at = columns.get(col.id)
+        if at is not None:
+            if col.tool and layout.header_fill_tool and data.fill(0, at) is None:
+                out.changes.changes.append(CellChange(data.title, 0, at, fill=layout.header_fill_tool))
+            if col.choices:
+                out.dropdowns.append(Dropdown(data.title, at, col.choices))
+        elif col.tool:
+            out.changes.changes.append(CellChange(data.title, 0, next_col, col.header, fill=_header_fill(layout, col)))
+            out.added_columns.append((data.title, col.header, next_col))
+            next_col += 1
+        elif tab.column(col.id).required:
+            names = " / ".join(f"'{n}'" for n in tab.column(col.id).names.values())
+            out.still_missing.append(
+                f"{data.title}: no column {names}; add it, or map your header in sheets-crm.toml: "
+                f'[columns.{tab.id}] "Your header" = "{col.id}"'
+            )
