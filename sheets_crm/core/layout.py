@@ -167,10 +167,10 @@ def _add_tab(out: Adoption, layout: TabLayout) -> None:
 def _complete_tab(out: Adoption, tab: Tab, layout: TabLayout, data: TabData) -> None:
     columns: dict[str, int] = {}
     ranks: dict[str, int] = {}
-    for col, raw in enumerate(data.header):
+    for index, raw in enumerate(data.header):
         found = tab.match_rank(cell_text(raw)) if cell_text(raw) else None
         if found is not None and (found[0].id not in columns or found[1] < ranks[found[0].id]):
-            columns[found[0].id], ranks[found[0].id] = col, found[1]
+            columns[found[0].id], ranks[found[0].id] = index, found[1]
     next_col = _last_used_column(data) + 1
     for col in layout.columns:
         at = columns.get(col.id)
