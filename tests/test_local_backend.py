@@ -75,7 +75,7 @@ def test_sync_fills_tool_columns_and_calls(make_workbook):
     assert [c.value for c in leads[3]][8:] == [None, None, dt.datetime(2026, 11, 22), "Intro", None, 0]
     calls = [[c.value for c in row] for row in book["Calls Today"].iter_rows(min_row=2)]
     assert [r[0] for r in calls] == ["Overdue", "Today", "Today", "Upcoming"]
-    assert calls[0][3:] == ["Acme", "Bob", "+7 916 000-00-01", "Follow up", "Liked it", "Petr"]
+    assert calls[0][3:9] == ["Acme", "Bob", "+7 916 000-00-01", "Follow up", "Liked it", "Petr"]
     assert book["Calls Today"]["A2"].fill.fgColor.rgb == "FFF4C7C3"
     assert book["Calls Today"]["A3"].fill.fgColor.rgb == "FFFFF2CC"
 

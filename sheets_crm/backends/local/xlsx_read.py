@@ -276,62 +276,89 @@ def _last_row_end(buf: bytes) -> int:
             return pos + 4
 
 
-def scan_cells(
-    pieces: Iterator[bytes], where: str
-) -> Iterator[tuple[int, int, bytes | None, bytes | None, bytes | None]]:
-    """(row, col, s, t, inner) of every ``<c>`` inside ``<sheetData>``, 0-based, in document order."""
+#: A cell in the usual shape (r, then s, then t, nothing else): groups 1-5; anything else: groups 6-8.
+_FAST = re.compile(
+    rb"<(?:[\w.-]+:)?c r=\"([A-Z]{1,3})(\d+)\"(?: s=\"(\d+)\")?(?: t=\"(\w+)\")?\s*(?:/>|>(.*?)</(?:[\w.-]+:)?c\s*>)"
+    rb"|<(?:[\w.-]+:)?(?:(row)|c)(?=[\s/>])([^>]*?)(?(6)/?>|(?:/>|>(.*?)</(?:[\w.-]+:)?c\s*>))",
+    re.S,
+)
+
+
+def _bodies(pieces: Iterator[bytes], where: str) -> Iterator[tuple[bytes, int, int]]:
+    """(piece, start, end): the parts of the pieces that lie inside ``<sheetData>``."""
     state = 0  # 0 before <sheetData>, 1 inside, 2 after
-    row = -1
-    col = -1
     head = b""
     for piece in pieces:
         if state == 2:
             continue
-        start = 0
-        end = len(piece)
+        start, end = 0, len(piece)
         if state == 0:
             head += piece
             m = _SHEETDATA.search(head)
             if m is None:
                 continue
-            if m.group(1):
-                state = 2
+            state = 2 if m.group(1) else 1
+            if state == 2:
                 continue
             piece, start, end, head = head, m.end(), len(head), b""
-            state = 1
         close = _SHEETDATA_END.search(piece, start)
         if close is not None:
-            end = close.start()
-            state = 2
+            end, state = close.start(), 2
         if b"<!--" in piece[start:end] or b"<![CDATA[" in piece[start:end]:
             raise WorkbookError(
                 f"{where}: the cell data holds XML comments or CDATA sections, which sheets-crm does not "
                 "read; open and re-save the workbook in Excel or LibreOffice. Nothing was written."
             )
-        for m in _TOKEN.finditer(piece, start, end):
-            is_row, attrs, inner = m.groups()
-            found = dict(_CATTR.findall(attrs)) if attrs else {}
-            if is_row:
-                r = found.get(b"r")
-                row = int(r) - 1 if r else row + 1
-                col = -1
+        yield piece, start, end
+
+
+def _generic(
+    m: re.Match[bytes], row: int, col: int
+) -> tuple[int, int, bytes | None, bytes | None, bytes | None, bool]:
+    """A row tag or an unusually shaped cell: (row, col, s, t, inner, is_cell)."""
+    is_row, attrs, inner = m.group(6, 7, 8)
+    found = dict(_CATTR.findall(attrs)) if attrs else {}
+    if is_row:
+        r = found.get(b"r")
+        return (int(r) - 1 if r else row + 1), -1, None, None, None, False
+    ref = found.get(b"r")
+    if ref:
+        letters = ref.rstrip(b"0123456789")
+        col = col_index(letters)
+        digits = ref[len(letters) :]
+        if digits:
+            row = int(digits) - 1
+    else:
+        col += 1
+    return row, col, found.get(b"s"), found.get(b"t"), inner, True
+
+
+def scan_cells(
+    pieces: Iterator[bytes], where: str
+) -> Iterator[tuple[int, int, bytes | None, bytes | None, bytes | None]]:
+    """(row, col, s, t, inner) of every ``<c>`` inside ``<sheetData>``, 0-based, in document order."""
+    row = col = -1
+    cols = _COLS
+    for piece, start, end in _bodies(pieces, where):
+        for m in _FAST.finditer(piece, start, end):
+            letters = m.group(1)
+            if letters is None:
+                row, col, s, t, inner, is_cell = _generic(m, row, col)
+                if is_cell:
+                    yield row, col, s, t, inner
                 continue
-            ref = found.get(b"r")
-            if ref:
-                letters = ref.rstrip(b"0123456789")
+            col = cols.get(letters, -1)
+            if col < 0:
                 col = col_index(letters)
-                digits = ref[len(letters) :]
-                if digits:
-                    row = int(digits) - 1
-            else:
-                col += 1
-            yield row, col, found.get(b"s"), found.get(b"t"), inner
+            row = int(m.group(2)) - 1
+            yield row, col, m.group(3), m.group(4), m.group(5)
 
 
 def _number(raw: bytes) -> int | float:
-    if b"." in raw or b"E" in raw or b"e" in raw or b"N" in raw or b"n" in raw:
+    try:
+        return int(raw)
+    except ValueError:
         return float(raw)
-    return int(raw)
 
 
 def _as_date(value: float, epoch: dt.datetime) -> Any:

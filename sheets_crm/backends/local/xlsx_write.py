@@ -40,6 +40,7 @@ _COL = re.compile(rb"<" + _P + rb"col(?=[\s/>])([^>]*?)/?>")
 _DIMENSION = re.compile(rb"<" + _P + rb"dimension(?=[\s/>])[^>]*?\sref\s*=\s*[\"']([^\"']*)[\"'][^>]*>")
 _MERGE = re.compile(rb"<" + _P + rb"mergeCell(?=[\s/>])[^>]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
 _ATTR = re.compile(rb"\s([\w:.-]+)\s*=\s*[\"']([^\"']*)[\"']")
+_ROW_R = re.compile(rb"\sr\s*=\s*[\"'](\d+)[\"']")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LOOKS_ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
@@ -231,61 +232,75 @@ def _widen_spans(tag: bytes, cols: Iterable[int]) -> bytes:
     return tag[: m.start()] + b' spans="' + f"{new_lo}:{new_hi}".encode() + b'"' + tag[m.end() :]
 
 
+def _col_styles(xml: bytes, end: int) -> list[tuple[int, int, int]]:
+    """(first, last, style) of the <col> ranges: a new cell takes its column's style, as in Excel."""
+    out = []
+    for m in _COL.finditer(xml, 0, end):
+        a = _attrs(m.group(1))
+        try:
+            out.append((int(a.get(b"min", b"0")), int(a.get(b"max", b"0")), int(a.get(b"style", b"0"))))
+        except ValueError:
+            continue
+    return out
+
+
 def edit_sheet(xml: bytes, changes: list[CellChange], styles: StyleEditor, epoch: dt.datetime, where: str) -> bytes:
     """The worksheet XML with ``changes`` applied; every other byte as it was."""
     sd = _SHEETDATA.search(xml)
     if sd is None:
         raise WorkbookError(f"{where}: the sheet has no <sheetData>; nothing was written")
     prefix = (sd.group(2) + b":") if sd.group(2) else b""
-    col_styles = []
-    for m in _COL.finditer(xml, 0, sd.start()):
-        a = _attrs(m.group(1))
-        try:
-            col_styles.append((int(a.get(b"min", b"0")), int(a.get(b"max", b"0")), int(a.get(b"style", b"0"))))
-        except ValueError:
-            continue
-    ctx = _Ctx(styles, epoch, prefix, col_styles)
+    ctx = _Ctx(styles, epoch, prefix, _col_styles(xml, sd.start()))
     by_row: dict[int, dict[int, CellChange]] = {}
     for ch in changes:
         by_row.setdefault(ch.row, {})[ch.col] = ch
-    pieces: list[bytes] = []
     if sd.group(3):  # <sheetData/>: no rows at all
-        body_start = body_end = sd.end()
-        pieces.append(xml[: sd.start()])
-        pieces.append(xml[sd.start() : sd.end() - 2].rstrip() + b">")
-        pos = sd.end()
-        close = b"</" + sd.group(1) + b">"
-    else:
-        body_start = sd.end()
-        end = re.compile(rb"</" + re.escape(sd.group(1)) + rb"\s*>").search(xml, body_start)
-        if end is None:
-            raise WorkbookError(f"{where}: <sheetData> is not closed; nothing was written")
-        body_end = end.start()
-        pos = 0
-        close = b""
+        rows = b"".join(_new_row(ctx, r, by_row[r]) for r in sorted(by_row))
+        out = xml[: sd.start()] + xml[sd.start() : sd.end() - 2].rstrip() + b">" + rows
+        out += b"</" + sd.group(1) + b">" + xml[sd.end() :]
+        return _widen_dimension(out, changes)
+    end = re.compile(rb"</" + re.escape(sd.group(1)) + rb"\s*>").search(xml, sd.end())
+    if end is None:
+        raise WorkbookError(f"{where}: <sheetData> is not closed; nothing was written")
+    pieces = _splice_rows(ctx, xml, sd.end(), end.start(), by_row, where)
+    return _widen_dimension(b"".join(pieces), changes)
+
+
+def _splice_rows(
+    ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: dict[int, dict[int, CellChange]], where: str
+) -> list[bytes]:
+    pieces: list[bytes] = []
+    pending = sorted(by_row)  # rows to write, in order; those not in the sheet are inserted in place
+    k = 0
+    pos = 0
     row = -1
+    row_close: dict[bytes, re.Pattern[bytes]] = {}
     for m in _ROW.finditer(xml, body_start, body_end):
-        attrs = _attrs(m.group(2))
-        r = attrs.get(b"r")
-        row = int(r) - 1 if r else row + 1
-        # new rows that come before this one
-        for new_row in sorted(x for x in by_row if x < row):
+        r = _ROW_R.search(m.group(2))
+        row = int(r.group(1)) - 1 if r else row + 1
+        while k < len(pending) and pending[k] < row:
             pieces.append(xml[pos : m.start()])
             pos = m.start()
-            pieces.append(_new_row(ctx, new_row, by_row.pop(new_row)))
+            pieces.append(_new_row(ctx, pending[k], by_row.pop(pending[k])))
+            k += 1
+        if k < len(pending) and pending[k] == row:
+            k += 1
         if row not in by_row:
             continue
         wanted = by_row.pop(row)
+        attrs = _attrs(m.group(2))
         row_style = int(attrs.get(b"s", b"0") or 0) if attrs.get(b"customFormat") in (b"1", b"true") else 0
         tag = _widen_spans(m.group(0), wanted)
         pieces.append(xml[pos : m.start()])
         if m.group(3):  # <row .../>: no cells yet
-            open_tag = tag[:-2].rstrip() + b">"
             content = _edit_row(ctx, b"", 0, 0, row, wanted, row_style)
-            pieces.append(open_tag + content + b"</" + m.group(1) + b">")
+            pieces.append(tag[:-2].rstrip() + b">" + content + b"</" + m.group(1) + b">")
             pos = m.end()
             continue
-        row_end = re.compile(rb"</" + re.escape(m.group(1)) + rb"\s*>").search(xml, m.end(), body_end)
+        close = row_close.get(m.group(1))
+        if close is None:
+            close = row_close[m.group(1)] = re.compile(rb"</" + re.escape(m.group(1)) + rb"\s*>")
+        row_end = close.search(xml, m.end(), body_end)
         if row_end is None:
             raise WorkbookError(f"{where}: row {row + 1} is not closed; nothing was written")
         pieces.append(tag)
@@ -294,10 +309,8 @@ def edit_sheet(xml: bytes, changes: list[CellChange], styles: StyleEditor, epoch
     pieces.append(xml[pos:body_end])
     for new_row in sorted(by_row):
         pieces.append(_new_row(ctx, new_row, by_row[new_row]))
-    pieces.append(close)
-    pieces.append(xml[body_end:] if close == b"" else xml[sd.end() :])
-    out = b"".join(pieces)
-    return _widen_dimension(out, changes)
+    pieces.append(xml[body_end:])
+    return pieces
 
 
 def _new_row(ctx: _Ctx, row: int, wanted: dict[int, CellChange]) -> bytes:
@@ -401,8 +414,6 @@ def write_changes(pkg: Package, by_tab: dict[str, list[CellChange]], out: IO[byt
         sheet = sheets[title]
         where = f"{pkg.name}: sheet {title!r}"
         replace[sheet.part] = edit_sheet(pkg.read(sheet.part), changes, styles, pkg.epoch, where)
-    if styles.changed and pkg.styles_part:
-        replace[pkg.styles_part] = styles.result()
     remove: set[str] = set()
     if pkg.has_formulas:
         replace[pkg.workbook_part] = _full_calc_on_load(pkg.read(pkg.workbook_part))
