@@ -6,6 +6,7 @@ cross-checked against real recorded exchanges in ../shared/google-recorded.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import re
@@ -16,6 +17,7 @@ import gspread
 import pytest
 import requests
 
+import google_standin
 from google_standin import FakeGoogle
 
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "google-recorded"
@@ -880,3 +882,21 @@ def test_a_write_applied_then_answered_5xx_is_in_the_sheet(fake: FakeGoogle, crm
     assert batch(fake, crm, grow).status_code == 503 and fake.sheet(crm, "Лиды").row_count == rows + 40
     # The log shows what Google did (200: applied), though the caller got an exception.
     assert fake.stats.faults == 4 and [e.status for e in fake.exchanges[-3:]] == [200, 200, 503]
+
+
+def test_stand_in_core_does_not_import_the_apis() -> None:
+    """core/ is shared by both APIs (moto's core): only type hints may point at sheets/, drive/ or the state."""
+    core = Path(google_standin.__file__).parent / "core"
+    found = []
+    for module in sorted(core.glob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        hinted = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for node in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in hinted and node.level >= 2:
+                found.append(f"{module.name}: from {'.' * node.level}{node.module} import ...")
+    assert found == []
