@@ -781,6 +781,14 @@ def test_ten_million_cell_limit_for_batch_update(fake: FakeGoogle) -> None:
     grow = batch(fake, sid, {"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": 1}})
     assert grow.status_code == 400
     assert grow.json()["error"]["message"] == f"Invalid requests[0].appendDimension: {LIMIT_MESSAGE}"
+    resize = {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": {"rowCount": 400_001, "columnCount": 25}},
+            "fields": "gridProperties(rowCount,columnCount)",
+        }
+    }
+    resized = batch(fake, sid, resize)
+    assert resized.json()["error"]["message"] == f"Invalid requests[0].updateSheetProperties: {LIMIT_MESSAGE}"
     new_tab = batch(fake, sid, {"addSheet": {"properties": {"title": "More"}}})
     assert new_tab.json()["error"]["message"] == f"Invalid requests[0].addSheet: {LIMIT_MESSAGE}"
     assert fake.sheet(sid, "Data").column_count == 25 and fake.tabs(sid) == ["Data"]
