@@ -2,7 +2,7 @@
 
 Google applies a batch all-or-nothing: requests run in order against one
 working copy and nothing is visible unless every request succeeds. The fake
-does the same with a cloned :class:`~google_standin.model.Spreadsheet`.
+does the same with a cloned :class:`~google_standin.sheets.models.Spreadsheet`.
 Request kinds live in :mod:`.requests_cells` and :mod:`.requests_sheets`.
 """
 
