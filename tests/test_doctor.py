@@ -150,7 +150,7 @@ def test_renamed_and_missing_columns(make_workbook):
     assert report.as_json()["sync_blocked"] is True
     assert messages(report, "missing-column") == [
         "Leads, row 1, column 'Touches' — missing column 'Touches' / 'Касаний'; the next sync adds it after "
-        "the last column",
+        f"the last column (or run: sheets-crm init {path} — it adds it and changes nothing else)",
     ]
     # Without a key column the leads cannot be checked; the plan still is (without "unknown project").
     assert report.leads_checked == 0 and report.plan_rows_checked == 3
@@ -168,7 +168,8 @@ def test_missing_tab_with_a_guess_and_duplicate_tabs(make_workbook):
     report = run_doctor(str(path), today=TODAY)
     assert messages(report, "missing-tab") == [
         "Contact Plan — missing tab 'Contact Plan' / 'План контактов'; is it the tab 'Plan'? Rename it back; "
-        "the sync stops until it exists"
+        f"the sync stops until it exists. Or run: sheets-crm init {path} — it adds the missing tab Contact Plan "
+        "and changes nothing else"
     ]
     assert messages(report, "duplicate-tab") == [
         "Лиды — another tab named like 'Leads' (the sync uses 'Leads' and ignores this one); merge or rename it"
@@ -183,7 +184,8 @@ def test_missing_tab_without_a_guess(template):
     snap.tabs["Budget"] = TabData("Budget", [["Item", "Cost"]])
     report = diagnose(snap, template, TODAY)
     assert messages(report, "missing-tab") == [
-        "Calls Today — missing tab 'Calls Today' / 'Звонки на сегодня'; the sync stops until it exists"
+        "Calls Today — missing tab 'Calls Today' / 'Звонки на сегодня'; the sync stops until it exists. "
+        "Or run: sheets-crm init <workbook> — it adds the missing tab Calls Today and changes nothing else"
     ]
 
 

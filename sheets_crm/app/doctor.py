@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sheets_crm.app.adopt import INIT_PLACEHOLDER, with_init_command
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
@@ -212,7 +213,8 @@ def _match_tabs(snapshot: Snapshot, template: Template, problems: list[Issue]) -
                 None,
                 None,
                 None,
-                f"missing tab {_both_names(tab.names)}{hint}; the sync stops until it exists",
+                f"missing tab {_both_names(tab.names)}{hint}; the sync stops until it exists. Or "
+                f"{INIT_PLACEHOLDER} it adds the missing tab {tab.names['en']} and changes nothing else",
                 "missing-tab",
             )
         )
@@ -301,7 +303,9 @@ def _consequence(tab: Tab, column: Column) -> str:
     if column.required:
         return "the sync stops"
     if column.owner == "tool":
-        return "the next sync adds it after the last column"
+        return (
+            f"the next sync adds it after the last column (or {INIT_PLACEHOLDER} it adds it and changes nothing else)"
+        )
     return "the sync reads it as empty"
 
 
@@ -504,6 +508,8 @@ def diagnose(
         _duplicates(leads, lm, region_for_locale(snapshot.locale), problems)
         if plan is not None:
             _follow_ups(leads, plan, lm, template, today, problems)
+    # The command that fixes a missing tab or tool column, with this workbook in it.
+    problems[:] = [replace(p, message=with_init_command(p.message, target)) for p in problems]
     return report
 
 

@@ -45,6 +45,7 @@ from sheets_crm.cli.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from sheets_crm.app.sync import SyncResult
+    from sheets_crm.core.layout import Adoption
     from sheets_crm.core.model import Call
     from sheets_crm.core.template import Template
 
@@ -167,7 +168,12 @@ def _root(
 def init(
     path: Path | None = typer.Argument(None, help="Where to create the .xlsx workbook."),
     lang: str = typer.Option("en", "--lang", help="Tab and header language: en or ru."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing file / reuse CRM tabs that hold data."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Lay the template out afresh: a local file is copied to NAME.bak-DATE-TIME first; "
+        "a Google tab is duplicated first.",
+    ),
     google: bool = typer.Option(False, "--google", help="Create a Google spreadsheet instead of a local file."),
     title: str | None = typer.Option(
         None, "--title", help="Google: the new spreadsheet's title (default: Studio CRM)."
@@ -188,7 +194,8 @@ def init(
     credentials: str | None = CredOpt,
     template: Path | None = TemplateOpt,
 ) -> None:
-    """Create an empty CRM from the template (local .xlsx, or --google)."""
+    """Create an empty CRM from the template (local .xlsx, or --google), or add to an existing one only
+    what it lacks (tabs, tool columns, header colours, dropdowns)."""
     if lang not in ("en", "ru"):
         raise typer.BadParameter("use en or ru", param_hint="--lang")
     with handled():
@@ -211,15 +218,54 @@ def init(
             return
         if path is None:
             raise typer.BadParameter("give the path of the workbook to create, e.g. crm.xlsx", param_hint="PATH")
-        from sheets_crm.backends.local.workbook import create_workbook
-        from sheets_crm.core.layout import build_layout
+        from sheets_crm.app.adopt import init_local
 
-        created = create_workbook(path, build_layout(tpl, lang), overwrite=force)
+        done = init_local(path, tpl, lang, force=force)
+        if done.adoption is not None:  # an existing workbook: only what it lacked was added
+            i18n.use(i18n.choose(sheet=done.adoption.lang))
+            render.print_lines(
+                out, [*_adopted_lines(done.path, done.adoption), _fill_in(tpl, done.adoption.lang, path)]
+            )
+            return
         i18n.use(i18n.choose(sheet=lang))
         tabs = ", ".join(t.names[lang] for t in tpl.tabs)
+        kept = [_("Kept a copy of the old file at {backup}.").format(backup=done.backup)] if done.backup else []
         render.print_lines(
-            out, [_("Created {path} with tabs: {tabs}.").format(path=created, tabs=tabs), _fill_in(tpl, lang, created)]
+            out,
+            [
+                *kept,
+                _("Created {path} with tabs: {tabs}.").format(path=done.path, tabs=tabs),
+                _fill_in(tpl, lang, path),
+            ],
         )
+
+
+def _adopted_lines(path: Path, adoption: Adoption) -> list[str]:
+    """What init added to an existing workbook, and that nothing else changed."""
+    lines = [_("Added the tab {tab}.").format(tab=tab) for tab in adoption.added_tabs]
+    columns: dict[str, list[str]] = {}
+    for tab, header, _col in adoption.added_columns:
+        columns.setdefault(tab, []).append(header)
+    for tab, headers in columns.items():
+        lines.append(
+            _("Added to {tab}, after its last used column: {columns}.").format(tab=tab, columns=", ".join(headers))
+        )
+    filled: dict[str, list[str]] = {}
+    for tab, header in adoption.filled_headers:
+        filled.setdefault(tab, []).append(header)
+    for tab, headers in filled.items():
+        lines.append(_("Marked the tool's headers in {tab}: {columns}.").format(tab=tab, columns=", ".join(headers)))
+    dropdowns: dict[str, list[str]] = {}
+    for d in adoption.dropdowns:
+        if d.tab not in adoption.added_tabs:
+            dropdowns.setdefault(d.tab, []).append(d.header)
+    for tab, headers in dropdowns.items():
+        lines.append(_("Added dropdowns in {tab}: {columns}.").format(tab=tab, columns=", ".join(headers)))
+    if lines:
+        lines.append(_("Nothing else in {path} was changed.").format(path=path))
+    else:
+        lines.append(_("{path} already has every CRM tab and tool column; nothing was changed.").format(path=path))
+    return lines + adoption.still_missing
 
 
 def _fill_in(tpl: Template, lang: str, target: object) -> str:

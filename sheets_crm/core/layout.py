@@ -87,6 +87,7 @@ class Dropdown:
     tab: str  #: the tab's title as in the workbook
     col: int  #: 0-based column
     choices: tuple[str, ...]
+    header: str = ""  #: the column's header as in the workbook
 
 
 @dataclass
@@ -104,6 +105,8 @@ class Adoption:
     added_tabs: list[str] = field(default_factory=list)
     #: (tab title, header, 0-based column)
     added_columns: list[tuple[str, str, int]] = field(default_factory=list)
+    #: (tab title, header) of existing tool headers given the tool header fill
+    filled_headers: list[tuple[str, str]] = field(default_factory=list)
     #: Person's columns the sync needs but the workbook lacks (init cannot invent their data).
     still_missing: list[str] = field(default_factory=list)
 
@@ -161,7 +164,7 @@ def _add_tab(out: Adoption, layout: TabLayout) -> None:
     for i, col in enumerate(layout.columns):
         out.changes.changes.append(CellChange(layout.title, 0, i, col.header, fill=_header_fill(layout, col)))
         if col.choices:
-            out.dropdowns.append(Dropdown(layout.title, i, col.choices))
+            out.dropdowns.append(Dropdown(layout.title, i, col.choices, col.header))
 
 
 def _complete_tab(out: Adoption, tab: Tab, layout: TabLayout, data: TabData) -> None:
@@ -177,8 +180,9 @@ def _complete_tab(out: Adoption, tab: Tab, layout: TabLayout, data: TabData) -> 
         if at is not None:
             if col.tool and layout.header_fill_tool and data.fill(0, at) is None:
                 out.changes.changes.append(CellChange(data.title, 0, at, fill=layout.header_fill_tool))
+                out.filled_headers.append((data.title, cell_text(data.cell(0, at))))
             if col.choices:
-                out.dropdowns.append(Dropdown(data.title, at, col.choices))
+                out.dropdowns.append(Dropdown(data.title, at, col.choices, cell_text(data.cell(0, at))))
         elif col.tool:
             out.changes.changes.append(CellChange(data.title, 0, next_col, col.header, fill=_header_fill(layout, col)))
             out.added_columns.append((data.title, col.header, next_col))

@@ -91,14 +91,17 @@ def find_tabs(snapshot: Snapshot, template: Template) -> tuple[dict[str, TabData
                     if normalise(name) == normalise(title):
                         lang_votes[lang] += 1
     missing = [tab for tab in template.tabs if tab.id not in found]
+    lang = max(LANGS, key=lambda la: (lang_votes[la], la == "en"))
     if missing:
         names = "; ".join(" / ".join(f"'{n}'" for n in tab.names.values()) for tab in missing)
         have = ", ".join(f"'{t}'" for t in snapshot.tabs) or "none"
+        adds = ", ".join(tab.names[lang] for tab in missing)
+        # "run: sheets-crm init —" is completed with the workbook by the app (app.adopt.with_init_command).
         raise SheetShapeError(
-            f"missing tab {names} (the workbook has: {have}). Rename the tab back, or run "
-            "`sheets-crm init` to lay out a new CRM. Nothing was written."
+            f"missing tab {names} (the workbook has: {have}). Rename the tab back if it is there under another "
+            f"name, or run: sheets-crm init — it adds the missing tab {adds} and changes nothing else. "
+            "Nothing was written."
         )
-    lang = max(LANGS, key=lambda la: (lang_votes[la], la == "en"))
     return found, lang
 
 
