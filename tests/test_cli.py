@@ -301,9 +301,12 @@ def test_init_then_sync_empty(runner, tmp_path):
     )
     english = runner.invoke(app, ["--lang", "en", "sync", str(path), "--today", "2026-11-22"])
     assert english.stdout.splitlines()[1] == "Calls: 0 overdue, 0 today, 0 upcoming."
+    # init again adopts the workbook that is there: it lacks nothing, so nothing changes
+    before = path.read_bytes()
     again = runner.invoke(app, ["init", str(path)])
-    assert again.exit_code == 1
-    assert again.stderr == f"Error: {path} already exists; pick another name (or pass --force to replace it)\n"
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[0] == f"В {path} уже есть все вкладки CRM и столбцы программы; ничего не изменено."
+    assert path.read_bytes() == before
 
 
 def test_missing_file_exit_1(runner, tmp_path):
