@@ -135,6 +135,8 @@ def write_atomically(
             os.fsync(handle.fileno())
         if path.exists():
             shutil.copymode(path, tmp)
+        else:  # a new file: the permissions any program would give it (mkstemp makes it owner-only)
+            os.chmod(tmp, 0o666 & ~_umask())
         if expected is not None:
             try:
                 now = identity(path.stat())
@@ -157,6 +159,19 @@ def write_atomically(
         tmp.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+def _umask() -> int:
+    """The process's umask (Linux: read, not set; elsewhere set and put back at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:

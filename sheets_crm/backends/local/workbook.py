@@ -65,7 +65,8 @@ class LocalWorkbook(Workbook):
         if path.suffix.lower() not in _SUFFIXES:
             raise WorkbookError(f"{path}: not an .xlsx workbook (a Google spreadsheet needs its URL or id)")
         real = self._real()
-        self._check_unlocked(real)
+        # No lock-file check here: reading what Excel or LibreOffice last saved is safe, so read-only
+        # commands (today, doctor, export-ics, digest, card) work while the workbook is open; apply() refuses.
         data, version = read_file(real, shown=path)
         pkg = Package.open(self.name, data)
         with warnings.catch_warnings():
