@@ -142,12 +142,14 @@ class Index:
     def find(self, record: Record, *, add: bool = False) -> Match | None:
         """The strongest match for ``record`` (phone, e-mail, name, similar name), or None.
 
-        With ``add``, a record that matches nothing is added to the index.
+        With ``add``, the record's keys join the index: under its own ref when it matched
+        nothing, else under the record it matched (a file row with the lead's e-mail and a
+        new phone number teaches the index that number too).
         """
         keys = _keys(record, self.region)
         found = self._find(record.ref, keys)
-        if found is None and add:
-            self._add_keys(record.ref, keys)
+        if add:
+            self._add_keys(record.ref if found is None else found.other, keys)
         return found
 
     def _find(self, ref: object, keys: _Keys) -> Match | None:
