@@ -2,11 +2,17 @@
 
 Deterministic for a given (today, seed): the demo and the tests see the same
 rows. A few rows are broken on purpose so the demo shows its warnings.
+
+A demo file is only ever replaced while it is exactly as the demo left it: its
+SHA-256 is kept in a small hidden file beside it (``.NAME.demo-sha256``, see
+:func:`remember_demo`). A file the person changed, or any other file at that
+path, is kept and the demo goes to a new name (:func:`free_demo_path`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from pathlib import Path
 from typing import Any
@@ -16,8 +22,9 @@ import openpyxl
 from sheets_crm.backends.local.workbook import create_workbook, save_atomically
 from sheets_crm.core.layout import build_layout
 from sheets_crm.core.template import Template, default_template
+from sheets_crm.errors import WorkbookError
 
-__all__ = ["demo_rows", "write_demo"]
+__all__ = ["demo_rows", "write_demo", "free_demo_path", "remember_demo", "is_untouched_demo"]
 
 _COMPANIES = [
     "Northwind Bakery",
@@ -148,8 +155,12 @@ def demo_rows(
 def write_demo(
     path: str | Path, today: dt.date, lang: str = "en", seed: int = 7, template: Template | None = None
 ) -> Path:
-    """Create the demo workbook at ``path`` (replacing an older demo file)."""
+    """Create the demo workbook at ``path`` (replacing an older demo file nobody changed; any other file
+    there is refused: pick the path with :func:`free_demo_path`)."""
     template = template or default_template()
+    path = Path(path)
+    if path.exists() and not is_untouched_demo(path):
+        raise WorkbookError(f"{path} is not a demo file as the demo left it; it was not overwritten")
     path = create_workbook(path, build_layout(template, lang), overwrite=True)
     book = openpyxl.load_workbook(path)
     rows = demo_rows(today, lang, seed, template)
@@ -162,3 +173,40 @@ def write_demo(
                 ws.cell(ws.max_row, i + 1).number_format = template.settings.date_format
     save_atomically(book, path)
     return path
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(f".{path.name}.demo-sha256")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def is_untouched_demo(path: Path) -> bool:
+    """Whether ``path`` is a demo file exactly as the demo left it."""
+    try:
+        return _sidecar(path).read_text(encoding="ascii").strip() == _digest(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def remember_demo(path: Path) -> None:
+    """Note the finished demo file's hash, so a later demo may replace it only while nobody changed it."""
+    try:
+        _sidecar(path).write_text(_digest(path) + "\n", encoding="ascii")
+    except OSError:
+        pass  # without the note a later demo picks a new name rather than overwrite: the safe side
+
+
+def free_demo_path(path: str | Path) -> Path:
+    """``path`` when it is free or an untouched demo; else the first free ``NAME-2.xlsx``, ``NAME-3.xlsx``..."""
+    path = Path(path)
+    if not path.exists() or is_untouched_demo(path):
+        return path
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists() or is_untouched_demo(candidate):
+            return candidate
+        n += 1

@@ -455,16 +455,21 @@ def demo(
     if lang not in ("en", "ru"):
         raise typer.BadParameter("use en or ru", param_hint="--lang")
     with handled():
-        from sheets_crm.app.demo import write_demo
+        from sheets_crm.app.demo import free_demo_path, remember_demo, write_demo
         from sheets_crm.app.sync import run_sync
         from sheets_crm.core.dates import resolve_zone, today_in
         from sheets_crm.core.template import default_template
 
         tpl = default_template()
         day = day or today_in(resolve_zone(tz))
-        written = write_demo(path, day, lang=lang, template=tpl)
+        target = free_demo_path(path)  # a file the person changed is never overwritten
+        written = write_demo(target, day, lang=lang, template=tpl)
         result = run_sync(str(written), today=day, template=tpl)
+        remember_demo(written)
         i18n.use(i18n.choose(sheet=result.lang))
+        if target != path:
+            kept = _("{path} was changed since the demo made it (or is not a demo file): it is kept as it is.")
+            render.print_lines(out, [kept.format(path=path)])
         render.print_lines(out, render.summary_lines(result))
         render.print_lines(out, render.calls_lines(result.calls, tpl, result.lang, out.width))
         render.print_lines(out, render.issues_lines(result.issues))
