@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sheets_crm.app.sync import MAX_ATTEMPTS, compute, live_columns
 from sheets_crm.backends.protocol import Workbook
@@ -38,6 +38,11 @@ class Edits(Protocol):
 
     @property
     def edits(self) -> list[CellChange]: ...
+
+    @property
+    def guard(self) -> dict[str, list[tuple[int, int, Any]]]:
+        """Cells (row, col, value as read) that must be unchanged when the edits land."""
+        ...
 
 
 E = TypeVar("E", bound=Edits)
@@ -82,7 +87,9 @@ def patched(snapshot: Snapshot, edits: list[CellChange]) -> Snapshot:
     return dataclasses.replace(snapshot, tabs=tabs)
 
 
-def merged(edits: list[CellChange], refresh: ChangeSet) -> ChangeSet:
+def merged(
+    edits: list[CellChange], refresh: ChangeSet, guard: dict[str, list[tuple[int, int, Any]]] | None = None
+) -> ChangeSet:
     """The edits and the sync's own changes as one change set.
 
     The sync's guard was taken on the patched snapshot: a guarded cell the edits write (a new
@@ -90,11 +97,13 @@ def merged(edits: list[CellChange], refresh: ChangeSet) -> ChangeSet:
     checks every written cell against what was read instead.
     """
     written = {(ch.tab, ch.row, ch.col) for ch in edits}
-    guard = {
+    kept = {
         title: [(r, c, v) for r, c, v in cells if (title, r, c) not in written]
         for title, cells in refresh.guard.items()
     }
-    return dataclasses.replace(refresh, changes=[*edits, *refresh.changes], guard=guard)
+    for title, cells in (guard or {}).items():
+        kept.setdefault(title, []).extend(cells)
+    return dataclasses.replace(refresh, changes=[*edits, *refresh.changes], guard=kept)
 
 
 def write_edits(
@@ -124,7 +133,7 @@ def write_edits(
         plan = decide(snapshot, tables, day)
         after = patched(snapshot, plan.edits)
         outcome = compute(after, day, template)
-        changes = merged(plan.edits, outcome.changes)
+        changes = merged(plan.edits, outcome.changes, plan.guard)
         live = live_columns(outcome.tables, template) if workbook.computes and outcome.tables else None
         changes = workbook.prepare(changes, after, live)
         written = False

@@ -259,6 +259,8 @@ class ImportPlan:
     fills: list[tuple[int, int, str, str]] = field(default_factory=list)  #: (file row, Leads row, header, value)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     edits: list[CellChange] = field(default_factory=list)
+    #: Nothing beyond the sync's own guard and the written cells themselves (see app.edits).
+    guard: dict[str, list[tuple[int, int, Any]]] = field(default_factory=dict)
 
 
 def sheet_region(snapshot: Snapshot, tables: Tables) -> str | None:
