@@ -322,6 +322,10 @@ class Config(BaseModel):
     sync_time: SyncTime = dt.time(8, 0)
     upcoming_days: Annotated[int, _whole(0, 366)] | None = None
     freshness_days: Annotated[int, _whole(1, 3650)] | None = None
+    #: A scheduled sync that finds a workbook open in Excel/LibreOffice tries it again every so many
+    #: minutes until this time of day (in ``time_zone``); a time at or before ``sync_time``: no retry.
+    open_retry_until: SyncTime = dt.time(12, 0)
+    open_retry_every_minutes: Annotated[int, _whole(1, 720)] = 5
     digest: DigestConfig = Field(default_factory=DigestConfig)
     #: The person's own headers: {tab id/name or "*": {their header: column id}} (``[columns]``).
     columns: Annotated[Mapping[str, Mapping[str, str]], BeforeValidator(_columns)] = Field(
@@ -403,6 +407,8 @@ class Config(BaseModel):
             "sync_time": format_sync_time(self.sync_time),
             "upcoming_days": settings.upcoming_days,
             "freshness_days": settings.freshness_days,
+            "open_retry_until": format_sync_time(self.open_retry_until),
+            "open_retry_every_minutes": self.open_retry_every_minutes,
             "digest": {
                 "enabled": d.enabled,
                 "smtp_host": d.smtp_host,

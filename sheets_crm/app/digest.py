@@ -20,7 +20,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -64,6 +64,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "last": "last",
         "source": "Spreadsheet",
         "footer": "Sent by sheets-crm after the morning sync. Record results in the Contact Plan.",
+        "workbook_open": (
+            "The workbook was open in Excel or LibreOffice at {at}, so the sheet itself is not updated yet: these "
+            "calls are read from it as last saved. sheets-crm tries again every {every} minutes until {until}."
+        ),
     },
     "ru": {
         "overdue": "Просрочен",
@@ -83,6 +87,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "last": "итог",
         "source": "Таблица",
         "footer": "Отправлено sheets-crm после утренней синхронизации. Итоги записывайте в План контактов.",
+        "workbook_open": (
+            "В {at} книга была открыта в Excel или LibreOffice, поэтому сама таблица ещё не обновлена: звонки "
+            "прочитаны из неё в последнем сохранённом виде. sheets-crm пробует снова каждые {every} мин. до {until}."
+        ),
     },
 }
 
@@ -157,13 +165,21 @@ def _counts(calls: Sequence[Call]) -> dict[str, int]:
 
 
 def render_text(
-    calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True, source: str | None = None
+    calls: Sequence[Call],
+    *,
+    title: str,
+    lang: str = "en",
+    show_owner: bool = True,
+    source: str | None = None,
+    note: str | None = None,
 ) -> str:
     """The plain-text body: one block per non-empty section, one or two lines per call."""
     labels = _LABELS[lang]
     lines = [title]
     if source:
         lines.append(f"{labels['source']}: {source}")
+    if note:
+        lines.append(note)
     lines.append("")
     for section, group in _grouped(calls).items():
         if not group or section not in labels:
@@ -191,7 +207,13 @@ def render_text(
 
 
 def render_html(
-    calls: Sequence[Call], *, title: str, lang: str = "en", show_owner: bool = True, source: str | None = None
+    calls: Sequence[Call],
+    *,
+    title: str,
+    lang: str = "en",
+    show_owner: bool = True,
+    source: str | None = None,
+    note: str | None = None,
 ) -> str:
     """A simple HTML version: one table per section. All sheet text is escaped."""
     labels = _LABELS[lang]
@@ -205,6 +227,8 @@ def render_html(
     ]
     if source:
         parts.append(f"<p>{e(labels['source'])}: {e(source)}</p>")
+    if note:
+        parts.append(f"<p><b>{e(note)}</b></p>")
     for section, group in _grouped(calls).items():
         if not group or section not in labels:
             continue
@@ -244,6 +268,7 @@ def _message(
     prefix: str,
     show_owner: bool,
     source: str | None,
+    note: str | None = None,
 ) -> DigestMessage:
     counts = _counts(calls)
     subject = _LABELS[lang]["subject"].format(
@@ -255,13 +280,19 @@ def _message(
         audience=audience,
         to=to,
         subject=subject,
-        text=render_text(calls, title=title, lang=lang, show_owner=show_owner, source=source),
-        html=render_html(calls, title=title, lang=lang, show_owner=show_owner, source=source),
+        text=render_text(calls, title=title, lang=lang, show_owner=show_owner, source=source, note=note),
+        html=render_html(calls, title=title, lang=lang, show_owner=show_owner, source=source, note=note),
     )
 
 
 def build_digests(
-    calls: Sequence[Call], config: DigestConfig, *, today: dt.date, lang: str | None = None, source: str | None = None
+    calls: Sequence[Call],
+    config: DigestConfig,
+    *,
+    today: dt.date,
+    lang: str | None = None,
+    source: str | None = None,
+    workbook_open: Mapping[str, object] | None = None,
 ) -> list[DigestMessage]:
     """One message per configured owner who has calls, plus one team message.
 
@@ -269,7 +300,8 @@ def build_digests(
     Calls whose owner has no address reach only the team message. Nothing is
     built when there are no calls at all. ``lang`` None uses the config's
     ``lang`` ("auto" guesses from the calls' text). ``source`` labels the
-    spreadsheet when several are synced.
+    spreadsheet when several are synced. ``workbook_open`` ({at, every, until}): the scheduled sync
+    found the workbook open and will try again; each message says so.
     """
     if not calls:
         return []
@@ -278,7 +310,14 @@ def build_digests(
     if lang not in _LABELS:
         lang = guess_lang(calls)
     labels = _LABELS[lang]
-    common: dict[str, Any] = {"today": today, "lang": lang, "prefix": config.subject_prefix, "source": source}
+    note = labels["workbook_open"].format(**workbook_open) if workbook_open else None
+    common: dict[str, Any] = {
+        "today": today,
+        "lang": lang,
+        "prefix": config.subject_prefix,
+        "source": source,
+        "note": note,
+    }
     messages = []
     for owner, addresses in config.owners.items():
         key = normalise(owner)
@@ -494,6 +533,7 @@ def deliver(
     source: str | None = None,
     lang: str | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    workbook_open: Mapping[str, object] | None = None,
 ) -> int:
     """Build and send the digests for one sync result; return messages sent (0 = nothing to say).
 
@@ -502,5 +542,7 @@ def deliver(
     """
     if lang is None and config.lang == "auto":
         lang = getattr(result, "lang", None)  # the workbook's language, when the sync knows it
-    messages = build_digests(result.calls, config, today=result.today, lang=lang, source=source)
+    messages = build_digests(
+        result.calls, config, today=result.today, lang=lang, source=source, workbook_open=workbook_open
+    )
     return send(messages, config, ssl_context=ssl_context)

@@ -17,6 +17,11 @@ at fixed instants). This module only wires them to the world:
   process sees the first one's run and does not repeat it;
 * every spreadsheet is synced in turn; one failing is logged and does not stop
   the others or the loop; the digest (if enabled) follows each successful sync;
+* a local workbook open in Excel or LibreOffice cannot be written: that one is
+  tried again every ``open_retry_every_minutes`` until ``open_retry_until`` (in
+  the sync's zone; default every 5 minutes until noon). The digest goes out at
+  once, read from the workbook as last saved and saying so; the retry that
+  succeeds, or the last one, is logged;
 * SIGTERM / Ctrl-C set a stop flag: the current run finishes, then the loop
   ends. A second Ctrl-C interrupts at once.
 
@@ -47,7 +52,7 @@ from sheets_crm.app.config import APP_NAME, Config
 from sheets_crm.app.files import write_atomically
 from sheets_crm.app.scheduling import format_sync_time, is_due, next_run, trusted_last_run
 from sheets_crm.backends.google.target import is_google_target
-from sheets_crm.errors import ConfigError, CrmError
+from sheets_crm.errors import ConfigError, CrmError, WorkbookLockedError
 
 __all__ = [
     "Runner",
@@ -64,7 +69,7 @@ __all__ = [
 log = logging.getLogger("sheets_crm.app.runner")
 
 SyncFn = Callable[..., Any]
-DigestFn = Callable[[Any, Config, "str | None"], int]
+DigestFn = Callable[..., int]  # (result, config, source, *, workbook_open=...) -> messages sent
 Clock = Callable[[], dt.datetime]
 
 
@@ -209,6 +214,17 @@ class TargetOutcome:
     result: Any = None
     digest_sent: int = 0
     digest_error: str | None = None
+    #: The workbook was open: when the next attempt is (None: not waiting).
+    retry_at: dt.datetime | None = None
+
+
+@dataclass
+class _Waiting:
+    """A workbook found open: when it was first found so, when to try next, until when."""
+
+    since: dt.datetime
+    next: dt.datetime
+    until: dt.datetime
 
 
 @dataclass
@@ -248,10 +264,10 @@ def _default_sync(target: str, **kwargs: Any) -> Any:
     return run_sync(target, **kwargs)
 
 
-def _default_digest(result: Any, config: Config, source: str | None) -> int:
+def _default_digest(result: Any, config: Config, source: str | None, **extra: Any) -> int:
     from sheets_crm.app.digest import deliver
 
-    return deliver(result, config.digest, source=source)
+    return deliver(result, config.digest, source=source, **extra)
 
 
 # --------------------------------------------------------------------------- runner
@@ -301,6 +317,8 @@ class Runner:
         self.key = hashlib.sha256("\n".join(config.spreadsheets).encode("utf-8")).hexdigest()[:16]
         self._lock_busy_logged = False
         self._suspect_logged: dt.datetime | None = None
+        #: Workbooks found open in Excel/LibreOffice, tried again until config.open_retry_until.
+        self.waiting: dict[str, _Waiting] = {}
 
     # -- decisions
 
@@ -336,7 +354,7 @@ class Runner:
         """Run today's sync if it is due and nobody else is running; else None."""
         now = now or self.clock()
         if not self.is_due(now):
-            return None
+            return self._retry_pending(now)
         with self.lock.held() as got:
             if not got:
                 if not self._lock_busy_logged:
@@ -378,6 +396,8 @@ class Runner:
             tz = None if is_google_target(target) else config.time_zone
             try:
                 result = self.sync(target, tz=tz, credentials=credentials, template=template)
+            except WorkbookLockedError as exc:
+                outcome = self._found_open(target, exc, now, several)
             except CrmError as exc:
                 outcome = TargetOutcome(target, ok=False, summary=str(exc))
                 log.error("sync %s failed: %s", target, exc)
@@ -403,9 +423,111 @@ class Runner:
         )
         return report
 
-    def _digest(self, outcome: TargetOutcome, source: str | None) -> None:
+    # -- a workbook open in Excel or LibreOffice
+
+    def _retry_window(self, now: dt.datetime) -> dt.datetime | None:
+        """Until when an open workbook is tried again today (None: the window is already over)."""
+        local = now.astimezone(self.zone)
+        until = dt.datetime.combine(local.date(), self.config.open_retry_until, tzinfo=self.zone)
+        return until if until > now else None
+
+    def _found_open(self, target: str, exc: CrmError, now: dt.datetime, several: bool) -> TargetOutcome:
+        """The first attempt found the workbook open: wait for it, and send the digest from what it holds."""
+        until = self._retry_window(now)
+        if until is None:
+            log.error("sync %s failed: %s", target, exc)
+            return TargetOutcome(target, ok=False, summary=str(exc))
+        every = dt.timedelta(minutes=self.config.open_retry_every_minutes)
+        wait = self.waiting[target] = _Waiting(since=now, next=min(now + every, until), until=until)
+        log.warning(
+            "sync %s: the workbook is open in Excel or LibreOffice; trying again every %d minutes until %s",
+            target,
+            self.config.open_retry_every_minutes,
+            self._fmt(until),
+        )
+        outcome = TargetOutcome(target, ok=False, summary=f"open in Excel or LibreOffice: {exc}", retry_at=wait.next)
+        if self.config.digest.enabled:
+            self._digest_while_open(outcome, wait, source=target if several else None)
+        return outcome
+
+    def _digest_while_open(self, outcome: TargetOutcome, wait: _Waiting, source: str | None) -> None:
+        """Today's calls on time all the same: read (never written) from the workbook as last saved."""
+        config = self.config
+        credentials = str(config.credentials) if config.credentials else None
         try:
-            outcome.digest_sent = self.send_digest(outcome.result, self.config, source)
+            outcome.result = self.sync(
+                outcome.target, tz=config.time_zone, credentials=credentials, template=config.template(), dry_run=True
+            )
+        except CrmError as exc:
+            log.error("digest for %s not sent: the workbook could not be read either: %s", outcome.target, exc)
+            outcome.digest_error = str(exc)
+            return
+        note = {
+            "at": wait.since.astimezone(self.zone).strftime("%H:%M"),
+            "every": config.open_retry_every_minutes,
+            "until": wait.until.astimezone(self.zone).strftime("%H:%M"),
+        }
+        self._digest(outcome, source, workbook_open=note)
+
+    def _retry_pending(self, now: dt.datetime) -> RunReport | None:
+        """Try again the workbooks found open whose next attempt has come; None when none has."""
+        due = [t for t, w in self.waiting.items() if w.next <= now]
+        if not due:
+            return None
+        with self.lock.held() as got:
+            if not got:
+                return None
+            outcomes = [self._retry(target, now) for target in due]
+        report = RunReport(started=now, finished=self.clock(), outcomes=outcomes)
+        self.state.record(self.key, now, ok=report.ok, summary=f"retry: {report.summary()}")
+        return report
+
+    def _retry(self, target: str, now: dt.datetime) -> TargetOutcome:
+        config = self.config
+        wait = self.waiting[target]
+        credentials = str(config.credentials) if config.credentials else None
+        tz = None if is_google_target(target) else config.time_zone
+        since = self._fmt(wait.since)
+        try:
+            result = self.sync(target, tz=tz, credentials=credentials, template=config.template())
+        except WorkbookLockedError as exc:
+            if now >= wait.until:
+                del self.waiting[target]
+                log.error(
+                    "sync %s: gave up at %s: the workbook was open in Excel or LibreOffice from %s on, so it was "
+                    "not updated today (the digest was sent from it as last saved); close it and run "
+                    "`sheets-crm sync %s`, or wait for tomorrow's run",
+                    target,
+                    self._fmt(now),
+                    since,
+                    target,
+                )
+                return TargetOutcome(target, ok=False, summary=f"still open at {self._fmt(now)}: {exc}")
+            every = dt.timedelta(minutes=config.open_retry_every_minutes)
+            wait.next = min(now + every, wait.until)
+            log.info("sync %s: still open in Excel or LibreOffice; next try %s", target, self._fmt(wait.next))
+            return TargetOutcome(target, ok=False, summary=str(exc), retry_at=wait.next)
+        except CrmError as exc:
+            del self.waiting[target]
+            log.error("sync %s failed: %s", target, exc)
+            return TargetOutcome(target, ok=False, summary=str(exc))
+        del self.waiting[target]
+        outcome = TargetOutcome(target, ok=True, summary=_describe(result), result=result)
+        log.info(
+            "sync %s: done at %s, after the workbook (open since %s) was closed: %s",
+            target,
+            self._fmt(now),
+            since,
+            outcome.summary,
+        )
+        return outcome
+
+    def _digest(self, outcome: TargetOutcome, source: str | None, workbook_open: dict[str, Any] | None = None) -> None:
+        try:
+            if workbook_open:
+                outcome.digest_sent = self.send_digest(outcome.result, self.config, source, workbook_open=workbook_open)
+            else:
+                outcome.digest_sent = self.send_digest(outcome.result, self.config, source)
         except CrmError as exc:
             outcome.digest_error = str(exc)
             log.error("digest for %s not sent: %s", outcome.target, exc)
