@@ -347,6 +347,7 @@ def test_usage_errors_exit_2(runner, args):
 def test_every_command_has_help(runner, command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.stdout
+    assert "-v / -vv (anywhere)" in result.stdout  # the shared options are named in every command's help
 
 
 def test_demo(runner, tmp_path):

@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 __all__ = ["app", "main"]
 
 _VERBOSE_FLAGS = re.compile(r"^(-v+|--verbose)$")
+_SHARED_OPTIONS = (
+    "Also: -v / -vv (anywhere) logs what the tool does on stderr; "
+    "before the command, --lang en|ru chooses the language of the messages."
+)
 
 
 class _Group(TyperGroup):
@@ -61,6 +65,12 @@ class _Group(TyperGroup):
     but people type it after the command (``sheets-crm sync crm.xlsx -v``), so it
     is moved in front of the command name before parsing.
     """
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not command.epilog:  # each command's --help names the shared options
+            command.epilog = _SHARED_OPTIONS
+        return command
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         end = args.index("--") if "--" in args else len(args)
