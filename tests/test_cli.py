@@ -564,6 +564,8 @@ def test_progress_names_each_step_on_a_terminal(monkeypatch):
         real_step = progress.step
         monkeypatch.setattr(progress, "step", lambda text: (seen.append(text), real_step(text)))
         assert book.read() == "snapshot" and book.computes == frozenset()
+        book.locale = "ru_RU"  # set through the watcher, it reaches the workbook
+        assert book._workbook.locale == "ru_RU"
         book.apply([], "snapshot")
     assert seen == [
         "Reading crm.xlsx…",

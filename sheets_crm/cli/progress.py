@@ -109,6 +109,12 @@ class _Watched:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._workbook, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:  # a setting given to the workbook must reach the workbook itself
+            setattr(self._workbook, name, value)
+
     def read(self, *args: Any, **kwargs: Any) -> Any:
         self._progress.step(_("Reading {target}…").format(target=self._workbook.name))
         snapshot = self._workbook.read(*args, **kwargs)
