@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ import pytest
 from sheets_crm.app.sync import sync
 from sheets_crm.backends.local.workbook import LocalWorkbook
 from sheets_crm.backends.local.xlsx_read import Package, read_tabs
+from sheets_crm.backends.local.xlsx_write import cell_ref
+from sheets_crm.core.model import ChangeSet
 from sheets_crm.core.template import default_template
 from sheets_crm.errors import WorkbookError
 
@@ -65,78 +68,123 @@ def cells(xml: bytes) -> dict[tuple[str, int], bytes]:
 
 def tool_columns(path: Path, title: str) -> set[str]:
     """Letters of the columns of ``title`` whose header (row 1) is a tool column, after the sync."""
-    from sheets_crm.backends.local.xlsx_write import cell_ref
-
     tab = read_tabs(Package.open(str(path), path.read_bytes()), ())[title]
     return {cell_ref(0, col)[:-1] for col, text in enumerate(tab.header) if str(text or "").strip() in TOOL_HEADERS}
 
 
-def _without_calc_chain_rel(rels: bytes) -> bytes:
-    return re.sub(rb"<Relationship(?=[\s/>])[^>]*?/calcChain[\"'][^>]*?/>", b"", rels)
+def relationships(rels: bytes) -> dict[str, str]:
+    """Id -> "Target Type" of a relationships part."""
+    out = {}
+    for m in re.finditer(rb"<Relationship(?=[\s/>])([^>]*?)/?>", rels):
+        attrs = dict(re.findall(rb'(\w+)="([^"]*)"', m.group(1)))
+        out[attrs[b"Id"].decode()] = (attrs[b"Target"] + b" " + attrs[b"Type"]).decode()
+    return out
+
+
+def rels_of(part: str) -> str:
+    folder, base = part.rsplit("/", 1)
+    return f"{folder}/_rels/{base}.rels"
+
+
+class Recording(LocalWorkbook):
+    """The local backend, remembering what the sync asked it to write."""
+
+    changes: ChangeSet | None = None
+
+    def apply(self, changes: ChangeSet, base) -> None:
+        self.changes = changes
+        super().apply(changes, base)
+
+
+@dataclass
+class Synced:
+    src: Path
+    dst: Path
+    result: object
+    changes: ChangeSet
+
+    @property
+    def written_cells(self) -> set[tuple[str, str, int]]:
+        """(tab, column letters, 1-based row) of every cell the sync wrote."""
+        out = set()
+        for c in self.changes.changes:
+            ref = cell_ref(c.row, c.col)
+            out.add((c.tab, ref.rstrip("0123456789"), c.row + 1))
+        return out
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory) -> dict[str, tuple[Path, Path, object]]:
-    """Every good fixture synced once: name -> (original, synced copy, result)."""
+def synced(tmp_path_factory):
+    """name -> Synced: each good fixture synced once, on first use."""
     folder = tmp_path_factory.mktemp("corpus")
-    out = {}
-    for name in GOOD:
-        src = CORPUS / name
-        dst = folder / name
-        shutil.copyfile(src, dst)
-        result = sync(LocalWorkbook(dst), today=TODAY, tz="UTC")
-        out[name] = (src, dst, result)
-    return out
+    done: dict[str, Synced] = {}
+
+    def get(name: str) -> Synced:
+        if name not in done:
+            src, dst = CORPUS / name, folder / name
+            shutil.copyfile(src, dst)
+            wb = Recording(dst)
+            result = sync(wb, today=TODAY, tz="UTC")
+            assert wb.changes is not None, "every fixture holds stale or missing tool values"
+            done[name] = Synced(src, dst, result, wb.changes)
+        return done[name]
+
+    return get
 
 
 @pytest.mark.parametrize("name", GOOD)
 def test_only_the_tools_parts_change(synced, name):
-    src, dst, result = synced[name]
-    assert result.written, "every fixture holds stale or missing tool values"
-    before, after = parts(src), parts(dst)
-    titles = sheet_parts(src)
-    written = {titles[t] for t in titles if t in TOOL_TABS}
+    s = synced(name)
+    assert s.result.written
+    before, after = parts(s.src), parts(s.dst)
+    titles = sheet_parts(s.dst)
+    written = {titles[t] for t in s.changes.by_tab()}
     for part, data in before.items():
         if part in written or part in MAY_CHANGE or part.startswith("docProps/"):
             continue
         if part == "xl/_rels/workbook.xml.rels":
-            assert after[part] in (data, _without_calc_chain_rel(data)), part
-            continue
+            continue  # checked below: it may lose the calcChain relationship and gain new tabs'
         assert after.get(part) == data, f"{part} changed"
-    assert set(after) - set(before) == set(), "no part is added"
+    added = set(after) - set(before)
+    assert added <= written | {rels_of(p) for p in written}, added  # only the parts of tabs the sync created
     assert set(before) - set(after) <= {"xl/calcChain.xml"}
-    # Same order of the parts that remain.
-    assert [n for n in before if n in after] == list(after)
+    assert [n for n in before if n in after] == [n for n in after if n in before]  # same order
+    old_rels, new_rels = (
+        relationships(before["xl/_rels/workbook.xml.rels"]),
+        relationships(after["xl/_rels/workbook.xml.rels"]),
+    )
+    assert {k: v for k, v in old_rels.items() if not v.endswith("/calcChain")}.items() <= new_rels.items()
 
 
 @pytest.mark.parametrize("name", GOOD)
 def test_person_cells_are_the_same_xml(synced, name):
-    src, dst, _ = synced[name]
-    before, after = parts(src), parts(dst)
+    s = synced(name)
+    before, after = parts(s.src), parts(s.dst)
+    written = s.written_cells
     checked = 0
-    for title, part in sheet_parts(src).items():
-        if title not in TOOL_TABS:
+    for title, part in sheet_parts(s.src).items():
+        if title not in s.changes.by_tab():
             assert after[part] == before[part], title
             continue
-        if title not in LEADS:
-            continue  # Calls Today is the tool's own tab
         old, new = cells(before[part]), cells(after[part])
-        tool = tool_columns(dst, title)
-        assert tool, "Leads has tool columns"
-        for key, raw in old.items():
-            if key[0] in tool:
+        for (col, row), raw in old.items():
+            if (title, col, row) in written:
                 continue
-            assert new.get(key) == raw, (title, key)
+            assert new.get((col, row)) == raw, (title, col, row)
             checked += 1
-        assert not {k for k in new.keys() - old.keys() if k[0] not in tool}, "no person cell is added"
+        extra = {k for k in new.keys() - old.keys() if (title, *k) not in written}
+        assert not extra, f"cells added that the sync did not write: {sorted(extra)[:5]}"
     assert checked > 10
+    # The tool columns of Leads are among the written cells; the person's columns are not.
+    leads = next(t for t in sheet_parts(s.src) if t in LEADS)
+    tool = tool_columns(s.dst, leads)
+    assert {c for (t, c, r) in written if t == leads and r > 1} <= tool
 
 
 @pytest.mark.parametrize("name", GOOD)
 def test_second_sync_is_byte_identical(synced, tmp_path, name):
-    _, dst, _ = synced[name]
     again = tmp_path / name
-    shutil.copyfile(dst, again)
+    shutil.copyfile(synced(name).dst, again)
     data = again.read_bytes()
     result = sync(LocalWorkbook(again), today=TODAY, tz="UTC")
     assert result.changed_cells == 0 and not result.written
@@ -191,10 +239,10 @@ def _lo_csv(files: list[Path], out: Path) -> None:
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_shows_the_tools_values(synced, tmp_path):
     names = [n for n in GOOD if n != "excel_stray_cells.xlsx"]  # a 1M-row csv is no use here
-    _lo_csv([synced[n][1] for n in names], tmp_path)
+    _lo_csv([synced(n).dst for n in names], tmp_path)
     seen = 0
     for name in names:
-        _, dst, _ = synced[name]
+        dst = synced(name).dst
         tabs = read_tabs(Package.open(str(dst), dst.read_bytes()), ())
         leads = next(t for t in tabs if t in LEADS)
         stem = Path(name).stem
@@ -223,7 +271,7 @@ def test_libreoffice_recalculates_the_persons_formulas_on_tool_cells(synced, tmp
     """Leads 'Follow-up due' = Next contact + 1: the cached result in the file is stale after a sync;
     LibreOffice must show it recomputed from the new Next contact (fullCalcOnLoad)."""
     name = "excel_calcchain.xlsx"
-    _, dst, _ = synced[name]
+    dst = synced(name).dst
     _lo_csv([dst], tmp_path)
     with open(tmp_path / f"{Path(name).stem}-Leads.csv", encoding="utf-8", newline="") as fh:
         shown = list(csv.reader(fh))

@@ -145,8 +145,8 @@ def test_another_programs_save_in_the_save_window_makes_the_sync_replan(tmp_path
     real_write = local.write_changes
     saves = {"n": 0}
 
-    def write_while_someone_saves(pkg, by_tab, out):
-        real_write(pkg, by_tab, out)  # our temp file is complete...
+    def write_while_someone_saves(pkg, by_tab, out, *rest):
+        real_write(pkg, by_tab, out, *rest)  # our temp file is complete...
         if saves["n"] == 0:  # ...when the person's program saves the workbook
             saves["n"] += 1
             book = openpyxl.load_workbook(path)

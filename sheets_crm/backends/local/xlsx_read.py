@@ -32,7 +32,7 @@ from sheets_crm.backends.local.styles import Styles
 from sheets_crm.core.model import TabData
 from sheets_crm.errors import WorkbookError
 
-__all__ = ["Package", "SheetInfo", "read_tabs", "scan_cells", "decode_text", "EPOCH_1900", "EPOCH_1904"]
+__all__ = ["Package", "SheetInfo", "read_tabs", "decode_text", "EPOCH_1900", "EPOCH_1904"]
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS = "{" + _MAIN + "}"
@@ -312,48 +312,6 @@ def _bodies(pieces: Iterator[bytes], where: str) -> Iterator[tuple[bytes, int, i
         yield piece, start, end
 
 
-def _generic(
-    m: re.Match[bytes], row: int, col: int
-) -> tuple[int, int, bytes | None, bytes | None, bytes | None, bool]:
-    """A row tag or an unusually shaped cell: (row, col, s, t, inner, is_cell)."""
-    is_row, attrs, inner = m.group(6, 7, 8)
-    found = dict(_CATTR.findall(attrs)) if attrs else {}
-    if is_row:
-        r = found.get(b"r")
-        return (int(r) - 1 if r else row + 1), -1, None, None, None, False
-    ref = found.get(b"r")
-    if ref:
-        letters = ref.rstrip(b"0123456789")
-        col = col_index(letters)
-        digits = ref[len(letters) :]
-        if digits:
-            row = int(digits) - 1
-    else:
-        col += 1
-    return row, col, found.get(b"s"), found.get(b"t"), inner, True
-
-
-def scan_cells(
-    pieces: Iterator[bytes], where: str
-) -> Iterator[tuple[int, int, bytes | None, bytes | None, bytes | None]]:
-    """(row, col, s, t, inner) of every ``<c>`` inside ``<sheetData>``, 0-based, in document order."""
-    row = col = -1
-    cols = _COLS
-    for piece, start, end in _bodies(pieces, where):
-        for m in _FAST.finditer(piece, start, end):
-            letters = m.group(1)
-            if letters is None:
-                row, col, s, t, inner, is_cell = _generic(m, row, col)
-                if is_cell:
-                    yield row, col, s, t, inner
-                continue
-            col = cols.get(letters, -1)
-            if col < 0:
-                col = col_index(letters)
-            row = int(m.group(2)) - 1
-            yield row, col, m.group(3), m.group(4), m.group(5)
-
-
 def _number(raw: bytes) -> int | float:
     try:
         return int(raw)
@@ -386,52 +344,128 @@ class _Cells:
     formulas: int = 0
 
 
-def _read_sheet(pkg: Package, sheet: SheetInfo, strings: list[str], styles: Styles, want_fills: bool) -> _Cells:
-    cells = _Cells()
-    rows = cells.rows
-    epoch = pkg.epoch
-    date_xf = styles.date_xf
-    fill_xf = styles.fill_xf
-    where = f"{pkg.name}: sheet {sheet.title!r}"
-    for r, c, s, t, inner in scan_cells(_chunks(pkg, sheet), where):
-        xf = int(s) if s else 0
-        value: Any = None
-        if inner is not None:
-            if inner.startswith(b"<v>") and inner.endswith(b"</v>"):
-                raw: bytes | None = inner[3:-4]
-            else:
-                if _F.search(inner):
-                    cells.formulas += 1
-                if t == b"inlineStr":
-                    raw = b"".join(x or b"" for x in _T.findall(_RPH.sub(b"", inner)))
-                else:
-                    m = _V.search(inner)
-                    raw = m.group(1) if m else None
-            if raw is not None:
+def _raw(inner: bytes, t: bytes | None, cells: _Cells) -> bytes | None:
+    """The value text of a cell's content (the cached result for a formula)."""
+    if inner.startswith(b"<v>") and inner.endswith(b"</v>"):
+        return inner[3:-4]
+    if _F.search(inner):
+        cells.formulas += 1
+    if t == b"inlineStr":
+        return b"".join(x or b"" for x in _T.findall(_RPH.sub(b"", inner)))
+    m = _V.search(inner)
+    return m.group(1) if m else None
+
+
+def _put(rows: dict[int, list[Any]], r: int, c: int, value: Any) -> None:
+    line = rows.get(r)
+    if line is None:
+        line = rows[r] = []
+    n = len(line)
+    if c == n:
+        line.append(value)
+    elif c > n:
+        line.extend([None] * (c - n))
+        line.append(value)
+    else:
+        line[c] = value
+
+
+@dataclass
+class _Reader:
+    """Turns one sheet's cells into values (the per-cell hot loop of a read)."""
+
+    strings: list[str]
+    date_xf: list[bool]
+    fill_xf: list[str | None]
+    epoch: dt.datetime
+    want_fills: bool
+    where: str
+    cells: _Cells = field(default_factory=_Cells)
+
+    def value(self, t: bytes, xf: int, inner: bytes, r: int, c: int) -> Any:
+        if inner[:3] == b"<v>" and inner[-4:] == b"</v>":
+            raw: bytes | None = inner[3:-4]
+            if not t or t == b"n":
                 try:
-                    value = _value(raw, t, xf, strings, date_xf, epoch)
-                except (ValueError, IndexError):
-                    raise WorkbookError(
-                        f"{where}, cell {_ref(r, c)}: unreadable value {raw[:40]!r}; nothing was written"
-                    ) from None
-        if want_fills and xf and xf < len(fill_xf) and fill_xf[xf]:
-            cells.fills[(r, c)] = fill_xf[xf]  # type: ignore[assignment]
-        if value is None and not (want_fills and xf):
-            if r not in rows:
-                rows[r] = []  # the row exists (it counts for the height), nothing in it to keep
-            continue
-        line = rows.get(r)
-        if line is None:
-            line = rows[r] = []
-        n = len(line)
-        if c == n:
-            line.append(value)
-        elif c > n:
-            line.extend([None] * (c - n))
-            line.append(value)
+                    number: int | float = int(raw)  # type: ignore[arg-type]
+                except ValueError:
+                    number = float(raw) if raw else None  # type: ignore[arg-type, assignment]
+                if xf and number is not None and xf < len(self.date_xf) and self.date_xf[xf]:
+                    return _as_date(number, self.epoch)
+                return number
+            if t == b"s":
+                return self.strings[int(raw)]  # type: ignore[arg-type]
+        elif t == b"inlineStr" and inner[:7] == b"<is><t>" and inner[-9:] == b"</t></is>":
+            raw = inner[7:-9]
+            if b"<" not in raw:
+                return decode_text(raw)
         else:
-            line[c] = value
-    return cells
+            raw = _raw(inner, t or None, self.cells)
+        if raw is None:
+            return None
+        try:
+            return _value(raw, t or None, xf, self.strings, self.date_xf, self.epoch)
+        except (ValueError, IndexError):
+            raise WorkbookError(
+                f"{self.where}, cell {_ref(r, c)}: unreadable value {raw[:40]!r}; nothing was written"
+            ) from None
+
+    def piece(self, piece: bytes, start: int, end: int, row: int, col: int) -> tuple[int, int]:
+        rows = self.cells.rows
+        fills = self.cells.fills
+        fill_xf = self.fill_xf
+        want_fills = self.want_fills
+        cols = _COLS
+        for letters, digits, s, t, inner, is_row, attrs, ginner in _FAST.findall(piece, start, end):
+            if letters:
+                col = cols.get(letters, -1)
+                if col < 0:
+                    col = col_index(letters)
+                row = int(digits) - 1
+            else:
+                row, col, s, t, inner, is_cell = _generic_parts(is_row, attrs, ginner, row, col)
+                if not is_cell:
+                    continue
+            xf = int(s) if s else 0
+            value = self.value(t, xf, inner, row, col) if inner else None
+            if want_fills and xf:
+                if xf < len(fill_xf) and fill_xf[xf]:
+                    fills[(row, col)] = fill_xf[xf]  # type: ignore[assignment]
+            elif value is None:
+                if row not in rows:
+                    rows[row] = []  # the row exists (it counts for the height), nothing in it to keep
+                continue
+            _put(rows, row, col, value)
+        return row, col
+
+
+def _generic_parts(
+    is_row: bytes, attrs: bytes, inner: bytes, row: int, col: int
+) -> tuple[int, int, bytes, bytes, bytes, bool]:
+    """A row tag or an unusually shaped cell: (row, col, s, t, inner, is_cell)."""
+    found = dict(_CATTR.findall(attrs)) if attrs else {}
+    if is_row:
+        r = found.get(b"r")
+        return (int(r) - 1 if r else row + 1), -1, b"", b"", b"", False
+    ref = found.get(b"r")
+    if ref:
+        letters = ref.rstrip(b"0123456789")
+        col = col_index(letters)
+        digits = ref[len(letters) :]
+        if digits:
+            row = int(digits) - 1
+    else:
+        col += 1
+    return row, col, found.get(b"s", b""), found.get(b"t", b""), inner, True
+
+
+def _read_sheet(pkg: Package, sheet: SheetInfo, strings: list[str], styles: Styles, want_fills: bool) -> _Cells:
+    where = f"{pkg.name}: sheet {sheet.title!r}"
+    reader = _Reader(strings, styles.date_xf, styles.fill_xf, pkg.epoch, want_fills, where)
+    row = col = -1
+    for piece, start, end in _bodies(_chunks(pkg, sheet), where):
+        row, col = reader.piece(piece, start, end, row, col)
+    return reader.cells
 
 
 def _value(raw: bytes, t: bytes | None, xf: int, strings: list[str], date_xf: list[bool], epoch: dt.datetime) -> Any:
