@@ -231,3 +231,34 @@ def test_a_russian_sheet_reads_numbers_as_russian_without_a_locale(
     source = read_source(write(tmp_path / "e.csv", "Проект;Телефон\nДругое имя;8 (916) 123 45 67\n", "cp1251"))
     done = run_import(LocalWorkbook(path, locale="ru_RU"), source, [], template=TPL, today=TODAY, dry_run=True)
     assert [(f.reason, f.leads_row) for f in done.plan.found] == [(PHONE, 2)]
+
+
+def test_cli_import_preview_then_write(make_workbook: Callable[..., Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sheets_crm.cli.main import app
+
+    path = make_workbook(EXISTING, [])
+    export = write(tmp_path / "export.csv", RU_CSV, "cp1251")
+    runner = CliRunner(
+        env={
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+            **dict.fromkeys(("SHEETS_CRM_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "LANG")),
+        }
+    )
+    args = ["import", str(export), str(path), "--locale", "ru_RU", "--today", "2026-11-22"]
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "cp1251, delimiter ;" in dry.output
+    assert "Компания → Project" in dry.output
+    assert "file row 4 (Ромашка (дубль)) = Leads row 3: same phone +79161234567" in dry.output
+    assert "file row 6 skipped: no project name" in dry.output
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "Appended 2 to Leads" in done.output
+    assert openpyxl.load_workbook(path)["Leads"].cell(6, 1).value == "Альфа 2"
+    usage = runner.invoke(app, [*args, "--map", "Nope=Project"])
+    assert usage.exit_code == 2
+    missing = runner.invoke(app, ["import", str(tmp_path / "none.csv"), str(path)])
+    assert missing.exit_code == 1

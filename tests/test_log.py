@@ -128,3 +128,31 @@ def test_google_log_refuses_when_the_row_moved_between_read_and_write() -> None:
     with pytest.raises(ConcurrentEditError):
         book.apply(changes, snapshot)
     assert fake.values(sid, "Contact Plan")[2][3] == "Planned"  # nothing was written
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def test_cli_log_and_its_exit_codes(make_workbook: Callable[..., Path]) -> None:
+    from typer.testing import CliRunner
+
+    from sheets_crm.cli.main import app
+
+    path = make_workbook(LEADS, PLAN)
+    runner = CliRunner(
+        env={
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+            **dict.fromkeys(("SHEETS_CRM_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "LANG")),
+        }
+    )
+    ok = runner.invoke(app, ["log", "acme stud", str(path), "--result", "Signed", "--today", "2026-11-22"])
+    assert ok.exit_code == 0, ok.output
+    assert "Contact Plan row 3 (2026-11-21) marked done." in ok.output
+    ambiguous = runner.invoke(app, ["log", "acme", str(path), "--today", "2026-11-22"])
+    assert ambiguous.exit_code == 1
+    assert "Acme Labs" in ambiguous.output and "Acme Studio" in ambiguous.output
+    usage = runner.invoke(app, ["log", "beta", str(path), "--topic", "x"])
+    assert usage.exit_code == 2
+    bad_date = runner.invoke(app, ["log", "beta", str(path), "--next", "tomorrow"])
+    assert bad_date.exit_code == 2

@@ -114,8 +114,11 @@ def write_edits(
     today: dt.date | None = None,
     tz: str | None = None,
     dry_run: bool = False,
+    preview: Callable[[E], None] | None = None,
 ) -> Written[E]:
     """Read, let ``decide`` plan the edits, refresh the tool columns on the edited picture, write once.
+
+    ``preview`` sees the plan before anything is written (the command line prints it).
 
     A write refused before anything landed (the sheet moved between read and write) is planned
     again from a fresh read, as a sync does; once something may have landed, the error stands
@@ -136,6 +139,8 @@ def write_edits(
         changes = merged(plan.edits, outcome.changes, plan.guard)
         live = live_columns(outcome.tables, template) if workbook.computes and outcome.tables else None
         changes = workbook.prepare(changes, after, live)
+        if preview is not None and attempt == 1:
+            preview(plan)
         written = False
         if plan.edits and not dry_run:
             try:

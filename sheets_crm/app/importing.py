@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -371,6 +372,7 @@ def run_import(
     dry_run: bool = False,
     today: dt.date | None = None,
     tz: str | None = None,
+    preview: Callable[[ImportPlan], None] | None = None,
 ) -> Written[ImportPlan]:
     """Plan the import on a fresh read and write it with the tool columns refreshed, in one write."""
     wanted = parse_maps(maps, template.leads)
@@ -378,7 +380,7 @@ def run_import(
     def decide(snapshot: Snapshot, tables: Tables, day: dt.date) -> ImportPlan:
         return plan_import(snapshot, tables, source, wanted, update=update)
 
-    done = write_edits(workbook, decide, template=template, today=today, tz=tz, dry_run=dry_run)
+    done = write_edits(workbook, decide, template=template, today=today, tz=tz, dry_run=dry_run, preview=preview)
     plan = done.plan
     log.info(
         "%s: %d new, %d already there, %d cells filled, %d skipped",
