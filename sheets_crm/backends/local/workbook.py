@@ -142,7 +142,8 @@ def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: boo
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = openpyxl.Workbook()
-    book.remove(book.active)
+    for sheet in list(book.worksheets):  # the default "Sheet"
+        book.remove(sheet)
     bold = Font(bold=True)
     for tab in layout:
         ws = book.create_sheet(tab.title)
@@ -170,7 +171,10 @@ def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: boo
                 ws.add_data_validation(dv)
             for text, color in col.highlights:
                 ws.conditional_formatting.add(
-                    body, CellIsRule(operator="equal", formula=[f'"{text}"'], fill=_fill(color))
+                    body,
+                    CellIsRule(  # type: ignore[no-untyped-call]
+                        operator="equal", formula=[f'"{text}"'], fill=_fill(color)
+                    ),
                 )
     path.parent.mkdir(parents=True, exist_ok=True)
     save_atomically(book, path)

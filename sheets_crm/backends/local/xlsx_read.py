@@ -389,7 +389,7 @@ class _Reader:
                 try:
                     number: int | float = int(raw)  # type: ignore[arg-type]
                 except ValueError:
-                    number = float(raw) if raw else None  # type: ignore[arg-type, assignment]
+                    number = float(raw) if raw else None  # type: ignore[assignment]
                 if xf and number is not None and xf < len(self.date_xf) and self.date_xf[xf]:
                     return _as_date(number, self.epoch)
                 return number

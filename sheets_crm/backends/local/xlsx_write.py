@@ -356,7 +356,10 @@ def _full_calc_on_load(workbook_xml: bytes) -> bytes:
     p = root.group(1) if root else b""
     new = b"<" + p + b'calcPr fullCalcOnLoad="1"/>'
     # calcPr follows definedNames and precedes these (ECMA-376 CT_Workbook order).
-    after = rb"oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|webPublishing|fileRecoveryPr|webPublishObjects|extLst"
+    after = (
+        rb"oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|webPublishing|fileRecoveryPr"
+        rb"|webPublishObjects|extLst"
+    )
     nxt = re.search(rb"<" + _P + rb"(?:" + after + rb")(?=[\s/>])", workbook_xml)
     if nxt is None:
         nxt = re.search(rb"</" + _P + rb"workbook\s*>", workbook_xml)
