@@ -691,7 +691,7 @@ def digest(
         elif not messages:  # no recipients yet: still show what the team would get
             messages = build_digests(
                 result.calls,
-                cfg.model_copy(update={"to_team": ("(nobody yet)",)}),
+                cfg.model_copy(update={"to_team": (_("(nobody yet)"),)}),
                 today=result.today,
                 lang=lang or (result.lang if cfg.lang == "auto" else None),
             )
