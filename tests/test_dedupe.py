@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from sheets_crm.core.dedupe import EMAIL, NAME, PHONE, SIMILAR, Index, Record, email_key, find_groups, name_key
 
 
@@ -82,3 +85,38 @@ def test_groups_join_records_linked_by_different_reasons() -> None:
 def test_groups_are_empty_for_distinct_clients() -> None:
     records = [Record(i, f"Client {i}", f"+7 916 000-00-{i:02d}", f"c{i}@x.ru") for i in range(2, 30)]
     assert find_groups(records, "RU") == []
+
+
+def test_group_issues_name_rows_and_reasons() -> None:
+    from sheets_crm.core.dedupe import group_issues
+
+    records = [
+        Record(2, "ООО Ромашка", "+7 916 123-45-67", ""),
+        Record(3, "Beta", "", ""),
+        Record(4, "Romashka LLC", "8-916-1234567 доб. 12", ""),
+    ]
+    (issue,) = group_issues("Leads", "Project", records, "RU")
+    assert (issue.tab, issue.row, issue.column, issue.code) == ("Leads", 2, "Project", "duplicate-group")
+    assert issue.message == "probably one client in rows 2, 4: same phone (+79161234567); same name (romashka)"
+
+
+def test_doctor_lists_duplicate_groups_with_rows_and_reasons(make_workbook: Callable[..., Path]) -> None:
+    import datetime as dt
+
+    from sheets_crm.app.doctor import run_doctor
+
+    leads = [
+        ["ООО Ромашка", "Иван", "+7 916 123-45-67", "IVAN@x.ru", "New", "", "", ""],
+        ["Beta", "", "", "", "New", "", "", ""],
+        ["Romashka LLC", "Иван", "8 (916) 123 45 67", "", "New", "", "", ""],
+        ["Ivan P.", "", "8-916-1234567 доб. 12", "ivan@x.ru", "New", "", "", ""],
+        ["Technosila", "", "", "", "New", "", "", ""],
+        ["Техносила", "", "", "", "New", "", "", ""],
+    ]
+    path = make_workbook(leads, [], lang="ru")
+    report = run_doctor(str(path), today=dt.date(2026, 11, 22), locale="ru_RU")
+    groups = [p for p in report.problems if p.code == "duplicate-group"]
+    assert [(g.row, g.value) for g in groups] == [(2, "ООО Ромашка"), (6, "Technosila")]
+    assert groups[0].message.startswith("probably one client in rows 2, 4, 5: same phone (+79161234567)")
+    assert "same e-mail (ivan@x.ru)" in groups[0].message and "same name (romashka)" in groups[0].message
+    assert groups[1].message == "probably one client in rows 6, 7: similar name ('tekhnosila' ~ 'technosila' (90%))"

@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
+from sheets_crm.core.model import Issue
 from sheets_crm.core.phones import normalise_phones
 from sheets_crm.core.text import normalise
 
@@ -39,6 +41,7 @@ __all__ = [
     "email_key",
     "find_groups",
     "SIMILARITY",
+    "group_issues",
 ]
 
 #: Reasons, strongest first.
@@ -244,3 +247,20 @@ def _pairs(
         yield email, emails, EMAIL
     if keys.name:
         yield keys.name, names, NAME
+
+
+def group_issues(title: str, header: str, records: Sequence[Record], region: str | None) -> list[Issue]:
+    """One warning per probable duplicate group of leads: its rows and every reason (for ``doctor``).
+
+    ``records`` carry their 1-based sheet row as ``ref``.
+    """
+    out: list[Issue] = []
+    for group in find_groups(records, region):
+        refs = sorted(int(cast(int, r)) for r in group.refs)
+        why = "; ".join(f"{reason} ({', '.join(details)})" for reason, details in group.reasons.items())
+        project = next((r.project for r in records if r.ref == refs[0]), "")
+        shown = ", ".join(str(r) for r in refs)
+        out.append(
+            Issue(title, refs[0], header, project, f"probably one client in rows {shown}: {why}", "duplicate-group")
+        )
+    return out
