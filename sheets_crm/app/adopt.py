@@ -20,7 +20,7 @@ from pathlib import Path
 from sheets_crm.backends.google.target import is_google_target, spreadsheet_id
 from sheets_crm.core.layout import Adoption
 from sheets_crm.core.template import Template
-from sheets_crm.errors import CrmError
+from sheets_crm.errors import CrmError, WorkbookError
 
 __all__ = ["InitResult", "init_local", "init_command", "with_init_command", "INIT_PLACEHOLDER"]
 
@@ -47,6 +47,8 @@ def init_local(path: str | Path, template: Template, lang: str, *, force: bool =
     from sheets_crm.core.layout import build_layout
 
     path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise WorkbookError(f"{path}: the local backend writes .xlsx files; name it e.g. crm.xlsx")
     if not path.exists():
         return InitResult(create_workbook(path, build_layout(template, lang)), created=True)
     if not force:
