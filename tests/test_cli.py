@@ -803,3 +803,20 @@ def test_the_russian_catalog_is_complete_current_and_compiled():
             assert mo.gettext(message.id) == message.string, key
         else:
             assert mo.ngettext(message.id[0], message.id[1], 5) == message.string[2], key
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--lang", "ru", "today", "{crm}"], ["today", "{crm}", "--lang", "ru"], ["today", "{crm}", "--lang=ru", "-v"]],
+)
+def test_lang_before_or_after_the_command(runner, crm, args):
+    result = runner.invoke(app, [a.format(crm=crm) for a in args] + ["--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "Звонки на 22.11.2026: просрочено 1, сегодня 1, скоро 1."
+
+
+def test_a_commands_own_lang_stays_its_own(runner, tmp_path):
+    path = tmp_path / "ru.xlsx"
+    result = runner.invoke(app, ["init", str(path), "--lang", "ru"])  # the workbook's language, not hoisted
+    assert result.exit_code == 0, result.output
+    assert openpyxl.load_workbook(path).sheetnames[0] == "Лиды"

@@ -54,7 +54,7 @@ __all__ = ["app", "main"]
 _VERBOSE_FLAGS = re.compile(r"^(-v+|--verbose)$")
 _SHARED_OPTIONS = (
     "Also: -v / -vv (anywhere) logs what the tool does on stderr; "
-    "before the command, --lang en|ru chooses the language of the messages."
+    "--lang en|ru (before the command, or after one without its own --lang) chooses the messages' language."
 )
 
 
@@ -63,7 +63,8 @@ class _Group(TyperGroup):
 
     The flag belongs to the group (one place sets logging up for every command),
     but people type it after the command (``sheets-crm sync crm.xlsx -v``), so it
-    is moved in front of the command name before parsing.
+    is moved in front of the command name before parsing. So is ``--lang`` after a
+    command that has no ``--lang`` of its own (``init``, ``demo`` and ``digest`` do).
     """
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
@@ -74,10 +75,39 @@ class _Group(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         end = args.index("--") if "--" in args else len(args)
-        flags = [a for a in args[:end] if _VERBOSE_FLAGS.match(a)]
-        if flags:
-            args = flags + [a for a in args[:end] if not _VERBOSE_FLAGS.match(a)] + args[end:]
-        return super().parse_args(ctx, args)
+        head, tail = args[:end], args[end:]
+        flags = [a for a in head if _VERBOSE_FLAGS.match(a)]
+        head = [a for a in head if not _VERBOSE_FLAGS.match(a)]
+        return super().parse_args(ctx, flags + self._hoist_lang(ctx, head) + tail)
+
+    def _hoist_lang(self, ctx: Any, args: list[str]) -> list[str]:
+        """``--lang X`` typed after a command that has no ``--lang`` of its own is the group's option."""
+        at, i = None, 0
+        while i < len(args):  # find the command's name, skipping the group's own options
+            if args[i] == "--lang":
+                i += 2
+                continue
+            if not args[i].startswith("-"):
+                at = i
+                break
+            i += 1
+        command = self.get_command(ctx, args[at]) if at is not None else None
+        if command is None or any("--lang" in p.opts for p in command.params):
+            return args
+        moved: list[str] = []
+        rest: list[str] = []
+        i = at + 1 if at is not None else len(args)
+        while i < len(args):
+            if args[i] == "--lang" and i + 1 < len(args):
+                moved += args[i : i + 2]
+                i += 2
+                continue
+            if args[i].startswith("--lang="):
+                moved.append(args[i])
+            else:
+                rest.append(args[i])
+            i += 1
+        return args[:at] + moved + [args[at]] + rest if at is not None else args
 
 
 app = typer.Typer(
