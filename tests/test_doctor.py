@@ -459,6 +459,7 @@ def test_doctor_on_google_reads_once_and_never_writes(monkeypatch, template):
         "bad-date": 1,
         "unknown-status": 1,
         "duplicate-lead": 1,
+        "duplicate-group": 1,
         "no-next-contact": 1,
         "stale-lead": 1,
     }

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_crm.app.adopt import INIT_PLACEHOLDER, with_init_command
+from sheets_crm.core.dedupe import Record, group_issues
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
@@ -62,6 +63,7 @@ KINDS: dict[str, str] = {
     "unknown-project": "Plan rows for unknown projects",
     "no-key": "Rows without a project",
     "duplicate-lead": "Duplicate leads",
+    "duplicate-group": "Probable duplicates (one client in several rows)",
     "bad-phone": "Unreadable phone numbers",
     "no-next-contact": "Open leads with no next contact",
     "stale-lead": "Leads not contacted for too long",
@@ -372,6 +374,19 @@ def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: l
             )
 
 
+def _duplicate_groups(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: list[Issue]) -> None:
+    """Leads that are probably one client, grouped, with every reason (same phone, e-mail, similar name)."""
+    data = lm.data
+
+    def text(row: int, column_id: str) -> str:
+        col = lm.columns.get(column_id) if column_id not in lm.added else None
+        return cell_text(data.cell(row - 1, col)) if col is not None else ""
+
+    rows, projects = leads["row"].tolist(), leads["project"].tolist()
+    records = [Record(r, p, text(r, "phone"), text(r, "email")) for r, p in zip(rows, projects, strict=True)]
+    problems.extend(group_issues(data.title, lm.header_of("project"), records, region))
+
+
 def _follow_ups(
     leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: Template, today: dt.date, problems: list[Issue]
 ) -> None:
@@ -506,6 +521,7 @@ def diagnose(
 
     if lm is not None and leads is not None:
         _duplicates(leads, lm, region_for_locale(snapshot.locale), problems)
+        _duplicate_groups(leads, lm, region_for_locale(snapshot.locale), problems)
         if plan is not None:
             _follow_ups(leads, plan, lm, template, today, problems)
     # The command that fixes a missing tab or tool column, with this workbook in it.
