@@ -88,9 +88,13 @@ def crm_ru(make_workbook, template):
     return make_workbook(leads, plan, lang="ru", leads_header=header(template, "leads", "ru") + ["Бюджет"])
 
 
+#: The sheet's language decides unless the person chose one (--lang, SHEETS_CRM_LANG, LC_ALL…): none here.
+NO_LOCALE = dict.fromkeys(("SHEETS_CRM_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "LANG"))
+
+
 @pytest.fixture
 def runner():
-    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", **NO_LOCALE})
 
 
 def _counts(review) -> dict[str, dict[str, int]]:
@@ -314,6 +318,15 @@ def test_report_lines_say_what_history_would_add(crm):
     text = "\n".join(report_lines(review, loaded.template, "en", "x"))
     assert "without a History tab a win or a loss cannot be dated" in text
     assert "conversion between stages and median days in a stage need the History tab" in text
+
+
+def test_cli_report_lang_option_wins_over_the_sheet(runner, crm_ru):
+    result = runner.invoke(app, ["report", str(crm_ru), "--lang", "en", "--today", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Review of {crm_ru}: week 2026-W48 (2026-11-23 – 2026-11-25), so far; today 2026-11-25"
+    assert lines[2].startswith("Manager  ") and lines[6].startswith("(no owner)")
+    assert "  Negotiation            1  █" in lines  # the template's own English stage names
 
 
 @pytest.mark.parametrize("command", ["report", "card"])

@@ -60,10 +60,10 @@ def _chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProc
     return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
 
 
-def _write_page(runner, crm_path: Path, page: Path) -> str:  # noqa: F811
+def _write_page(runner, crm_path: Path, page: Path, said: str = "Wrote the review page to {page}.") -> str:  # noqa: F811
     result = runner.invoke(app, ["report", str(crm_path), "--html", str(page), "--today", "2026-11-25"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == f"Wrote the review page to {page}."
+    assert result.stdout.splitlines()[0] == said.format(page=page)
     return page.read_text(encoding="utf-8")
 
 
@@ -129,7 +129,7 @@ def test_every_chart_draws_in_chromium(runner, crm, tmp_path):  # noqa: F811
 @needs_chromium
 def test_russian_page_draws_in_chromium(runner, crm_ru, tmp_path):  # noqa: F811
     page = tmp_path / "review.html"
-    text = _write_page(runner, crm_ru, page)
+    text = _write_page(runner, crm_ru, page, "Страница обзора записана в {page}.")
     assert '<html lang="ru">' in text and "Воронка: лидов на этапе сейчас" in text
     dom = _chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
     assert dom.count("<svg") == 3

@@ -46,6 +46,7 @@ __all__ = [
     "stage_label",
     "manager_label",
     "period_text",
+    "day_text",
     "report_tab_rows",
 ]
 
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 #: Every word the review and the card show, per language.
 TEXT: dict[str, dict[str, str]] = {
     "en": {
+        "date": "%Y-%m-%d",
+        "day": "%m-%d",
         "title": "Review of {target}: {period}; today {today}",
         "week": "week {label} ({start} – {end})",
         "month": "month {label} ({start} – {end})",
@@ -93,6 +96,7 @@ TEXT: dict[str, dict[str, str]] = {
         "chart_daily": "Contacts done per manager per day",
         "chart_overdue": "Overdue calls per manager now",
         "chart_empty": "Nothing to show.",
+        "wrote_page": "Wrote the review page to {path}.",
         "leads": "leads",
         # the card
         "card_title": "{project} (Leads, row {row})",
@@ -113,6 +117,8 @@ TEXT: dict[str, dict[str, str]] = {
         "card_history": "Stage history needs the History tab, which this sheet does not have yet.",
     },
     "ru": {
+        "date": "%d.%m.%Y",
+        "day": "%d.%m",
         "title": "Обзор {target}: {period}; сегодня {today}",
         "week": "неделя {label} ({start} – {end})",
         "month": "месяц {label} ({start} – {end})",
@@ -152,6 +158,7 @@ TEXT: dict[str, dict[str, str]] = {
         "chart_daily": "Проведённые контакты по менеджерам и дням",
         "chart_overdue": "Просроченные звонки по менеджерам сейчас",
         "chart_empty": "Показать нечего.",
+        "wrote_page": "Страница обзора записана в {path}.",
         "leads": "лидов",
         "card_title": "{project} (Лиды, строка {row})",
         "card_matched": "(ближайшее совпадение для {query!r})",
@@ -274,9 +281,14 @@ def manager_label(m: ManagerStats, lang: str) -> str:
     return m.name or TEXT[lang]["nobody"]
 
 
+def day_text(day: dt.date, lang: str) -> str:
+    """A date in prose as people of the language write it: 2026-11-25 in English, 25.11.2026 in Russian."""
+    return day.strftime(TEXT[lang]["date"])
+
+
 def period_text(review: Review, lang: str) -> str:
     t, p = TEXT[lang], review.period
-    text = t[p.kind].format(label=p.label, start=p.start.isoformat(), end=p.end.isoformat())
+    text = t[p.kind].format(label=p.label, start=day_text(p.start, lang), end=day_text(p.end, lang))
     return text + (t["so_far"] if p.kind != "range" and p.end == review.today else "")
 
 
@@ -297,7 +309,7 @@ def _number(value: float) -> str:
 def report_lines(review: Review, template: Template, lang: str, target: str) -> list[str]:
     """The review as terminal lines (no colours: it goes into chats and e-mails as it is)."""
     t = TEXT[lang]
-    lines = [t["title"].format(target=target, period=period_text(review, lang), today=review.today.isoformat())]
+    lines = [t["title"].format(target=target, period=period_text(review, lang), today=day_text(review.today, lang))]
     if review.owner is not None:
         lines.append(t["owner_only"].format(owner=review.owner))
     lines.append("")
@@ -332,7 +344,7 @@ def report_lines(review: Review, template: Template, lang: str, target: str) -> 
 
 def _contact_date(contact: CardContact, lang: str) -> str:
     if contact.date is not None:
-        return contact.date.isoformat()
+        return day_text(contact.date, lang)
     t = TEXT[lang]
     return t["card_not_a_date"].format(text=contact.date_text) if contact.date_text else t["card_no_date"]
 
@@ -349,9 +361,9 @@ def card_lines(card: Card, template: Template, lang: str, *, query: str | None =
     width = max((len(h) for h, _ in card.fields), default=0)
     lines += [f"  {h.ljust(width)}  {v}".rstrip() for h, v in card.fields]
     lines.append("")
-    last = card.last_contact.isoformat() if card.last_contact else t["card_never"]
+    last = day_text(card.last_contact, lang) if card.last_contact else t["card_never"]
     days = "—" if card.days_since_contact is None else str(card.days_since_contact)
-    nxt = f"{card.next_contact.isoformat()} {card.next_topic}".rstrip() if card.next_contact else t["card_nothing"]
+    nxt = f"{day_text(card.next_contact, lang)} {card.next_topic}".rstrip() if card.next_contact else t["card_nothing"]
     lines.append(t["card_summary"].format(touches=card.touches, last=last, days=days, next=nxt))
     lines.append("")
     if card.contacts:

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sheets_crm.app.report import COLUMNS, TEXT, manager_label, period_text, stage_label
+from sheets_crm.app.report import COLUMNS, TEXT, day_text, manager_label, period_text, stage_label
 from sheets_crm.app.review import MANY_TOUCHES, Review
 from sheets_crm.core.template import Template
 from sheets_crm.errors import CrmError
@@ -101,7 +101,7 @@ def _daily(review: Review, lang: str) -> str:
         for d_i, bar in enumerate(bars):
             bar.set_gid(f"daily-bar-{m_i}-{d_i}")
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    ax.set_xticks(xs, [f"{day:%m-%d}" for day in days], rotation=90 if len(days) > 10 else 0)
+    ax.set_xticks(xs, [day.strftime(TEXT[lang]["day"]) for day in days], rotation=90 if len(days) > 10 else 0)
     ax.set_ylim(0, max([*bottom, 1]) * 1.15)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for side in ("top", "right"):
@@ -155,7 +155,7 @@ def render_html(review: Review, template: Template, lang: str, *, title: str) ->
 
 def _page(review: Review, template: Template, lang: str, title: str) -> str:
     t = TEXT[lang]
-    heading = t["title"].format(target=title, period=period_text(review, lang), today=review.today.isoformat())
+    heading = t["title"].format(target=title, period=period_text(review, lang), today=day_text(review.today, lang))
     funnel = _hbars(
         [stage_label(s.stage, template, lang) for s in review.funnel],
         [s.leads for s in review.funnel],

@@ -50,6 +50,15 @@ def _interactive() -> bool:
         return False
 
 
+def _language(sheet: str) -> str:
+    """--lang, SHEETS_CRM_LANG or LC_ALL/LC_MESSAGES if given, else the sheet's own language (as every command)."""
+    from sheets_crm.cli import i18n
+
+    lang = i18n.choose(sheet=sheet)
+    i18n.use(lang)
+    return lang
+
+
 def _period(week: bool, month: bool, start: dt.date | None, end: dt.date | None) -> str:
     """Which period the options ask for; a contradiction is a usage error (exit 2)."""
     chosen = [name for name, on in (("--week", week), ("--month", month), ("--from/--to", start or end)) if on]
@@ -88,7 +97,7 @@ def report(
     day, first, last = _date(today, "--today"), _date(start, "--from"), _date(end, "--to")
     kind = _period(week, month, first, last)
     with handled():
-        from sheets_crm.app.report import report_lines, run_report
+        from sheets_crm.app.report import TEXT, report_lines, run_report
         from sheets_crm.cli import render
 
         ctx = Context(config, credentials=credentials, tz=tz, template=template)
@@ -106,16 +115,17 @@ def report(
             template=ctx.template,
             allow_login=_interactive(),
         )
+        lang = _language(loaded.lang)
         if html is not None:
             from sheets_crm.app.report_html import write_html
 
-            written = write_html(html, review, loaded.template, loaded.lang, title=loaded.target)
+            written = write_html(html, review, loaded.template, lang, title=loaded.target)
             if not as_json:
-                typer.echo(f"Wrote the review page to {written}.")
+                typer.echo(TEXT[lang]["wrote_page"].format(path=written))
         if as_json:
             typer.echo(json.dumps(review.as_json(), ensure_ascii=False, indent=2))
         elif html is None:
-            for line in report_lines(review, loaded.template, loaded.lang, loaded.target):
+            for line in report_lines(review, loaded.template, lang, loaded.target):
                 typer.echo(line)
         if not as_json:
             for line in render.issues_lines(loaded.issues):
@@ -155,5 +165,6 @@ def card(
         if as_json:
             typer.echo(json.dumps({**found.as_json(), "exact_match": exact}, ensure_ascii=False, indent=2))
             return
-        for line in card_lines(found, loaded.template, loaded.lang, query=None if exact else project):
+        lang = _language(loaded.lang)
+        for line in card_lines(found, loaded.template, lang, query=None if exact else project):
             typer.echo(line)
