@@ -80,7 +80,8 @@ STATUS_TEXT = {
     "cancelled": ["Cancelled", "canceled", "Отменён", "ОТМЕНЕН", " отменено "],
     "unknown": ["Maybe", "?", "Dne", "перенесен"],
 }
-EXTRA_COLUMNS = ["My score", "Комментарий", "Budget, $", "Birthday", "Мой статус"]
+# Never a template header nor a synonym ("Комментарий" is Notes' synonym since issue 12).
+EXTRA_COLUMNS = ["My score", "Мой комментарий", "Budget, $", "Birthday", "Мой статус"]
 TOOL_LEADS = [c.id for c in TEMPLATE.leads.tool_columns]
 USER_LEADS = [c.id for c in TEMPLATE.leads.columns if c.owner == "user"]
 PLAN_COLS = [c.id for c in TEMPLATE.plan.columns]
@@ -121,6 +122,41 @@ class CrmCase:
 # -- dates --------------------------------------------------------------------------------
 
 
+_TEXT_FORMS = ("dotted", "dotted_short", "two_digit_year", "yearless", "month_name")
+_RU_MONTHS = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+
+
+def _text_form(draw: st.DrawFn, kind: str, day: dt.date) -> str:
+    """A date as a person types it as text, in a form that needs no locale."""
+    if kind == "dotted":
+        return f"{day.day:02d}.{day.month:02d}.{day.year}"
+    if kind == "dotted_short":
+        return f"{day.day}.{day.month}.{day.year}"
+    # Since issue 12: the short forms people type. Days are within 15 of TODAY, so a date
+    # without a year is the nearest one: this year's.
+    if kind == "two_digit_year":
+        return f"{day.day:02d}.{day.month:02d}.{day.year % 100:02d}"
+    if kind == "yearless":
+        return f"{day.day}.{day.month:02d}"
+    ru, en = _RU_MONTHS[day.month - 1], day.strftime("%b")
+    return draw(
+        st.sampled_from([f"{day.day} {ru}", f"{day.day} {ru[:4]}.", f"{en} {day.day}", f"{day.day} {en} {day.year}"])
+    )
+
+
 @st.composite
 def plan_dates(draw: st.DrawFn, locale: str | None) -> tuple[Any, dt.date | None]:
     """(the cell as typed, the date it means or None)."""
@@ -137,6 +173,9 @@ def plan_dates(draw: st.DrawFn, locale: str | None) -> tuple[Any, dt.date | None
                 "dotted",
                 "dotted_short",
                 "slash",
+                "two_digit_year",
+                "yearless",
+                "month_name",
                 "garbage",
                 "garbage",
                 "blank",
@@ -157,10 +196,8 @@ def plan_dates(draw: st.DrawFn, locale: str | None) -> tuple[Any, dt.date | None
         return f"{pad}{day.isoformat()}{pad}", day
     if kind == "iso_time":
         return f"{day.isoformat()} 10:30", day
-    if kind == "dotted":
-        return f"{day.day:02d}.{day.month:02d}.{day.year}", day
-    if kind == "dotted_short":
-        return f"{day.day}.{day.month}.{day.year}", day
+    if kind in _TEXT_FORMS:
+        return _text_form(draw, kind, day), day
     if kind == "slash":
         month_first = locale in MONTH_FIRST_LOCALES
         a, b = (day.month, day.day) if month_first else (day.day, day.month)
@@ -180,8 +217,8 @@ def plan_dates(draw: st.DrawFn, locale: str | None) -> tuple[Any, dt.date | None
                 -5,
                 0,
                 30_000_000,
-                "22/11",
-                "Nov 22",
+                "32.11",  # no such day ("22/11" and "Nov 22" are dates since issue 12)
+                "Novembr 22",
             ]
         )
     ), None
@@ -391,6 +428,14 @@ class Expected:
     calls: list[tuple[Any, ...]]
 
 
+def _in_calls(status: str, day: dt.date, horizon: dt.date, lead: list[Any] | None, lget: Any) -> bool:
+    """Open and within the horizon; a Won/Lost lead's open calls stay out (issue 12)."""
+    if status != "open" or day > horizon:
+        return False
+    stage = TEMPLATE.stage(lget(lead, "stage")) if lead is not None else None
+    return not (stage is not None and stage.closed and not TEMPLATE.settings.include_closed)
+
+
 def expected(case: CrmCase, today: dt.date = TODAY) -> Expected:
     col = {c: i for i, c in enumerate(case.leads_cols)}
     pcol = {c: i for i, c in enumerate(case.plan_cols)}
@@ -438,10 +483,10 @@ def expected(case: CrmCase, today: dt.date = TODAY) -> Expected:
     order = {"overdue": 0, "today": 1, "upcoming": 2}
     calls = []
     for i, key, day, status, row in rows:
-        if status != "open" or day > horizon:
+        lead = first_lead.get(key)
+        if not _in_calls(status, day, horizon, lead, lget):
             continue
         section = "overdue" if day < today else "today" if day == today else "upcoming"
-        lead = first_lead.get(key)
         project = lget(lead, "project") if lead is not None else pget(row, "project")
         contact = lget(lead, "contact") if lead is not None else ""
         phone = lget(lead, "phone") if lead is not None else ""

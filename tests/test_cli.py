@@ -356,7 +356,7 @@ def test_demo(runner, tmp_path):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith(f"Synced {path} for 2026-11-22: ")
-    assert "Warnings (4):" in out
+    assert "Warnings (6):" in out  # + 2 since issue 12: the demo's Lost leads with open calls
     assert out.rstrip().endswith(f"Open {path.resolve()} in Excel or LibreOffice to see the colours.")
     assert path.exists()
 

@@ -119,3 +119,60 @@ def test_planner_scales_without_python_loops(template):
     assert out.leads["touches"].sum() == (plan["status"] == "done").sum()
     open_in_window = (plan["status"] == "open") & (plan["date"] <= pd.Timestamp("2026-11-29"))
     assert len(out.calls) == open_in_window.sum()
+
+
+# -- closed deals (issue 12 item 4) ---------------------------------------------------------------------------------
+
+CLOSED_LEADS = [
+    ["Lost one", "", "", "", "Lost", ""],
+    ["Won one", "", "", "", "Выигран", ""],
+    ["Open", "", "", "", "", ""],
+]
+CLOSED_PLAN = [
+    ["Lost one", "2026-11-20", "a", "", "", ""],
+    ["Lost one", "2026-11-21", "b", "", "", ""],
+    ["Lost one", "2026-11-23", "c", "Запланирован", "", ""],
+    ["Won one", "2026-11-22", "d", "", "", ""],
+    ["Open", "2026-11-22", "e", "", "", ""],
+]
+
+
+def _closed_plan(template):
+    tables = read_tables(make_snapshot(template, CLOSED_LEADS, CLOSED_PLAN), template, TODAY_CLOSED)
+    return plan_crm(tables.leads, tables.plan, TODAY_CLOSED, template, plan_title="Contact Plan", date_header="Date")
+
+
+TODAY_CLOSED = dt.date(2026, 11, 22)
+
+
+def test_closed_leads_calls_are_left_out_and_reported_once(template):
+    plan = _closed_plan(template)
+    assert [c.topic for c in plan.call_list()] == ["e"]
+    closed = [i for i in plan.issues if i.code == "closed-lead-open-call"]
+    assert [(i.tab, i.row, i.column, i.value) for i in closed] == [
+        ("Contact Plan", 2, "Date", "2026-11-20"),  # Lost one: once, at its earliest open call
+        ("Contact Plan", 5, "Date", "2026-11-22"),  # Won one (stage in Russian)
+    ]
+    assert "'Lost one' is 'Lost' in Leads (row 2)" in closed[0].message
+    assert "2 more of its open rows" in closed[0].message
+
+
+def test_include_closed_keeps_them(template):
+    keep = template.with_settings(include_closed=True)
+    plan = _closed_plan(keep)
+    assert sorted(c.topic for c in plan.call_list()) == ["a", "b", "c", "d", "e"]
+    assert not [i for i in plan.issues if i.code == "closed-lead-open-call"]
+
+
+def test_include_closed_in_the_template_file(tmp_path):
+    from sheets_crm.core.template import load_template
+    from sheets_crm.errors import TemplateError
+
+    text = (Path(__file__).parents[1] / "sheets_crm" / "templates" / "default.toml").read_text(encoding="utf-8")
+    assert "include_closed = false" in text
+    path = tmp_path / "t.toml"
+    path.write_text(text.replace("include_closed = false", "include_closed = true"), encoding="utf-8")
+    assert load_template(path).settings.include_closed is True
+    path.write_text(text.replace("include_closed = false", 'include_closed = "no"'), encoding="utf-8")
+    with pytest.raises(TemplateError, match="include_closed must be true or false"):
+        load_template(path)

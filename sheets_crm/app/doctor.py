@@ -65,6 +65,8 @@ KINDS: dict[str, str] = {
     "duplicate-lead": "Duplicate leads",
     "duplicate-group": "Probable duplicates (one client in several rows)",
     "bad-phone": "Unreadable phone numbers",
+    "closed-lead-open-call": "Closed leads with open calls (left out of Calls Today)",
+    "future-done": "Done rows dated in the future",
     "no-next-contact": "Open leads with no next contact",
     "stale-lead": "Leads not contacted for too long",
 }
@@ -388,10 +390,18 @@ def _duplicate_groups(leads: pd.DataFrame, lm: TabMap, region: str | None, probl
 
 
 def _follow_ups(
-    leads: pd.DataFrame, plan: pd.DataFrame, lm: TabMap, template: Template, today: dt.date, problems: list[Issue]
+    leads: pd.DataFrame,
+    plan: pd.DataFrame,
+    lm: TabMap,
+    pm: TabMap,
+    template: Template,
+    today: dt.date,
+    problems: list[Issue],
 ) -> None:
     """Open leads with nothing planned; leads left longer than their fade period."""
-    planned = plan_crm(leads, plan, today, template)
+    planned = plan_crm(leads, plan, today, template, plan_title=pm.title, date_header=pm.header_of("date"))
+    # The planner's own warnings (closed leads with open calls, Done rows in the future), in the sync's words.
+    problems.extend(planned.issues)
     out = planned.leads
     settings = template.settings
     next_contact = out["next_contact"].isna().tolist()
@@ -522,8 +532,8 @@ def diagnose(
     if lm is not None and leads is not None:
         _duplicates(leads, lm, region_for_locale(snapshot.locale), problems)
         _duplicate_groups(leads, lm, region_for_locale(snapshot.locale), problems)
-        if plan is not None:
-            _follow_ups(leads, plan, lm, template, today, problems)
+        if plan is not None and pm is not None:
+            _follow_ups(leads, plan, lm, pm, template, today, problems)
     # The command that fixes a missing tab or tool column, with this workbook in it.
     problems[:] = [replace(p, message=with_init_command(p.message, target)) for p in problems]
     return report

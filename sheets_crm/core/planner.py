@@ -122,6 +122,16 @@ def plan_crm(
     # row higher in the sheet (planned first) wins.
     nxt = _pick(np.flatnonzero(open_ & known), plan_code, dates, rows, len(lead_keys), latest=False)[lead_code]
 
+    # Calls: open rows up to the horizon, less those of closed (Won/Lost) leads unless the template keeps them.
+    horizon = (today64 + pd.Timedelta(days=settings.upcoming_days)).to_datetime64()
+    due = open_ & (dates <= horizon)
+    if not settings.include_closed and len(first_lead):
+        closed = _closed_codes(leads, first_lead, template)
+        shut = due & known & closed[np.where(known, plan_code, 0)]
+        if shut.any():
+            issues.extend(_closed_issues(plan, shut, plan_code, leads, first_lead, plan_title, date_header))
+            due &= ~shut
+
     out = pd.DataFrame(index=leads.index)
     out["last_contact"] = _gather(dates, last, np.datetime64("NaT"))
     out["last_result"] = _gather(plan["result"].to_numpy(dtype=object), last, "")
@@ -132,8 +142,57 @@ def plan_crm(
     out["touches"] = touches[lead_code].astype("int64")
     out["fill"] = freshness_colors(days, leads["stage"], template)
 
-    calls = _calls(plan, np.flatnonzero(open_), plan_code, leads, first_lead, out, today64, settings.upcoming_days)
+    calls = _calls(plan, np.flatnonzero(due), plan_code, leads, first_lead, out, today64)
     return Plan(out, calls, issues)
+
+
+def _closed_codes(leads: pd.DataFrame, first_lead: np.ndarray, template: Template) -> np.ndarray:
+    """Per project code: is the lead's stage (on its first row in Leads) a closed one?"""
+    stages = leads["stage"].to_numpy(dtype=object)[first_lead]
+    closed_of = {s: bool((st := template.stage(s)) and st.closed) for s in set(stages.tolist())}
+    return np.array([closed_of[s] for s in stages.tolist()], dtype=bool)
+
+
+def _closed_issues(
+    plan: pd.DataFrame,
+    shut: np.ndarray,
+    plan_code: np.ndarray,
+    leads: pd.DataFrame,
+    first_lead: np.ndarray,
+    plan_title: str,
+    date_header: str,
+) -> list[Issue]:
+    """One warning per closed lead whose open calls were left out: at its earliest such row."""
+    positions = np.flatnonzero(shut)
+    dates = plan["date"].to_numpy(dtype="datetime64[ns]")
+    rows = plan["row"].to_numpy(dtype="int64")
+    n_codes = len(first_lead)
+    first = _pick(positions, plan_code, dates, rows, n_codes, latest=False)
+    count = np.bincount(plan_code[positions], minlength=n_codes)
+    projects = leads["project"].to_numpy(dtype=object)
+    stages = leads["stage"].to_numpy(dtype=object)
+    lead_rows = leads["row"].to_numpy(dtype="int64")
+    issues: list[Issue] = []
+    for code in np.flatnonzero(first >= 0).tolist():
+        i, lead = int(first[code]), int(first_lead[code])
+        others = int(count[code]) - 1
+        left_out = (
+            f"this call and {others} more of its open rows are left out of Calls Today; mark them"
+            if others
+            else "this call is left out of Calls Today; mark it"
+        )
+        issues.append(
+            Issue(
+                plan_title,
+                int(rows[i]),
+                date_header,
+                pd.Timestamp(dates[i]).date().isoformat(),
+                f"closed lead has an open call: {projects[lead]!r} is {stages[lead]!r} in Leads "
+                f"(row {int(lead_rows[lead])}), so {left_out} Done or Cancelled, or reopen the lead",
+                "closed-lead-open-call",
+            )
+        )
+    return issues
 
 
 def _pick(
@@ -188,19 +247,17 @@ def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> 
 
 def _calls(
     plan: pd.DataFrame,
-    open_rows: np.ndarray,
+    due: np.ndarray,
     plan_code: np.ndarray,
     leads: pd.DataFrame,
     first_lead: np.ndarray,
     lead_out: pd.DataFrame,
     today64: pd.Timestamp,
-    upcoming_days: int,
 ) -> pd.DataFrame:
+    """Calls Today from the plan positions ``due`` (open, within the horizon)."""
     dates = plan["date"].to_numpy(dtype="datetime64[ns]")
     rows = plan["row"].to_numpy(dtype="int64")
     today = today64.to_datetime64()
-    horizon = (today64 + pd.Timedelta(days=upcoming_days)).to_datetime64()
-    due = open_rows[dates[open_rows] <= horizon]
     # 0 overdue, 1 today, 2 upcoming (the order of SECTIONS); within a
     # section by date, then sheet order.
     section = np.where(dates[due] < today, 0, np.where(dates[due] == today, 1, 2))

@@ -140,6 +140,8 @@ class Settings:
     tool_header_color: str = "D9D9D9"
     user_header_color: str = "CFE2F3"
     date_format: str = "yyyy-mm-dd"
+    #: ``[calls] include_closed``: open calls of Won/Lost leads in Calls Today (default: left out, reported).
+    include_closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,19 @@ def _check_unambiguous(columns: tuple[Column, ...], where: str) -> None:
                 raise TemplateError(f"{where}: header {name!r} would mean both {other!r} and {col.id!r}")
 
 
+def _calls_rules(raw: Any, origin: str) -> dict[str, Any]:
+    """The ``[calls]`` table: which open calls make Calls Today."""
+    if not isinstance(raw, dict):
+        raise TemplateError(f"{origin}: [calls] must be a table")
+    unknown = sorted(set(raw) - {"include_closed"})
+    if unknown:
+        raise TemplateError(f"{origin}: [calls] has unknown key {unknown[0]!r} (known: include_closed)")
+    value = raw.get("include_closed", False)
+    if not isinstance(value, bool):
+        raise TemplateError(f"{origin}: [calls] include_closed must be true or false, not {value!r}")
+    return {"include_closed": value}
+
+
 def _check_color(value: str, where: str) -> str:
     value = value.lstrip("#").upper()
     if value and (len(value) != 6 or any(c not in "0123456789ABCDEF" for c in value)):
@@ -346,7 +361,7 @@ def _parse(data: dict[str, Any], origin: str) -> Template:
         for name, value in raw_settings.items():
             if name.endswith("_color"):
                 raw_settings[name] = _check_color(value, f"{origin}: settings.{name}")
-        settings = Settings(**raw_settings)
+        settings = Settings(**raw_settings, **_calls_rules(data.get("calls", {}), origin))
         template = Template(
             tabs=tuple(tabs),
             statuses=dict(data["statuses"]),
