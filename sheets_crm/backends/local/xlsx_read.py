@@ -43,6 +43,7 @@ EPOCH_1900 = dt.datetime(1899, 12, 30)
 EPOCH_1904 = dt.datetime(1904, 1, 1)
 _MAX_SERIAL = 2958466  # 10000-01-01 in the 1900 system: beyond it a number is not a date
 _CHUNK = 1 << 22
+_TEXT_CACHE = 200_000
 
 #: A row start tag, or a whole cell (start tag, and its content unless it closes itself).
 _TOKEN = re.compile(
@@ -381,6 +382,9 @@ class _Reader:
     want_fills: bool
     where: str
     cells: _Cells = field(default_factory=_Cells)
+    #: Inline text already decoded: a plan repeats its projects, statuses and topics on every row,
+    #: and one shared str per distinct text keeps the snapshot small.
+    texts: dict[bytes, str] = field(default_factory=dict)
 
     def value(self, t: bytes, xf: int, inner: bytes, r: int, c: int) -> Any:
         if inner[:3] == b"<v>" and inner[-4:] == b"</v>":
@@ -398,7 +402,12 @@ class _Reader:
         elif t == b"inlineStr" and inner[:7] == b"<is><t>" and inner[-9:] == b"</t></is>":
             raw = inner[7:-9]
             if b"<" not in raw:
-                return decode_text(raw)
+                text = self.texts.get(raw)
+                if text is None:
+                    text = decode_text(raw)
+                    if len(self.texts) < _TEXT_CACHE:
+                        self.texts[raw] = text
+                return text
         else:
             raw = _raw(inner, t or None, self.cells)
         if raw is None:
