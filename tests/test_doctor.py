@@ -449,8 +449,9 @@ def test_doctor_on_google_reads_once_and_never_writes(monkeypatch, template):
     state = repr([(s.properties, s.rows) for s in fake.spreadsheet(sid).sheets])
     with fake.patch():
         report = run_doctor(f"https://docs.google.com/spreadsheets/d/{sid}/edit", today=TODAY)
-    assert fake.stats.writes == 0 and fake.stats.requests == 1
-    assert dict(fake.stats.by_method) == {"sheets.spreadsheets.get": 1}
+    # Reads only: the tabs' properties, then every tab's values (two small requests, see backends/google).
+    assert fake.stats.writes == 0 and fake.stats.requests == 2
+    assert dict(fake.stats.by_method) == {"sheets.spreadsheets.get": 1, "sheets.spreadsheets.values.batchGet": 1}
     assert repr([(s.properties, s.rows) for s in fake.spreadsheet(sid).sheets]) == state
     assert report.target == sid
     # The sheet's own locale (ru_RU) reads "8 916 …" as the same number as "+7 916 …".

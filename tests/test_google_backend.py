@@ -122,8 +122,9 @@ def test_values_and_colours_go_as_rectangles() -> None:
     changes.append(CellChange("Leads", 6, 12, value=None))  # clear
     reqs = build_update_requests(ChangeSet(changes=changes), _base())
     values = [r["updateCells"] for r in reqs if "updateCells" in r]
-    fills = [r["repeatCell"] for r in reqs if "repeatCell" in r]
-    assert all(u["fields"] == "userEnteredValue,userEnteredFormat.numberFormat" for u in values)
+    repeats = [r["repeatCell"] for r in reqs if "repeatCell" in r]
+    fills = [f for f in repeats if f["fields"] == "userEnteredFormat.backgroundColor"]
+    assert all(u["fields"] == "userEnteredValue" for u in values)  # number formats go per column
     calls = next(u for u in values if u["start"]["sheetId"] == 22)
     assert calls["start"] == {"sheetId": 22, "rowIndex": 1, "columnIndex": 0}
     assert [[c["userEnteredValue"]["stringValue"] for c in row["values"]] for row in calls["rows"]] == [
@@ -135,10 +136,7 @@ def test_values_and_colours_go_as_rectangles() -> None:
     assert lead["rows"] == [
         {
             "values": [
-                {
-                    "userEnteredValue": {"numberValue": (dt.date(2026, 11, 20) - dt.date(1899, 12, 30)).days},
-                    "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}},
-                },
+                {"userEnteredValue": {"numberValue": (dt.date(2026, 11, 20) - dt.date(1899, 12, 30)).days}},
                 {"userEnteredValue": {"stringValue": "ok"}},
             ]
         }
@@ -157,7 +155,17 @@ def test_values_and_colours_go_as_rectangles() -> None:
         for f in fills
     ] == [(22, 1, 3, 0, 3), (22, 3, 4, 0, 3), (11, 5, 6, 8, 10), (11, 6, 7, 8, 9)]
     assert fills[0]["cell"] == {"userEnteredFormat": {"backgroundColor": hex_to_color("F4C7C3")}}
-    assert all(f["fields"] == "userEnteredFormat.backgroundColor" for f in fills)
+    # The date column's number format: one repeatCell over the whole column, not one per cell.
+    (fmt,) = [f for f in repeats if f["fields"] == "userEnteredFormat.numberFormat"]
+    assert fmt["range"] == {
+        "sheetId": 11,
+        "startRowIndex": 1,
+        "endRowIndex": 1000,
+        "startColumnIndex": 8,
+        "endColumnIndex": 9,
+    }
+    assert fmt["cell"] == {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}}
+    assert len(repeats) == len(fills) + 1
 
 
 def test_fill_none_clears_the_background() -> None:

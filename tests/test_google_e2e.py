@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 import openpyxl
@@ -19,10 +20,12 @@ from google_standin import FakeGoogle
 from sheets_crm.app.sync import sync
 from sheets_crm.backends.google.bootstrap import PROTECTION_NOTE, init_spreadsheet
 from sheets_crm.backends.google.http import CrmHTTPClient, RetryPolicy
-from sheets_crm.backends.google.workbook import GoogleWorkbook, spreadsheet_id
+from sheets_crm.backends.google.live import is_ours
+from sheets_crm.backends.google.workbook import GoogleWorkbook, color_to_hex, spreadsheet_id
 from sheets_crm.backends.local.workbook import LocalWorkbook
 from sheets_crm.core.dates import EPOCH
 from sheets_crm.core.template import default_template
+from sheets_crm.core.text import normalise
 from sheets_crm.errors import (
     ApiDisabledError,
     AuthError,
@@ -120,7 +123,68 @@ def seed(
 
 
 def workbook(fake: FakeGoogle, sid: str, sleeps: list[float] | None = None, **kw: Any) -> GoogleWorkbook:
+    fake.set_today(TODAY)  # the day the sheet's own TODAY() sees (Days since contact is a formula)
     return GoogleWorkbook(sid, http=client_of(fake, sleeps), **kw)
+
+
+_ISNUMBER = re.compile(r"ISNUMBER\(\$([A-Z]+)2\)")
+_AGE = re.compile(r"INT\(TODAY\(\)-\$[A-Z]+2\)(<=|=)(\d+)")
+_STAGE = re.compile(r'(NOT\()?REGEXMATCH\(.*?\$([A-Z]+)2.*?,"\^\((.*)\)\$"\)')
+
+
+def _rule_matches(formula: str, row: list[Any], today: dt.date) -> bool:
+    """Evaluate one of our freshness rules (their exact shape: see backends/google/live.py) on a row."""
+    last = _ISNUMBER.search(formula)
+    age = _AGE.search(formula)
+    assert last and age, formula
+    value = row[letters_to_col(last.group(1))] if letters_to_col(last.group(1)) < len(row) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    days = int(serial(today) - value)
+    if not (days <= int(age.group(2)) if age.group(1) == "<=" else days == int(age.group(2))):
+        return False
+    stage = _STAGE.search(formula)
+    if stage is None:
+        return True
+    col = letters_to_col(stage.group(2))
+    text = normalise(row[col] if col < len(row) else "")
+    named = text in {alt.replace("\\", "") for alt in stage.group(3).split("|")}
+    return named != bool(stage.group(1))
+
+
+def shown_fill(fake: FakeGoogle, sid: str, tab: str, a1: str, today: dt.date = TODAY) -> str | None:
+    """The colour a person sees in a cell: the first matching freshness rule's, else the cell's own fill."""
+    match = re.fullmatch(r"([A-Z]+)(\d+)", a1)
+    assert match
+    col, r = letters_to_col(match.group(1)), int(match.group(2)) - 1
+    rows = fake.values(sid, tab)
+    row = rows[r] if r < len(rows) else []
+    for rule in fake.conditional_formats(sid, tab):
+        cond = rule.get("booleanRule", {}).get("condition", {})
+        formula = (cond.get("values") or [{}])[0].get("userEnteredValue", "")
+        inside = any(
+            g.get("startRowIndex", 0) <= r < g.get("endRowIndex", 10**9)
+            and g.get("startColumnIndex", 0) <= col < g.get("endColumnIndex", 10**9)
+            for g in rule.get("ranges", [])
+        )
+        if inside and cond.get("type") == "CUSTOM_FORMULA" and formula.startswith("=AND(ISNUMBER("):
+            if _rule_matches(formula, row, today):
+                return "#" + color_to_hex(rule["booleanRule"]["format"]["backgroundColor"]).lstrip("#")
+    return fake.background(sid, tab, a1)
+
+
+def count_rules(fake: FakeGoogle, sid: str, tab: str) -> tuple[int, int]:
+    """(stage highlight rules, our freshness rules) on a tab."""
+    rules = fake.conditional_formats(sid, tab)
+    ours = sum(1 for r in rules if is_ours(r))
+    return len(rules) - ours, ours
+
+
+def letters_to_col(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 
 def serial(day: dt.date) -> int:
@@ -193,7 +257,7 @@ def test_bootstrap_with_oauth_then_sync_end_to_end() -> None:
     assert len(protected) == 1 and protected[0]["warningOnly"] is True
     assert protected[0]["range"]["startColumnIndex"] == 8 and protected[0]["description"] == PROTECTION_NOTE
     assert [p["warningOnly"] for p in fake.protected_ranges(sid, "Calls Today")] == [True]
-    assert len(fake.conditional_formats(sid, "Leads")) == len(TPL.stages)
+    assert count_rules(fake, sid, "Leads") == (len(TPL.stages), 54)  # stage highlights; freshness 30 + 14 + 10
     assert any(p.get("emailAddress") == "anna@example.com" and p["role"] == "writer" for p in fake.permissions(sid))
 
     # A person fills it in; the morning sync does the rest.
@@ -206,18 +270,39 @@ def test_bootstrap_with_oauth_then_sync_end_to_end() -> None:
     leads = fake.values(sid, "Leads")
     assert leads[1][8:] == [serial(dt.date(2026, 11, 20)), "Liked it", serial(dt.date(2026, 11, 21)), "Follow up", 2, 1]
     assert fake.format(sid, "Leads", "I2")["numberFormat"]["type"] == "DATE"
-    assert fake.background(sid, "Leads", "I2") == "#6FC59B"  # Proposal fades over 14 days: 2 days in
-    assert fake.background(sid, "Leads", "I5") is None  # Won: not tinted
+    assert shown_fill(fake, sid, "Leads", "I2") == "#6FC59B"  # Proposal fades over 14 days: 2 days in
+    assert shown_fill(fake, sid, "Leads", "N2") == "#6FC59B"  # the whole freshness span
+    assert shown_fill(fake, sid, "Leads", "I5") is None  # Won: not tinted
+    assert fake.background(sid, "Leads", "I2") is None  # a rule the sheet evaluates, not a painted fill
     calls = fake.values(sid, "Calls Today")
     assert [r[0] for r in calls[1:]] == ["Overdue", "Today", "Today", "Upcoming", "Upcoming"]
     assert fake.background(sid, "Calls Today", "A2") == "#F4C7C3"
     assert fake.background(sid, "Calls Today", "I3") == "#FFF2CC"
-    assert by_method(fake) == {"spreadsheets.get": 1, "spreadsheets.values.batchGet": 1, "spreadsheets.batchUpdate": 1}
-    # Nothing changed: one read, no write.
+    # Reads: properties, values, Calls Today's fills, the Days since column's formulas (first time only),
+    # the guard; then one write.
+    assert by_method(fake) == {
+        "spreadsheets.get": 2,
+        "spreadsheets.values.batchGet": 2,
+        "spreadsheets.values.get": 1,
+        "spreadsheets.batchUpdate": 1,
+    }
+    # Nothing changed: three small reads, no write.
     fake.reset_stats()
     again = sync(workbook(fake, sid), today=TODAY)
     assert not again.written and again.changed_cells == 0
-    assert by_method(fake) == {"spreadsheets.get": 1}
+    assert by_method(fake) == {"spreadsheets.get": 2, "spreadsheets.values.batchGet": 1}
+    # The next morning: Days since contact and the colours move on by themselves; only Calls Today
+    # (whose sections move with the date) is written.
+    fake.reset_stats()
+    fake.set_today(TODAY + dt.timedelta(days=1))
+    sent: list[Any] = []
+    fake.before_request(lambda info: sent.append(info.body) if info.method_id.endswith("batchUpdate") else None)
+    morning = sync(GoogleWorkbook(sid, http=client_of(fake)), today=TODAY + dt.timedelta(days=1))
+    assert morning.written and fake.stats.writes == 1 and "'formulaValue'" not in str(sent)
+    leads_id = next(s.properties["sheetId"] for s in fake.spreadsheet(sid).sheets if s.properties["title"] == "Leads")
+    assert f"'sheetId': {leads_id}," not in str(sent)  # not one Leads cell written
+    assert fake.values(sid, "Leads")[1][12] == 3
+    assert shown_fill(fake, sid, "Leads", "I2", TODAY + dt.timedelta(days=1)) == "#7BCAA3"  # 3 of 14 days faded
 
 
 def test_service_account_cannot_create_and_is_not_retried() -> None:
@@ -247,7 +332,7 @@ def test_init_into_an_existing_spreadsheet_with_a_service_account() -> None:
     # Again: the CRM tabs are there but hold only headers, so laying out again is allowed...
     init_spreadsheet(client, TPL, "ru", into=sid)
     assert len(fake.protected_ranges(sid, n["leads"])) == 1  # replaced, not piled up
-    assert len(fake.conditional_formats(sid, n["leads"])) == len(TPL.stages)
+    assert count_rules(fake, sid, n["leads"]) == (len(TPL.stages), 54)
     # ...but not over a person's data, unless forced.
     type_rows(fake, sid, n["leads"], [["Альфа", "Иван"]])
     before = fake.values(sid, n["leads"])
@@ -280,13 +365,13 @@ def test_requests_per_sync_are_constant_whatever_the_size() -> None:
         fake.reset_stats()
         first = sync(wb, today=TODAY)
         assert first.written
-        assert fake.stats.reads <= 2 and fake.stats.writes == 1
+        assert fake.stats.reads <= 5 and fake.stats.writes == 1
         assert by_method(fake)["spreadsheets.batchUpdate"] == 1
         assert wb.stats()["bytes_sent"] == fake.stats.bytes_sent  # our accounting matches the wire
         seen[n] = dict(fake.stats.by_method)
         fake.reset_stats()
         second = sync(wb, today=TODAY)
-        assert not second.written and fake.stats.writes == 0 and fake.stats.reads == 1
+        assert not second.written and fake.stats.writes == 0 and fake.stats.reads == 3
     assert seen[10] == seen[2000]
 
 
@@ -310,7 +395,7 @@ def test_local_and_google_backends_agree(make_workbook) -> None:
     for row in range(2, 6):
         fill = book["Leads"].cell(row, 9).fill
         want = "#" + fill.fgColor.rgb[-6:] if fill.fill_type == "solid" else None
-        assert fake.background(sid, "Leads", f"I{row}") == want
+        assert shown_fill(fake, sid, "Leads", f"I{row}") == want
 
 
 def test_user_cells_are_never_touched() -> None:
@@ -342,7 +427,9 @@ def test_formula_looking_names_are_written_as_text() -> None:
     assert fake.cell(sid, "Calls Today", f"G{row}")["userEnteredValue"] == {
         "stringValue": '=HYPERLINK("http://evil.example","click")'
     }
-    assert "formulaValue" not in str(body)
+    # The only formulas ever sent are our own Days since contact formulas.
+    formulas = re.findall(r"'formulaValue': '([^']*)'", str(body))
+    assert formulas and all(re.fullmatch(r'=IF\(I\d+="","",TODAY\(\)-I\d+\)', f) for f in formulas), formulas
 
 
 def test_russian_spreadsheet() -> None:
@@ -467,18 +554,37 @@ def test_429_then_success_honours_retry_after() -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_bounded_and_leave_the_sheet_untouched(status: int) -> None:
+    """An everyday write (values only: idempotent) is retried with backoff, then reported as maybe written."""
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
+    sync(workbook(fake, sid), today=TODAY)  # lays the formulas and rules down
+    type_rows(fake, sid, "Contact Plan", [["Beta", dt.date(2026, 11, 21), "Call", "Done", "Nice", ""]], start_row=9)
     before = fake.values(sid, "Leads"), fake.formats(sid, "Leads"), fake.values(sid, "Calls Today")
+    fake.reset_stats()
     fake.inject("spreadsheets.batchUpdate", status=status, times=None)
     sleeps: list[float] = []
     with pytest.raises(GoogleError) as err:
         sync(workbook(fake, sid, sleeps), today=TODAY)
-    assert type(err.value) is GoogleError
+    assert type(err.value) is GoogleError and err.value.outcome is WriteOutcome.UNKNOWN
     assert "writing to the spreadsheet" in str(err.value) and str(status) in str(err.value)
     assert by_method(fake)["spreadsheets.batchUpdate"] == 5 and len(sleeps) == 4
     assert sleeps == sorted(sleeps) and sum(sleeps) <= 60
     assert (fake.values(sid, "Leads"), fake.formats(sid, "Leads"), fake.values(sid, "Calls Today")) == before
+
+
+def test_a_5xx_to_a_write_that_adds_rules_is_re_planned_not_re_sent() -> None:
+    """The first sync adds the freshness rules (not idempotent): a 5xx makes it re-read and re-plan."""
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, LEADS, PLAN)
+    fake.inject("spreadsheets.batchUpdate", status=503, times=None)
+    with pytest.raises(GoogleError) as err:
+        sync(workbook(fake, sid, []), today=TODAY)
+    assert err.value.outcome is WriteOutcome.UNKNOWN and "may or may not have reached Google" in str(err.value)
+    assert by_method(fake)["spreadsheets.batchUpdate"] == 3  # one per attempt, each after a fresh read
+    assert count_rules(fake, sid, "Leads") == (0, 0)
+    fake.clear_faults()
+    assert sync(workbook(fake, sid, []), today=TODAY).written
+    assert count_rules(fake, sid, "Leads") == (0, 54)
 
 
 def test_timeouts_and_dropped_connections_are_retried_then_reported() -> None:
@@ -560,7 +666,7 @@ def test_a_lost_answer_to_a_growing_write_is_re_planned_not_re_sent(applied: boo
     sid = seed(fake, LEADS, PLAN, rows=2)
     fake.inject_timeout("spreadsheets.batchUpdate", applied=applied)  # the answer never came
     result = sync(workbook(fake, sid, []), today=TODAY)
-    assert result.attempts == 2 and by_method(fake)["spreadsheets.get"] == 2
+    assert result.attempts == 2 and by_method(fake)["spreadsheets.get"] == 4  # properties + fills, twice
     # Applied: the re-plan finds the work done (no second write); not applied: it is sent again, once.
     assert by_method(fake)["spreadsheets.batchUpdate"] == (1 if applied else 2)
     assert tool_values(fake.values(sid, "Calls Today"), "calls")[0][0] == "Overdue"
@@ -666,8 +772,9 @@ def test_disabled_api_points_at_the_console() -> None:
 def test_rows_inserted_above_between_read_and_write_are_detected_and_retried() -> None:
     fake = FakeGoogle(account="service")
     sid = seed(fake, LEADS, PLAN)
+    # Just before the guard (the second values.batchGet; the first is the read).
     fake.on_request(
-        1, lambda: fake.person.insert_rows(sid, "Leads", 2, 1, [["Newco", "Nina"]]), method="values.batchGet"
+        2, lambda: fake.person.insert_rows(sid, "Leads", 2, 1, [["Newco", "Nina"]]), method="values.batchGet"
     )
     result = sync(workbook(fake, sid), today=TODAY)
     assert result.attempts == 2 and result.written
@@ -685,8 +792,8 @@ def test_rows_inserted_above_between_read_and_write_are_detected_and_retried() -
     assert by_name["Beta"][10:12] == [serial(TODAY), "Intro"]
     # The colour moved with the lead, too.
     acme_row = next(i for i, r in enumerate(leads) if r[0] == "Acme") + 1
-    assert fake.background(sid, "Leads", f"I{acme_row}") == "#6FC59B"
-    assert fake.background(sid, "Leads", "I2") is None  # Newco: never contacted
+    assert shown_fill(fake, sid, "Leads", f"I{acme_row}") == "#6FC59B"
+    assert shown_fill(fake, sid, "Leads", "I2") is None  # Newco: never contacted
 
 
 @pytest.mark.parametrize(
@@ -704,7 +811,7 @@ def test_other_edits_between_read_and_write_are_detected(edit: str) -> None:
         "move_column": lambda: p.move_column(sid, "Leads", "J", "B"),
         "delete_tab": lambda: p.delete_tab(sid, "Calls Today"),
     }[edit]
-    fake.on_request(1, action, method="values.batchGet")
+    fake.on_request(2, action, method="values.batchGet")  # just before the guard read
     wb = workbook(fake, sid)
     snapshot = wb.read()
     from sheets_crm.app.sync import compute
@@ -737,7 +844,7 @@ def test_a_sheet_that_keeps_moving_stops_the_sync_with_a_message() -> None:
     )
     with pytest.raises(ConcurrentEditError):
         sync(workbook(fake, sid), today=TODAY)
-    assert fake.stats.writes == 0 and by_method(fake)["spreadsheets.get"] == 3
+    assert fake.stats.writes == 0 and by_method(fake)["spreadsheets.get"] == 6  # properties + fills, 3 times
 
 
 # -- through the command line ---------------------------------------------------------------------------
@@ -771,7 +878,8 @@ def test_cli_init_into_then_sync_with_stats(cli_fake: FakeGoogle) -> None:
     type_rows(fake, sid, "Contact Plan", PLAN)
     res = runner.invoke(app, ["sync", url, "--today", "2026-11-22", "--stats"])
     assert res.exit_code == 0, res.output
-    assert "requests=3, reads=2, writes=1" in res.output
+    # properties, values, Calls Today's fills, the new Days since formulas, the guard; one write
+    assert "requests=6, reads=5, writes=1" in " ".join(res.output.split())
     res = runner.invoke(app, ["today", sid, "--today", "2026-11-22", "--json"])
     assert res.exit_code == 0 and '"section": "overdue"' in res.output.replace('":"', '": "')
 

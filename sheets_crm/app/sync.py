@@ -13,17 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sheets_crm.backends import open_workbook
-from sheets_crm.backends.protocol import Workbook
+from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dates import resolve_zone, today_in
 from sheets_crm.core.diff import diff
 from sheets_crm.core.model import Call, ChangeSet, Issue, Snapshot
 from sheets_crm.core.planner import SECTIONS, plan_crm
-from sheets_crm.core.reading import read_tables
+from sheets_crm.core.reading import Tables, read_tables
 from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import TitleSet
-from sheets_crm.errors import ConcurrentEditError, CrmError, WriteInDoubtError, WriteOutcome
+from sheets_crm.errors import ConcurrentEditError, CrmError, SheetShapeError, WriteInDoubtError, WriteOutcome
 
-__all__ = ["Outcome", "SyncResult", "compute", "sync", "run_sync", "resolve_today"]
+__all__ = ["Outcome", "SyncResult", "compute", "sync", "run_sync", "resolve_today", "live_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Outcome:
     changes: ChangeSet
     calls: list[Call]
     issues: list[Issue]
+    tables: Tables | None = None
 
 
 @dataclass
@@ -76,7 +77,13 @@ def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
     pm = tables.plan_map
     plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=pm.header_of("date"))
     changes = diff(tables, plan, template)
-    return Outcome(today, tables.lang, changes, plan.call_list(), tables.issues + plan.issues)
+    return Outcome(today, tables.lang, changes, plan.call_list(), tables.issues + plan.issues, tables)
+
+
+def live_columns(tables: Tables, template: Template) -> LiveColumns | None:
+    """Where Leads' time-dependent tool cells are, for a backend that keeps them live in the sheet."""
+    lm = tables.leads_map
+    return LiveColumns.build(template, lm.title, lm.data.height, lm.columns)
 
 
 def sync(
@@ -90,8 +97,11 @@ def sync(
 ) -> SyncResult:
     """Sync one workbook. Raises :class:`~sheets_crm.errors.CrmError` subclasses."""
     template = template or default_template()
-    # Fills are read only where the tool owns colours: Leads and Calls Today.
-    fill_tabs = TitleSet(name for tab in (template.leads, template.calls) for name in tab.names.values())
+    # Only the CRM's tabs are read; fills only where the tool paints them: Calls Today, and Leads
+    # unless the backend keeps the freshness colour live in the sheet (conditional formats).
+    workbook.focus(TitleSet(name for tab in template.tabs for name in tab.names.values()))
+    painted = (template.calls,) if "freshness" in workbook.computes else (template.leads, template.calls)
+    fill_tabs = TitleSet(name for tab in painted for name in tab.names.values())
     attempt = 0
     left = None  # what an earlier attempt's write left behind, once one may have landed
     while True:
@@ -102,25 +112,28 @@ def sync(
             raise _after(exc, left) from None
         zone = resolve_zone(tz or snapshot.time_zone)
         day = today if today is not None else today_in(zone, now() if now else None)
-        outcome = compute(snapshot, day, template)
+        try:
+            outcome = compute(snapshot, day, template)
+        except SheetShapeError as exc:
+            if left is None:
+                raise
+            # A tab vanished after an earlier attempt had written: the core's message says "Nothing was
+            # written" for the usual case (no write yet); here that is not so.
+            text = exc.message.removesuffix(" Nothing was written.")
+            raise SheetShapeError(f"{text} (an earlier attempt of this sync had written)", outcome=left) from exc
+        live = live_columns(outcome.tables, template) if workbook.computes and outcome.tables else None
+        try:
+            changes = workbook.prepare(outcome.changes, snapshot, live)
+        except CrmError as exc:
+            raise _after(exc, left) from None
         written = False
-        if outcome.changes and not dry_run:
+        if changes and not dry_run:
             try:
-                workbook.apply(outcome.changes, snapshot)
+                workbook.apply(changes, snapshot)
             except (ConcurrentEditError, WriteInDoubtError) as exc:
                 # The sheet moved under us, or a write that must not be re-sent blindly may have
-                # landed: re-read and re-plan from what is really there.
-                if exc.outcome in (WriteOutcome.UPDATED, WriteOutcome.UNKNOWN):
-                    left = exc.outcome if left is None or exc.outcome is WriteOutcome.UPDATED else left
-                if attempt >= MAX_ATTEMPTS:
-                    if isinstance(exc, ConcurrentEditError) and left is not None:
-                        raise ConcurrentEditError(
-                            f"{workbook.name} kept changing while the sync was running: some tool values may "
-                            "sit beside the wrong lead. Run sync again to put them right.",
-                            outcome=left,
-                        ) from exc
-                    raise _after(exc, left) from None
-                log.info("re-reading %s before writing again (attempt %d): %s", workbook.name, attempt + 1, exc)
+                # landed: re-read and re-plan from what is really there (or give up, saying what is left).
+                left = _again(exc, attempt, left, workbook.name)
                 continue
             except CrmError as exc:
                 raise _after(exc, left) from None
@@ -130,13 +143,33 @@ def sync(
             today=day,
             calls=outcome.calls,
             issues=outcome.issues,
-            changed_cells=len(outcome.changes),
+            changed_cells=len(changes),
             written=written,
             lang=outcome.lang,
             attempts=attempt,
             stats=workbook.stats(),
             time_zone=zone.key,
         )
+
+
+def _again(
+    exc: ConcurrentEditError | WriteInDoubtError, attempt: int, left: WriteOutcome | None, name: str
+) -> WriteOutcome | None:
+    """After a write that must be re-planned: what the sheet may hold now; raises once attempts run out."""
+    if exc.outcome in (WriteOutcome.UPDATED, WriteOutcome.UNKNOWN):
+        left = exc.outcome if left is None or exc.outcome is WriteOutcome.UPDATED else left
+    if attempt >= MAX_ATTEMPTS:
+        if isinstance(exc, ConcurrentEditError) and left is not None:
+            raise ConcurrentEditError(
+                f"{name} kept changing while the sync was running: some tool values may "
+                "sit beside the wrong lead. Run sync again to put them right.",
+                outcome=left,
+            ) from exc
+        if isinstance(exc, WriteInDoubtError) and isinstance(exc.__cause__, CrmError):
+            raise _after(exc.__cause__, left) from None  # Google's own error, maybe written
+        raise _after(exc, left) from None
+    log.info("re-reading %s before writing again (attempt %d): %s", name, attempt + 1, exc)
+    return left
 
 
 def _after(exc: CrmError, left: WriteOutcome | None) -> CrmError:

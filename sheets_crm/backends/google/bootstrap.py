@@ -19,7 +19,10 @@ The layout comes from :func:`sheets_crm.core.layout.build_layout`, like the loca
 backend's ``create_workbook``: headers (bold; grey for tool columns), frozen
 header row, column widths, date formats on date columns, Status/Stage
 dropdowns (not strict: synonyms stay allowed), stage highlights, and
-warning-only protection on the tool-owned columns.
+warning-only protection on the tool-owned columns — plus the freshness rules
+(conditional formats; see :mod:`~sheets_crm.backends.google.live`) the sync
+then only keeps. A tab the person already protected as a whole keeps its
+protection (Google allows one per tab), without ours beside it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sheets_crm.backends.google.http import DRIVE_API, SHEETS_API, CrmHTTPClient
+from sheets_crm.backends.google.live import freshness_rules, is_ours
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
 from sheets_crm.backends.google.workbook import hex_to_color, quote_title
+from sheets_crm.backends.protocol import LiveColumns
 from sheets_crm.core.dates import resolve_zone
 from sheets_crm.core.layout import TabLayout, build_layout
 from sheets_crm.core.template import Template
@@ -223,6 +228,7 @@ def init_spreadsheet(
     else:
         sid, url = _create(
             client,
+            template,
             layout,
             title or DEFAULT_TITLE.get(lang, "CRM"),
             time_zone or _machine_zone(),
@@ -249,7 +255,7 @@ def _addresses(share: str | Iterable[str] | None) -> list[str]:
 
 
 def _create(
-    client: CrmHTTPClient, layout: list[TabLayout], title: str, time_zone: str | None, locale: str
+    client: CrmHTTPClient, template: Template, layout: list[TabLayout], title: str, time_zone: str | None, locale: str
 ) -> tuple[str, str]:
     properties: dict[str, Any] = {"title": title, "locale": locale}
     if time_zone:
@@ -284,9 +290,17 @@ def _create(
     reqs: list[dict[str, Any]] = []
     for tab in layout:
         reqs.extend(layout_requests(ids[tab.title], tab))
+        reqs.extend(_freshness_rules(template, tab, ids[tab.title]))
     client.batch_update(sid, {"requests": reqs})
     log.info("created spreadsheet %s (%s)", title, sid)
     return sid, created.get("spreadsheetUrl") or spreadsheet_url(sid)
+
+
+_INTO_FIELDS = (
+    "properties(title,locale,timeZone),"
+    "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+    "protectedRanges(protectedRangeId,description,range),conditionalFormats(ranges,booleanRule))"
+)
 
 
 def _lay_out_into(
@@ -298,43 +312,15 @@ def _lay_out_into(
     locale: str | None,
     force: bool,
 ) -> str:
-    meta = client.fetch_sheet_metadata(
-        sid,
-        params={
-            "fields": (
-                "properties(title,locale,timeZone),"
-                "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
-                "protectedRanges(protectedRangeId,description),conditionalFormats(booleanRule(condition)))"
-            )
-        },
-    )
-    sheets = [s for s in meta.get("sheets") or []]
-    by_title = {s["properties"]["title"]: s for s in sheets}
-    # Which of the person's tabs already are CRM tabs (either language)?
-    existing: dict[str, dict[str, Any]] = {}
-    for tab_layout in layout:
-        tab = template.tab(tab_layout.id)
-        for t, sheet in by_title.items():
-            if tab.matches(t) and tab_layout.id not in existing:
-                existing[tab_layout.id] = sheet
+    meta = client.fetch_sheet_metadata(sid, params={"fields": _INTO_FIELDS})
+    sheets = list(meta.get("sheets") or [])
+    existing = _crm_tabs(template, layout, sheets)
     empties = [
         s
         for s in sheets
         if s["properties"]["title"].strip().casefold() in _DEFAULT_TAB_NAMES and s not in existing.values()
     ]
-    check = list(existing.values()) + empties
-    filled: dict[str, int] = {}
-    if check:
-        got = client.values_batch_get(
-            sid, [quote_title(s["properties"]["title"]) for s in check], params={"majorDimension": "ROWS"}
-        )
-        tab_of = {id(sheet): tid for tid, sheet in existing.items()}
-        for sheet, vr in zip(check, got.get("valueRanges") or [], strict=False):
-            rows = vr.get("values") or []
-            tid = tab_of.get(id(sheet))
-            if rows and tid is not None and any(template.tab(tid).match_header(v) for v in rows[0]):
-                rows = rows[1:]  # our header row (an earlier init): not the person's data
-            filled[sheet["properties"]["title"]] = sum(1 for r in rows if any(str(v).strip() for v in r))
+    filled = _rows_filled(client, sid, template, existing, empties)
     busy = {tid: s for tid, s in existing.items() if filled.get(s["properties"]["title"], 0)}
     if busy and not force:
         names = ", ".join(
@@ -346,14 +332,9 @@ def _lay_out_into(
             "(the header rows are rewritten, the rows below are kept) pass --force."
         )
     reusable = [s for s in empties if not filled.get(s["properties"]["title"], 0)]
-    used_ids = {s["properties"].get("sheetId", 0) for s in sheets}
-    next_id = max(used_ids, default=0) + 1
+    next_id = max((s["properties"].get("sheetId", 0) for s in sheets), default=0) + 1
     reqs: list[dict[str, Any]] = []
-    props: dict[str, Any] = {}
-    if time_zone:
-        props["timeZone"] = time_zone
-    if locale:
-        props["locale"] = locale
+    props = {k: v for k, v in (("timeZone", time_zone), ("locale", locale)) if v}
     if props:
         reqs.append({"updateSpreadsheetProperties": {"properties": props, "fields": ",".join(props)}})
     stage_labels = {label for stage in template.stages for label in stage.labels.values()}
@@ -364,42 +345,117 @@ def _lay_out_into(
             sheet_id = sp.get("sheetId", 0)
             if sp["title"] != tab.title:
                 log.info("keeping tab name %r for %s", sp["title"], tab.title)
-            # Re-laying out (--force): replace what an earlier init added, don't pile up copies.
-            for pr in sheet.get("protectedRanges") or []:
-                if (pr.get("description") or "").startswith("sheets-crm"):
-                    reqs.append({"deleteProtectedRange": {"protectedRangeId": pr["protectedRangeId"]}})
-            for n in reversed(range(len(sheet.get("conditionalFormats") or []))):
-                rule = sheet["conditionalFormats"][n]
-                cond = (rule.get("booleanRule") or {}).get("condition") or {}
-                texts = {v.get("userEnteredValue") for v in cond.get("values") or []}
-                if cond.get("type") == "TEXT_EQ" and texts and texts <= stage_labels:
-                    reqs.append({"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": n}})
+            reqs.extend(_forget_earlier_init(sheet, stage_labels))
             col_count = (sp.get("gridProperties") or {}).get("columnCount")
         elif reusable:
             sp = reusable.pop(0)["properties"]
+            sheet = {"properties": sp}
             sheet_id = sp.get("sheetId", 0)
             reqs.append(
                 {"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": tab.title}, "fields": "title"}}
             )
             col_count = (sp.get("gridProperties") or {}).get("columnCount")
         else:
-            sheet_id = next_id
+            sheet, sheet_id = None, next_id
             next_id += 1
-            reqs.append(
-                {
-                    "addSheet": {
-                        "properties": {
-                            "sheetId": sheet_id,
-                            "title": tab.title,
-                            "gridProperties": {"rowCount": _ROWS, "columnCount": max(len(tab.columns), 1)},
-                        }
-                    }
-                }
-            )
+            reqs.append(_add_sheet(sheet_id, tab))
             col_count = max(len(tab.columns), 1)
-        reqs.extend(layout_requests(sheet_id, tab, col_count=col_count))
+        tab_reqs = layout_requests(sheet_id, tab, col_count=col_count) + _freshness_rules(template, tab, sheet_id)
+        reqs.extend(_without_second_sheet_protection(tab_reqs, sheet))
     client.batch_update(sid, {"requests": reqs})
     return sid
+
+
+def _crm_tabs(template: Template, layout: list[TabLayout], sheets: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Which of the person's tabs already are CRM tabs (either language), by template tab id."""
+    existing: dict[str, dict[str, Any]] = {}
+    for tab_layout in layout:
+        tab = template.tab(tab_layout.id)
+        for sheet in sheets:
+            if tab.matches(sheet["properties"]["title"]) and tab_layout.id not in existing:
+                existing[tab_layout.id] = sheet
+    return existing
+
+
+def _rows_filled(
+    client: CrmHTTPClient,
+    sid: str,
+    template: Template,
+    existing: dict[str, dict[str, Any]],
+    empties: list[dict[str, Any]],
+) -> dict[str, int]:
+    """Rows of the person's data per tab title (our own header row of an earlier init not counted)."""
+    check = list(existing.values()) + empties
+    filled: dict[str, int] = {}
+    if not check:
+        return filled
+    got = client.values_batch_get(
+        sid, [quote_title(s["properties"]["title"]) for s in check], params={"majorDimension": "ROWS"}
+    )
+    tab_of = {id(sheet): tid for tid, sheet in existing.items()}
+    for sheet, vr in zip(check, got.get("valueRanges") or [], strict=False):
+        rows = vr.get("values") or []
+        tid = tab_of.get(id(sheet))
+        if rows and tid is not None and any(template.tab(tid).match_header(v) for v in rows[0]):
+            rows = rows[1:]
+        filled[sheet["properties"]["title"]] = sum(1 for r in rows if any(str(v).strip() for v in r))
+    return filled
+
+
+def _forget_earlier_init(sheet: dict[str, Any], stage_labels: set[str]) -> list[dict[str, Any]]:
+    """Re-laying out (--force): delete what an earlier init added (our protections, stage highlights,
+    freshness rules), so copies do not pile up. Rules go highest index first, so indexes stay valid."""
+    sheet_id = sheet["properties"].get("sheetId", 0)
+    reqs: list[dict[str, Any]] = []
+    for pr in sheet.get("protectedRanges") or []:
+        if (pr.get("description") or "").startswith("sheets-crm"):
+            reqs.append({"deleteProtectedRange": {"protectedRangeId": pr["protectedRangeId"]}})
+    rules = sheet.get("conditionalFormats") or []
+    for n in reversed(range(len(rules))):
+        cond = (rules[n].get("booleanRule") or {}).get("condition") or {}
+        texts = {v.get("userEnteredValue") for v in cond.get("values") or []}
+        if (cond.get("type") == "TEXT_EQ" and texts and texts <= stage_labels) or is_ours(rules[n]):
+            reqs.append({"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": n}})
+    return reqs
+
+
+def _add_sheet(sheet_id: int, tab: TabLayout) -> dict[str, Any]:
+    # No index: Google appends the tab at the end (an index past the end is refused).
+    grid = {"rowCount": _ROWS, "columnCount": max(len(tab.columns), 1)}
+    return {"addSheet": {"properties": {"sheetId": sheet_id, "title": tab.title, "gridProperties": grid}}}
+
+
+def _freshness_rules(template: Template, tab: TabLayout, sheet_id: int) -> list[dict[str, Any]]:
+    """The Leads tab's freshness rules (conditional formats the sheet evaluates every day)."""
+    if tab.id != "leads":
+        return []
+    live = LiveColumns.build(template, tab.title, 1, {c.id: i for i, c in enumerate(tab.columns)})
+    if live is None or not live.freshness:
+        return []
+    return [
+        {"addConditionalFormatRule": {"index": n, "rule": rule}}
+        for n, rule in enumerate(freshness_rules(live, sheet_id))
+    ]
+
+
+def _without_second_sheet_protection(reqs: list[dict[str, Any]], sheet: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Google allows one whole-sheet protection per tab ("already has sheet protection"): when the person
+    protected the whole tab already, ours (warning-only, for an all-tool tab) is left out."""
+    if sheet is None:
+        return reqs
+    theirs = [
+        pr
+        for pr in sheet.get("protectedRanges") or []
+        if not (pr.get("description") or "").startswith("sheets-crm") and set(pr.get("range") or {}) <= {"sheetId"}
+    ]
+    if not theirs:
+        return reqs
+
+    def whole_sheet(req: dict[str, Any]) -> bool:
+        rng = ((req.get("addProtectedRange") or {}).get("protectedRange") or {}).get("range")
+        return rng is not None and set(rng) <= {"sheetId"}
+
+    return [req for req in reqs if not whole_sheet(req)]
 
 
 def share_spreadsheet(

@@ -32,18 +32,21 @@ several ``batchUpdate`` calls; that is logged, counted in :meth:`stats`
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, fields
 from typing import Any
 
 import requests
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
+from sheets_crm.backends.google.live import days_formula, rules_requests
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
-from sheets_crm.backends.protocol import Workbook
+from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dates import EPOCH
 from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
 from sheets_crm.core.text import column_letter
@@ -65,11 +68,19 @@ log = logging.getLogger("sheets_crm.google")
 #: Google's recommended maximum request payload.
 MAX_PAYLOAD = 2_000_000
 
-#: Everything read() needs, nothing more (Google's partial-response syntax).
-READ_FIELDS = (
+#: The first read: the spreadsheet's properties, each tab's id, title and grid size, and its
+#: conditional-format rules (to see our freshness rules) — no cell at all, whatever the tabs hold.
+META_FIELDS = (
     "spreadsheetId,properties(title,timeZone,locale),"
-    "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
-    "data(startRow,startColumn,rowData(values(effectiveValue,userEnteredFormat/backgroundColor))))"
+    "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),conditionalFormats(ranges,booleanRule))"
+)
+
+#: How many times read() starts again when a tab changed shape between its requests.
+READ_ATTEMPTS = 3
+
+#: Background colours of the cells in ``ranges`` (a spreadsheets.get with includeGridData).
+FILL_FIELDS_READ = (
+    "sheets(properties(title),data(startRow,startColumn,rowData(values(userEnteredFormat/backgroundColor))))"
 )
 
 #: What the post-write check needs from a batchUpdate's reply: the grid data of the
@@ -206,23 +217,39 @@ def _same_raw(expected: Any, actual: Any) -> bool:
 
 # -- the write ---------------------------------------------------------------------
 
-#: Field mask of the values layer: a written value always brings its number
-#: format (dates: the template's pattern; anything else: automatic).
-VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
+#: Field mask of the values layer. Number formats are laid per column (one ``repeatCell`` per tool
+#: column written to), not per cell: at 1k leads per-cell formats were a quarter of the payload.
+VALUE_FIELDS = "userEnteredValue"
+FORMAT_FIELDS = "userEnteredFormat.numberFormat"
 #: Requests that set cells to absolute values: sending one twice is the same as once.
 #: Anything else (appendDimension, addConditionalFormatRule...) is not re-sent blindly.
 IDEMPOTENT_REQUESTS = frozenset({"updateCells", "repeatCell", "updateSheetProperties", "updateDimensionProperties"})
 FILL_FIELDS = "userEnteredFormat.backgroundColor"
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A cell value that is a formula we lay down (never a person's text: that is always ``stringValue``)."""
+
+    text: str
+
+
+class GoogleChangeSet(ChangeSet):
+    """A change set plus whole requests the backend lays down itself (conditional-format rules)."""
+
+    def __init__(self, base: ChangeSet, requests: list[dict[str, Any]]) -> None:
+        super().__init__(**{f.name: getattr(base, f.name) for f in fields(base)})
+        self.requests = requests
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.requests)
+
+
 def _value_cell(change: CellChange) -> dict[str, Any]:
-    cell: dict[str, Any] = {}
+    if isinstance(change.value, Formula):
+        return {"userEnteredValue": {"formulaValue": change.value.text}}
     ev = extended_value(change.value)
-    if ev is not None:
-        cell["userEnteredValue"] = ev
-        if change.number_format:
-            cell["userEnteredFormat"] = {"numberFormat": _number_format(change.value, change.number_format)}
-    return cell
+    return {"userEnteredValue": ev} if ev is not None else {}
 
 
 def _merge(changes: Iterable[CellChange]) -> dict[tuple[str, int, int], CellChange]:
@@ -244,16 +271,52 @@ def _merge(changes: Iterable[CellChange]) -> dict[tuple[str, int, int], CellChan
     return out
 
 
+def _grow(tab: TabData, changes: list[CellChange]) -> list[dict[str, Any]]:
+    """appendDimension requests for changes past the grid."""
+    out = []
+    max_row = max(ch.row for ch in changes)
+    max_col = max(ch.col for ch in changes)
+    for dimension, need, have in (("ROWS", max_row + 1, tab.grid_rows), ("COLUMNS", max_col + 1, tab.grid_cols)):
+        if have and need > have:
+            out.append({"appendDimension": {"sheetId": tab.ref, "dimension": dimension, "length": need - have}})
+    return out
+
+
+def _column_formats(tab: TabData, changes: list[CellChange]) -> list[dict[str, Any]]:
+    """One ``repeatCell`` per tool column written to, laying its number format over the whole column."""
+    formats: dict[int, dict[str, str]] = {}
+    for ch in changes:
+        if ch.value is not KEEP and ch.number_format and ch.col not in formats and ch.value is not None:
+            value = 0 if isinstance(ch.value, Formula) else ch.value
+            formats[ch.col] = _number_format(value, ch.number_format)
+    rows = max([tab.grid_rows] + [ch.row + 1 for ch in changes])
+    return [
+        {
+            "repeatCell": {
+                "range": _grid_range(tab.ref, 1, rows, col, col + 1),
+                "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                "fields": FORMAT_FIELDS,
+            }
+        }
+        for col, fmt in sorted(formats.items())
+    ]
+
+
+def _grid_range(sheet_id: Any, r0: int, r1: int, c0: int, c1: int) -> dict[str, Any]:
+    return {"sheetId": sheet_id, "startRowIndex": r0, "endRowIndex": r1, "startColumnIndex": c0, "endColumnIndex": c1}
+
+
 def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, Any]]:
-    """The change set as ``batchUpdate`` requests, in two layers:
+    """The change set as ``batchUpdate`` requests, in layers:
 
+    * grid growth (``appendDimension``) first;
     * values: ``updateCells`` over rectangles of adjacent changed cells
-      (``userEnteredValue`` + ``numberFormat``; text always ``stringValue``);
-    * colours: one ``repeatCell`` per rectangle of one colour (a lead row's
-      freshness tint, a Calls Today section), so a colour is sent once, not
-      once per cell.
-
-    Grid growth (``appendDimension``) comes first, truncation last.
+      (``userEnteredValue`` only; text always ``stringValue``, our own
+      :class:`Formula` values ``formulaValue``);
+    * number formats: one ``repeatCell`` per tool column written to;
+    * colours: one ``repeatCell`` per rectangle of one colour (a Calls Today
+      section), so a colour is sent once, not once per cell;
+    * whole requests of a :class:`GoogleChangeSet` (conditional-format rules) last.
     """
     merged = _merge(changes.changes)
     by_tab: dict[str, list[CellChange]] = {}
@@ -261,27 +324,14 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
         by_tab.setdefault(ch.tab, []).append(ch)
     grow: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
+    formats: list[dict[str, Any]] = []
     fills: list[dict[str, Any]] = []
     for title, tab_changes in by_tab.items():
         tab = _tab(base, title)
         sheet_id = tab.ref
-        max_row = max(ch.row for ch in tab_changes)
-        max_col = max(ch.col for ch in tab_changes)
-        if tab.grid_rows and max_row >= tab.grid_rows:
-            grow.append(
-                {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": max_row + 1 - tab.grid_rows}}
-            )
-        if tab.grid_cols and max_col >= tab.grid_cols:
-            grow.append(
-                {
-                    "appendDimension": {
-                        "sheetId": sheet_id,
-                        "dimension": "COLUMNS",
-                        "length": max_col + 1 - tab.grid_cols,
-                    }
-                }
-            )
-        for r0, c0, _key, rows in _rects([(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP]):
+        grow.extend(_grow(tab, tab_changes))
+        plain = [(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP]
+        for r0, c0, _key, rows in _rects(plain):
             values.append(
                 {
                     "updateCells": {
@@ -291,25 +341,21 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
                     }
                 }
             )
+        formats.extend(_column_formats(tab, tab_changes))
         painted = [(ch.row, ch.col, (ch.fill or "").upper() or None, ch) for ch in tab_changes if ch.fill is not KEEP]
         for r0, c0, color, rows in _rects(painted):
             cell = {"userEnteredFormat": {"backgroundColor": hex_to_color(color)}} if color else {}
             fills.append(
                 {
                     "repeatCell": {
-                        "range": {
-                            "sheetId": sheet_id,
-                            "startRowIndex": r0,
-                            "endRowIndex": r0 + len(rows),
-                            "startColumnIndex": c0,
-                            "endColumnIndex": c0 + len(rows[0]),
-                        },
+                        "range": _grid_range(sheet_id, r0, r0 + len(rows), c0, c0 + len(rows[0])),
                         "cell": cell,
                         "fields": FILL_FIELDS,
                     }
                 }
             )
-    return grow + values + fills
+    extra = list(changes.requests) if isinstance(changes, GoogleChangeSet) else []
+    return grow + values + formats + fills + extra
 
 
 def _tab(base: Snapshot, title: str) -> TabData:
@@ -386,6 +432,9 @@ def _cut(req: dict[str, Any], limit: int) -> list[dict[str, Any]]:
 class GoogleWorkbook(Workbook):
     """A CRM in a Google spreadsheet.
 
+    Days since contact and the freshness colour are kept live by the sheet itself
+    (:attr:`computes`; see :mod:`~sheets_crm.backends.google.live`).
+
     Build it with :meth:`open` (finds the credentials), or directly with an
     ``http`` client / a ``session`` (tests mount the offline stand-in on a
     :class:`requests.Session`).
@@ -405,6 +454,7 @@ class GoogleWorkbook(Workbook):
         locale: str | None = None,
         guard: bool = True,
     ) -> None:
+        self.computes = frozenset({"days_since", "freshness"})
         self.id = spreadsheet_id(spreadsheet)
         self.name = self.id
         self.url = spreadsheet_url(self.id)
@@ -425,6 +475,9 @@ class GoogleWorkbook(Workbook):
         self.write_batches = 0
         self.split_writes = 0
         self.guard_reads = 0
+        self._focus: Collection[str] | None = None
+        #: Conditional-format rules per tab (by sheetId), as last read.
+        self._rules: dict[Any, list[dict[str, Any]]] = {}
 
     @classmethod
     def open(
@@ -446,22 +499,51 @@ class GoogleWorkbook(Workbook):
 
     # -- reading -------------------------------------------------------------
     def read(self, fills_for: Collection[str] = ()) -> Snapshot:
-        meta = self.http.fetch_sheet_metadata(self.id, params={"includeGridData": "true", "fields": READ_FIELDS})
+        """Three small reads, none of them touching a tab the sync does not need:
+
+        1. ``spreadsheets.get`` of properties only (titles, ids, grid sizes, conditional formats);
+        2. ``values.batchGet`` of the focused tabs (every tab without :meth:`focus`), whole-tab
+           ranges: Google sends only the rows and columns in use (trailing empties dropped), values
+           unformatted with dates as serial numbers — the most compact form there is;
+        3. for the tabs in ``fills_for``, a ``spreadsheets.get`` of their cells' background colours
+           over exactly the rows and columns read in 2 (skipped when there are none).
+
+        A tab outside the focus is in the snapshot with its grid size but no values. A tab renamed,
+        deleted or shrunk between these reads ("Unable to parse range") makes it read again.
+        """
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return self._read(fills_for)
+            except BadRequestError as exc:
+                text = exc.google_message.lower()
+                if attempt == READ_ATTEMPTS or not ("range" in text or "grid" in text):
+                    raise
+                log.info("%s changed while being read (%s); reading again", self.name, exc.google_message)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self, fills_for: Collection[str]) -> Snapshot:
+        meta = self.http.fetch_sheet_metadata(self.id, params={"fields": META_FIELDS})
         props = meta.get("properties") or {}
         tabs: dict[str, TabData] = {}
+        self._rules = {}
         for sheet in meta.get("sheets") or []:
             sp = sheet.get("properties") or {}
             title = sp.get("title", "")
             grid = sp.get("gridProperties") or {}
-            values, fills = _grid(sheet.get("data") or [], title in fills_for)
             tabs[title] = TabData(
                 title,
-                values,
-                fills,
+                [],
                 ref=sp.get("sheetId", 0),
                 grid_rows=int(grid.get("rowCount", 0)),
                 grid_cols=int(grid.get("columnCount", 0)),
             )
+            self._rules[sp.get("sheetId", 0)] = list(sheet.get("conditionalFormats") or [])
+        wanted = [t for t in tabs if self._focus is None or t in self._focus]
+        if wanted:
+            got = self.http.values_batch_get(self.id, [quote_title(t) for t in wanted], params=dict(_VALUE_PARAMS))
+            for title, vr in zip(wanted, got.get("valueRanges") or [], strict=False):
+                tabs[title].values = _values(vr.get("values") or [])
+        self._read_fills([tabs[t] for t in wanted if t in fills_for])
         version = {t.title: (t.ref, t.grid_rows, t.grid_cols) for t in tabs.values()}
         return Snapshot(
             tabs=tabs,
@@ -470,6 +552,71 @@ class GoogleWorkbook(Workbook):
             title=props.get("title", ""),
             version=version,
         )
+
+    def _read_fills(self, tabs: list[TabData]) -> None:
+        """Background colours of exactly the cells in use of ``tabs`` (one request for all)."""
+        boxes = [(t, max((len(line) for line in t.values), default=0)) for t in tabs if t.values]
+        boxes = [(t, width) for t, width in boxes if width]
+        if not boxes:
+            return
+        ranges = [a1_range(t.title, 0, 0, t.height - 1, width - 1) for t, width in boxes]
+        meta = self.http.fetch_sheet_metadata(
+            self.id, params={"includeGridData": "true", "ranges": ranges, "fields": FILL_FIELDS_READ}
+        )
+        by_title = {t.title: t for t, _ in boxes}
+        for sheet in meta.get("sheets") or []:
+            tab = by_title.get((sheet.get("properties") or {}).get("title", ""))
+            if tab is not None:
+                tab.fills = _fills(sheet.get("data") or [])
+
+    def focus(self, tabs: Collection[str]) -> None:
+        self._focus = tabs
+
+    # -- tool cells the sheet computes itself ---------------------------------------
+    def prepare(self, changes: ChangeSet, base: Snapshot, live: LiveColumns | None) -> ChangeSet:
+        """Keep Days since contact and the freshness colour live in the sheet (see
+        :mod:`~sheets_crm.backends.google.live`): the core's daily changes to them are dropped;
+        rows whose Days since contact is wrong get the formula (unless they have it already:
+        one ``FORMULA`` read of just those rows); missing or altered freshness rules are replaced."""
+        if live is None or live.leads not in base.tabs:
+            return changes
+        tab = base.tabs[live.leads]
+        fresh = set(live.freshness)
+        kept: list[CellChange] = []
+        days_rows: list[int] = []
+        for ch in changes.changes:
+            if ch.tab != live.leads or ch.row == 0:
+                kept.append(ch)
+                continue
+            if ch.col == live.days_since and ch.value is not KEEP:
+                days_rows.append(ch.row)
+                ch = CellChange(ch.tab, ch.row, ch.col, value=KEEP, fill=ch.fill)
+            if ch.col in fresh and ch.fill is not KEEP:
+                ch = CellChange(ch.tab, ch.row, ch.col, value=ch.value, number_format=ch.number_format)
+            if ch.value is not KEEP or ch.fill is not KEEP:
+                kept.append(ch)
+        for row in self._rows_without(tab, live.days_since, days_rows, live.last_contact):
+            formula = Formula(days_formula(live.last_contact, row))
+            kept.append(CellChange(tab.title, row, live.days_since, value=formula, number_format="0"))
+        rules = rules_requests(self._rules.get(tab.ref, []), live, tab.ref, tab.grid_rows) if live.freshness else []
+        return GoogleChangeSet(dataclasses.replace(changes, changes=kept), rules)
+
+    def _rows_without(self, tab: TabData, col: int, rows: list[int], last_contact: int) -> list[int]:
+        """Those of ``rows`` whose cell in ``col`` does not hold the Days since contact formula yet."""
+        if not rows:
+            return []
+        top, bottom = min(rows), max(rows)
+        got = self.http.values_get(
+            self.id,
+            a1_range(tab.title, top, col, bottom, col),
+            params={"majorDimension": "ROWS", "valueRenderOption": "FORMULA"},
+        )
+        present = {
+            top + i
+            for i, line in enumerate(got.get("values") or [])
+            if line and line[0] == days_formula(last_contact, top + i)
+        }
+        return [row for row in rows if row not in present]
 
     # -- writing -------------------------------------------------------------
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:
@@ -608,37 +755,27 @@ class GoogleWorkbook(Workbook):
         return out
 
 
-def _grid(data: list[dict[str, Any]], want_fills: bool) -> tuple[list[list[Any]], dict[tuple[int, int], str]]:
-    """GridData → ragged values (trailing empties dropped, like the values API) and fills."""
-    grid: dict[int, dict[int, Any]] = {}
+def _values(rows: list[list[Any]]) -> list[list[Any]]:
+    """A values-API matrix as TabData values: empty strings are empty cells (None)."""
+    for line in rows:
+        for i, value in enumerate(line):
+            if value == "":
+                line[i] = None
+    return rows
+
+
+def _fills(data: list[dict[str, Any]]) -> dict[tuple[int, int], str]:
+    """GridData → {(row, col): 'RRGGBB'} for the cells with a background colour."""
     fills: dict[tuple[int, int], str] = {}
     for block in data:
         r0 = int(block.get("startRow", 0))
         c0 = int(block.get("startColumn", 0))
         for dr, row in enumerate(block.get("rowData") or []):
             for dc, cell in enumerate(row.get("values") or []):
-                if not cell:
-                    continue
-                r, c = r0 + dr, c0 + dc
-                value = _effective(cell)
-                if value is not None and value != "":
-                    grid.setdefault(r, {})[c] = value
-                if want_fills:
-                    color = (cell.get("userEnteredFormat") or {}).get("backgroundColor")
-                    if color is not None:
-                        fills[(r, c)] = color_to_hex(color)  # type: ignore[assignment]
-    height = max(grid) + 1 if grid else 0
-    values: list[list[Any]] = []
-    for r in range(height):
-        row = grid.get(r)
-        if not row:
-            values.append([])
-            continue
-        line: list[Any] = [None] * (max(row) + 1)
-        for c, v in row.items():
-            line[c] = v
-        values.append(line)
-    return values, fills
+                color = ((cell or {}).get("userEnteredFormat") or {}).get("backgroundColor")
+                if color is not None:
+                    fills[(r0 + dr, c0 + dc)] = color_to_hex(color) or "000000"
+    return fills
 
 
 def _guard_expect(changes: ChangeSet, base: Snapshot, *, targets: bool) -> dict[str, dict[tuple[int, int], Any]]:
