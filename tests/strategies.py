@@ -26,12 +26,16 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from sheets_crm.backends.local.workbook import create_workbook, save_atomically
 from sheets_crm.core.dates import EPOCH
+from sheets_crm.core.history import tab_names
 from sheets_crm.core.layout import build_layout
+from sheets_crm.core.planner import CALL_FIELDS
 from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import normalise
 
 TODAY = dt.date(2026, 11, 22)
 TEMPLATE: Template = default_template()
+#: The tabs the tool creates and owns wholly (issue 11): History and the hidden state tab.
+TOOL_TABS = frozenset(tab_names())
 
 # -- vocabulary -------------------------------------------------------------------------
 
@@ -559,7 +563,8 @@ def leads_result(values: list[list[Any]], date_cells: str = "local") -> list[dic
 
 
 def calls_result(values: list[list[Any]], date_cells: str = "local") -> list[tuple[Any, ...]]:
-    where = {cid: i for i, cid in enumerate(c.id for c in TEMPLATE.calls.columns)}
+    # The planned columns (the person-owned work-list columns and the ID are not part of the model).
+    where = {cid: i for i, cid in enumerate(c.id for c in TEMPLATE.calls.columns) if cid in CALL_FIELDS}
     out = []
     for row in values[1:]:
         line = [row[i] if i < len(row) else None for i in where.values()]
@@ -586,14 +591,17 @@ def google_person_cells(fake: Any, sid: str, titles: dict[int, str] | None = Non
     out: dict[tuple[str, int, int], Any] = {}
     for sheet in fake.spreadsheet(sid).sheets:
         title = (titles or {}).get(sheet.sheet_id, sheet.title)
-        if TEMPLATE.calls.matches(title):
-            continue
+        if TEMPLATE.calls.matches(title) or title in TOOL_TABS:
+            continue  # wholly the tool's
         tool_cols: set[int] = set()
-        if TEMPLATE.leads.matches(title):
+        # Tool columns: Leads' and, since issue 11, Contact Plan's ID.
+        for tab in (TEMPLATE.leads, TEMPLATE.plan):
+            if not tab.matches(title):
+                continue
             header = sheet.rows[0] if sheet.rows else []
             for c, cell in enumerate(header):
                 text = ((cell or {}).get("userEnteredValue") or {}).get("stringValue")
-                match = TEMPLATE.leads.match_header(text)
+                match = tab.match_header(text)
                 if match is not None and match.owner == "tool":
                     tool_cols.add(c)
         for r, row in enumerate(sheet.rows):

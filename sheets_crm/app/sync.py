@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 from sheets_crm.backends import open_workbook
 from sheets_crm.backends.protocol import LiveColumns, Workbook
+from sheets_crm.core import history, worklist
 from sheets_crm.core.dates import resolve_zone, today_in
 from sheets_crm.core.diff import diff
+from sheets_crm.core.ledger import Ledger
 from sheets_crm.core.model import Call, ChangeSet, Issue, Snapshot
 from sheets_crm.core.planner import SECTIONS, plan_crm
 from sheets_crm.core.reading import Tables, read_tables
@@ -75,9 +77,18 @@ def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
     """Plan one snapshot. Pure: no clock, no I/O."""
     tables = read_tables(snapshot, template, today)
     pm = tables.plan_map
-    plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=pm.header_of("date"))
+    # Calls Today as a work list (issue 11): plan IDs, calls marked done there, people's text kept.
+    ledger = Ledger.read(snapshot.tabs)
+    work = worklist.prepare(tables, ledger, template, today, snapshot.locale)
+    plan_date = pm.header_of("date")
+    plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=plan_date)
+    if worklist.settle(work, tables, plan):  # a Result grew: Last result must show it now, not next sync
+        plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=plan_date)
     changes = diff(tables, plan, template)
-    return Outcome(today, tables.lang, changes, plan.call_list(), tables.issues + plan.issues, tables)
+    worklist.finish(work, tables, plan, changes, template)
+    typed = history.record(snapshot, tables, ledger, work, changes, template, today)
+    issues = tables.issues + plan.issues + work.issues + typed
+    return Outcome(today, tables.lang, changes, plan.call_list(), issues, tables)
 
 
 def live_columns(tables: Tables, template: Template) -> LiveColumns | None:
@@ -99,7 +110,7 @@ def sync(
     template = template or default_template()
     # Only the CRM's tabs are read; fills only where the tool paints them: Calls Today, and Leads
     # unless the backend keeps the freshness colour live in the sheet (conditional formats).
-    workbook.focus(TitleSet(name for tab in template.tabs for name in tab.names.values()))
+    workbook.focus(TitleSet([*(name for tab in template.tabs for name in tab.names.values()), *history.tab_names()]))
     painted = (template.calls,) if "freshness" in workbook.computes else (template.leads, template.calls)
     fill_tabs = TitleSet(name for tab in painted for name in tab.names.values())
     attempt = 0

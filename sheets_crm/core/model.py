@@ -131,6 +131,10 @@ class ChangeSet:
 
     changes: list[CellChange] = field(default_factory=list)
     guard: dict[str, list[tuple[int, int, Any]]] = field(default_factory=dict)
+    #: Tabs to create first when the workbook lacks them, title -> hidden (the tool's own History
+    #: and state tabs). Their cells, headers included, are ordinary :class:`CellChange` s; rows
+    #: appended to a tab are cell changes past its last used row.
+    new_tabs: dict[str, bool] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.changes)

@@ -285,7 +285,7 @@ def read_tables(snapshot: Snapshot, template: Template, today: dt.date | None = 
     tabs, lang = find_tabs(snapshot, template)
     issues: list[Issue] = []
     leads_map = _map_columns(template.leads, tabs["leads"], lang, issues, append=True)
-    plan_map = _map_columns(template.plan, tabs["plan"], lang, issues, append=False)
+    plan_map = _map_columns(template.plan, tabs["plan"], lang, issues, append=True)
     calls_map = _map_columns(template.calls, tabs["calls"], lang, issues, append=True)
     leads = _leads_frame(leads_map, template, issues)
     plan = _plan_frame(plan_map, template, snapshot.locale, leads, leads_map.title, issues, today)

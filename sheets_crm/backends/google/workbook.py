@@ -45,6 +45,7 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
 from sheets_crm.backends.google.live import days_formula, rules_requests
+from sheets_crm.backends.google.newtabs import add_sheet_requests
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dates import EPOCH
@@ -318,6 +319,7 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
       section), so a colour is sent once, not once per cell;
     * whole requests of a :class:`GoogleChangeSet` (conditional-format rules) last.
     """
+    adds, base = add_sheet_requests(changes, base)  # the tool's own tabs, when missing (issue 11)
     merged = _merge(changes.changes)
     by_tab: dict[str, list[CellChange]] = {}
     for ch in merged.values():
@@ -355,7 +357,7 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
                 }
             )
     extra = list(changes.requests) if isinstance(changes, GoogleChangeSet) else []
-    return grow + values + formats + fills + extra
+    return adds + grow + values + formats + fills + extra
 
 
 def _tab(base: Snapshot, title: str) -> TabData:

@@ -95,7 +95,10 @@ class LocalWorkbook(Workbook):
         check_writable(real, shown=self.path)
         by_tab = changes.by_tab()
         _refuse_merged_targets(pkg, by_tab)
-        write_atomically(real, lambda out: write_changes(pkg, by_tab, out), expected=base.version, shown=self.path)
+        new_tabs = changes.new_tabs
+        write_atomically(
+            real, lambda out: write_changes(pkg, by_tab, out, new_tabs), expected=base.version, shown=self.path
+        )
         self._pkg = None  # the file moved on: a next apply needs a new read
 
 
@@ -104,6 +107,8 @@ def _refuse_merged_targets(pkg: Package, by_tab: dict[str, list[Any]]) -> None:
     parts = {s.title: s.part for s in pkg.sheets}
     blocked: list[str] = []
     for title, changes in by_tab.items():
+        if title not in parts:
+            continue  # a tab the write creates
         xml = pkg.read(parts[title])
         if b"mergeCell" not in xml:
             continue

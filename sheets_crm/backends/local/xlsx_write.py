@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 from sheets_crm.backends.local import zipcopy
+from sheets_crm.backends.local.newtabs import add_sheets
 from sheets_crm.backends.local.styles import KEEP_FILL, StyleEditor
 from sheets_crm.backends.local.xlsx_read import EPOCH_1900, Package, SheetInfo, col_index, rels_part
 from sheets_crm.core.model import KEEP, CellChange
@@ -406,14 +407,19 @@ def _drop_calc_chain(pkg: Package, replace: dict[str, bytes]) -> set[str]:
     return {chain}
 
 
-def write_changes(pkg: Package, by_tab: dict[str, list[CellChange]], out: IO[bytes]) -> None:
-    """Write the workbook with the changes applied to ``out``."""
+def write_changes(
+    pkg: Package, by_tab: dict[str, list[CellChange]], out: IO[bytes], new_tabs: Mapping[str, bool] | None = None
+) -> None:
+    """Write the workbook with the changes applied to ``out``; ``new_tabs`` (title -> hidden) are
+    created first when missing (see :mod:`.newtabs`)."""
     sheets: dict[str, SheetInfo] = {s.title: s for s in pkg.sheets}
     styles = StyleEditor(pkg.read(pkg.styles_part)) if pkg.styles_part else None
     if styles is None:
         raise WorkbookError(f"{pkg.name}: the workbook has no styles part; nothing was written")
     replace: dict[str, bytes] = {}
     for title, changes in by_tab.items():
+        if title not in sheets:
+            continue  # a tab created below
         sheet = sheets[title]
         where = f"{pkg.name}: sheet {title!r}"
         replace[sheet.part] = edit_sheet(pkg.read(sheet.part), changes, styles, pkg.epoch, where)
@@ -421,4 +427,10 @@ def write_changes(pkg: Package, by_tab: dict[str, list[CellChange]], out: IO[byt
     if pkg.has_formulas:
         replace[pkg.workbook_part] = _full_calc_on_load(pkg.read(pkg.workbook_part))
     remove |= _drop_calc_chain(pkg, replace)
+    created = add_sheets(pkg, {t: h for t, h in (new_tabs or {}).items() if t not in sheets}, replace)
+    for title, part in created.items():
+        where = f"{pkg.name}: new sheet {title!r}"
+        replace[part] = edit_sheet(replace[part], by_tab.get(title, []), styles, pkg.epoch, where)
+    if styles.changed and pkg.styles_part:
+        replace[pkg.styles_part] = styles.result()
     zipcopy.rewrite(pkg.data, out, replace, frozenset(remove))

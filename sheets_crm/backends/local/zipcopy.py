@@ -11,6 +11,7 @@ with its own method.
 
 from __future__ import annotations
 
+import io
 import struct
 import zipfile
 import zlib
@@ -91,6 +92,8 @@ def _compress(data: bytes, method: int) -> bytes:
 def rewrite(source: bytes, out: IO[bytes], replace: Mapping[str, bytes], remove: frozenset[str] = frozenset()) -> None:
     """Write ``source`` (a zip) to ``out`` with members in ``replace`` swapped and those in ``remove`` left out."""
     try:
+        if set(replace) - set(zipfile.ZipFile(io.BytesIO(source)).namelist()):
+            raise _Unsupported  # new members (a tab created): zipfile writes the whole archive
         _rewrite_raw(source, out, replace, remove)
     except _Unsupported:
         out.seek(0)
@@ -160,3 +163,5 @@ def _rewrite_zipfile(source: bytes, out: IO[bytes], replace: Mapping[str, bytes]
                 continue
             data = replace.get(info.filename)
             dst.writestr(info, data if data is not None else src.read(info), compress_type=info.compress_type)
+        for name in sorted(set(replace) - set(src.namelist())):
+            dst.writestr(name, replace[name], compress_type=zipfile.ZIP_DEFLATED)

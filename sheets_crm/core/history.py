@@ -1,0 +1,299 @@
+"""History / История: what each sync saw change, and every tool cell a person typed over.
+
+After the planner and the diff, :func:`record` compares the sheet with the memory of the last
+sync (:mod:`sheets_crm.core.ledger`):
+
+* a tool cell the sync is about to rewrite that differs from what it last wrote there was typed by
+  a person: the text goes to History and becomes a warning (sync output, ``--dry-run``);
+* plan rows added, done, cancelled, re-dated or removed; leads added or removed, their stage and
+  owner changed — one History line each;
+
+then it writes the new memory to the hidden state tab and appends the lines to History (both tabs
+created when missing). The format is documented in ``docs/history.md``. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sheets_crm.core.ledger import STATE_TITLE, Ledger, canon, find_tab, grid_changes
+from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Issue, Snapshot, TabData
+from sheets_crm.core.reading import Tables, TabMap, cell_text
+from sheets_crm.core.template import Template
+from sheets_crm.core.text import normalise
+from sheets_crm.core.worklist import WorkList
+
+__all__ = ["HISTORY_NAMES", "HISTORY_HEADERS", "KEEP_DAYS", "PRUNE_AFTER_DAYS", "record", "tab_names"]
+
+HISTORY_NAMES = {"en": "History", "ru": "История"}
+HISTORY_HEADERS = {
+    "en": ("Date", "Tab", "Row", "Project", "Column", "Was", "Now", "What"),
+    "ru": ("Дата", "Вкладка", "Строка", "Проект", "Столбец", "Было", "Стало", "Что"),
+}
+#: History keeps a rolling year: lines older than this many days are dropped ...
+KEEP_DAYS = 365
+#: ... once the oldest is older than this (so the tab is rewritten about once a month, not daily).
+PRUNE_AFTER_DAYS = 395
+#: Recomputed every day (and live as a formula on Google): remembered as "a number", not a value.
+_DAILY = frozenset({"days_since_contact"})
+
+Line = list[Any]
+
+
+def tab_names() -> tuple[str, ...]:
+    """The titles of the tabs this module owns (for a backend reading only the CRM's tabs)."""
+    return (*HISTORY_NAMES.values(), STATE_TITLE)
+
+
+def record(
+    snapshot: Snapshot,
+    tables: Tables,
+    ledger: Ledger,
+    work: WorkList,
+    changes: ChangeSet,
+    template: Template,
+    today: dt.date,
+) -> list[Issue]:
+    """Add the History and state-tab writes to ``changes``; return the typed-over warnings."""
+    day = today.isoformat()
+    history = find_tab(snapshot.tabs, HISTORY_NAMES.values())
+    title = history.title if history else HISTORY_NAMES[tables.lang]
+    written = {(ch.tab, ch.row, ch.col): ch.value for ch in changes.changes if ch.value is not KEEP}
+    lines: list[Line] = []
+    issues = _typed_over(tables, ledger, written, title, day, lines)
+    for header, was, now, kind, row, project in work.events:
+        where = tables.plan_map.title if row is not None else tables.calls_map.title
+        lines.append([day, where, row + 1 if row is not None else None, project, header, was, now, kind])
+    memory, rows = _memory(tables, work, written)
+    if ledger.known:
+        lines += _events(tables, template, ledger, memory, rows, day)
+    _history_writes(history, title, tables.lang, lines, today, changes)
+    state_grid = ledger.grid(memory)
+    if ledger.tab is None:
+        changes.new_tabs[STATE_TITLE] = True
+    changes.changes.extend(grid_changes(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))
+    return issues
+
+
+def _now(written: Mapping[tuple[str, int, int], Any], tab: TabData, row: int, col: int) -> Any:
+    key = (tab.title, row, col)
+    return written[key] if key in written else tab.cell(row, col)
+
+
+def _typed_over(
+    tables: Tables,
+    ledger: Ledger,
+    written: Mapping[tuple[str, int, int], Any],
+    history: str,
+    day: str,
+    lines: list[Line],
+) -> list[Issue]:
+    issues: list[Issue] = []
+    lm, cm = tables.leads_map, tables.calls_map
+    key_col = {lm.title: lm.columns["project"], cm.title: cm.columns.get("id")}
+    tool = {
+        tm.title: {c: cid for cid, c in tm.columns.items() if tm.tab.column(cid).owner == "tool" and cid != "id"}
+        for tm in (lm, cm)
+    }
+    for (title, r, c), value in written.items():
+        cid = tool.get(title, {}).get(c)
+        if cid is None or r == 0:
+            continue
+        tm = lm if title == lm.title else cm
+        kind = tm.tab.column(cid).type
+        have = canon(tm.data.cell(r, c), kind)
+        if not have:
+            continue
+        if cid in _DAILY:
+            raw = tm.data.cell(r, c)
+            typed = not isinstance(raw, (int, float)) or isinstance(raw, bool)
+        else:
+            k = key_col[title]
+            key = cell_text(tm.data.cell(r, k)) if k is not None else ""
+            memory = ledger.get("leads" if tm is lm else "calls", normalise(key) if tm is lm else key)
+            typed = memory is not None and have != memory.get(cid, "")
+        if not typed:
+            continue
+        now = canon(value, kind)
+        project = cell_text(tm.data.cell(r, tm.columns["project"])) if "project" in tm.columns else ""
+        lines.append([day, title, r + 1, project, tm.headers.get(c, cid), have, now, "typed-over"])
+        issues.append(
+            Issue(
+                title,
+                r + 1,
+                tm.headers.get(c, cid),
+                have,
+                f"typed into a tool column: kept in {history!r} and replaced by {now!r}"
+                if now
+                else f"typed into a tool column: kept in {history!r} and cleared",
+                "typed-over",
+            )
+        )
+    return issues
+
+
+def _tool_values(tm: TabMap, row: int, written: Mapping[tuple[str, int, int], Any]) -> dict[str, str]:
+    return {
+        cid: canon(_now(written, tm.data, row, c), tm.tab.column(cid).type)
+        for cid, c in tm.columns.items()
+        if tm.tab.column(cid).owner == "tool" and cid not in _DAILY and cid != "id"
+    }
+
+
+def _memory(
+    tables: Tables, work: WorkList, written: Mapping[tuple[str, int, int], Any]
+) -> tuple[dict[tuple[str, str], dict[str, str]], dict[tuple[str, str], int]]:
+    """What this sync leaves behind, per lead, plan row and call; and their sheet rows (1-based)."""
+    memory: dict[tuple[str, str], dict[str, str]] = {}
+    rows: dict[tuple[str, str], int] = {}
+    lm, pm, cm = tables.leads_map, tables.plan_map, tables.calls_map
+    leads = tables.leads
+    for row, key, project, stage, owner in zip(
+        leads["row"], leads["key"], leads["project"], leads["stage"], leads["owner"], strict=True
+    ):
+        if ("leads", key) in memory:
+            continue
+        data = _tool_values(lm, int(row) - 1, written)
+        data.update({"~project": project, "~stage": stage, "~owner": owner})
+        memory[("leads", key)], rows[("leads", key)] = data, int(row)
+    for row, call_id in work.ids.items():
+        memory[("plan", call_id)] = {
+            "~" + cid: canon(work.plan_value(tables, row, cid), pm.tab.column(cid).type)
+            for cid in ("project", "date", "topic", "status", "result")
+        }
+        rows[("plan", call_id)] = row + 1
+    id_col = cm.columns["id"]
+    last = max([cm.data.height, *(r + 1 for t, r, _c in written if t == cm.title)])
+    for r in range(1, last):
+        call_id = cell_text(_now(written, cm.data, r, id_col))
+        if call_id:
+            memory[("calls", call_id)] = _tool_values(cm, r, written)
+    return memory, rows
+
+
+def _events(
+    tables: Tables,
+    template: Template,
+    ledger: Ledger,
+    memory: Mapping[tuple[str, str], Mapping[str, str]],
+    rows: Mapping[tuple[str, str], int],
+    day: str,
+) -> list[Line]:
+    lines: list[Line] = []
+    lm, pm = tables.leads_map, tables.plan_map
+    for (tab_id, key), now in memory.items():
+        before = ledger.get(tab_id, key)
+        if tab_id == "leads":
+            row = rows[(tab_id, key)]
+            if before is None:
+                lines.append(
+                    [day, lm.title, row, now["~project"], lm.header_of("project"), "", now["~project"], "lead-added"]
+                )
+                continue
+            for cid in ("stage", "owner"):
+                if cid in lm.columns and before.get("~" + cid, "") != now["~" + cid]:
+                    lines.append(
+                        [
+                            day,
+                            lm.title,
+                            row,
+                            now["~project"],
+                            lm.header_of(cid),
+                            before.get("~" + cid, ""),
+                            now["~" + cid],
+                            cid,
+                        ]
+                    )
+        elif tab_id == "plan":
+            lines += _plan_events(tables, template, before, now, rows[(tab_id, key)], day)
+    for tab_id, key in ledger.rows:
+        if (tab_id, key) in memory or tab_id == "calls":
+            continue
+        before = ledger.rows[(tab_id, key)]
+        if tab_id == "leads":
+            lines.append(
+                [
+                    day,
+                    lm.title,
+                    None,
+                    before.get("~project", key),
+                    lm.header_of("project"),
+                    before.get("~project", key),
+                    "",
+                    "lead-removed",
+                ]
+            )
+        else:
+            lines.append([day, pm.title, None, before.get("~project", ""), pm.header_of("id"), key, "", "removed"])
+    return lines
+
+
+def _plan_events(
+    tables: Tables, template: Template, before: Mapping[str, str] | None, now: Mapping[str, str], row: int, day: str
+) -> list[Line]:
+    pm = tables.plan_map
+    project = now.get("~project", "")
+    if before is None:
+        return [[day, pm.title, row, project, pm.header_of("date"), "", now.get("~date", ""), "added"]]
+    lines: list[Line] = []
+    kinds = {
+        k: template.status_kind(before.get("~status", "") if k == "was" else now.get("~status", "")) or "open"
+        for k in ("was", "now")
+    }
+    if kinds["now"] != kinds["was"] and kinds["now"] in ("done", "cancelled") and "status" in pm.columns:
+        lines.append(
+            [
+                day,
+                pm.title,
+                row,
+                project,
+                pm.header_of("status"),
+                before.get("~status", ""),
+                now.get("~status", ""),
+                kinds["now"],
+            ]
+        )
+    if before.get("~date", "") and now.get("~date", "") and before.get("~date") != now.get("~date"):
+        lines.append(
+            [
+                day,
+                pm.title,
+                row,
+                project,
+                pm.header_of("date"),
+                before.get("~date", ""),
+                now.get("~date", ""),
+                "re-dated",
+            ]
+        )
+    return lines
+
+
+def _history_writes(
+    history: TabData | None, title: str, lang: str, lines: list[Line], today: dt.date, changes: ChangeSet
+) -> None:
+    """Append ``lines`` after History's last line; drop lines older than a year, about monthly."""
+    if history is None:
+        # Created with the state tab on the first sync (even with nothing to say yet), so an everyday
+        # write later is values only.
+        changes.new_tabs[title] = False
+        grid: list[Line] = [list(HISTORY_HEADERS[lang]), *lines]
+        changes.changes.extend(grid_changes(None, title, grid))
+        return
+    rows = [list(history.values[r]) for r in range(1, history.height) if any(cell_text(v) for v in history.values[r])]
+    dates = [canon(line[0] if line else None, "date") for line in rows]
+    oldest = min((d for d in dates if d), default="")
+    if oldest and oldest < (today - dt.timedelta(days=PRUNE_AFTER_DAYS)).isoformat():
+        cutoff = (today - dt.timedelta(days=KEEP_DAYS)).isoformat()
+        kept = [line for line, d in zip(rows, dates, strict=True) if not d or d >= cutoff]
+        grid = [list(history.header), *kept, *lines]
+        changes.changes.extend(grid_changes(history, history.title, grid, keep_rows=1))
+        return
+    if lines:
+        start = history.height if history.height else 1
+        for i, line in enumerate(lines):
+            for c, value in enumerate(line):
+                if cell_text(value):
+                    changes.changes.append(CellChange(history.title, start + i, c, value=value))

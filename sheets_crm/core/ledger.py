@@ -1,0 +1,120 @@
+"""The tool's memory inside the workbook: what it last wrote and saw, in a hidden tab.
+
+The state tab ``_sheets_crm`` (same name in every language, hidden) has one row per remembered
+row of the CRM: ``Tab`` (``leads`` / ``plan`` / ``calls``), ``Key`` (the lead's normalised project,
+a plan or call row's ID) and ``Data``, a JSON object ``{column id: text}``. Tool columns hold the
+value the sync last wrote; ``~``-prefixed entries hold what it last *saw* in a person's cell
+(a lead's ``~stage`` / ``~owner``, a plan row's ``~date`` / ``~status`` / ``~result``). Because it is
+a tab, the memory travels with the spreadsheet (copies, downloads, other machines).
+
+Values are compared as text (:func:`canon`): dates as ISO days, whatever the backend gives.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheets_crm.core.dates import EPOCH
+from sheets_crm.core.model import CellChange, TabData
+from sheets_crm.core.reading import cell_text
+from sheets_crm.core.text import normalise
+
+__all__ = ["STATE_TITLE", "STATE_HEADERS", "Ledger", "canon", "find_tab", "grid_changes"]
+
+#: The hidden state tab's title (one name for both languages: people are not meant to read it).
+STATE_TITLE = "_sheets_crm"
+STATE_HEADERS = ("Tab", "Key", "Data")
+#: Order of the remembered rows: calls last, because they come and go every day.
+_TAB_ORDER = ("leads", "plan", "calls")
+#: 9999-12-31 as a serial day number: larger numbers in a date column are not dates.
+_MAX_SERIAL = 2958466
+
+
+def canon(value: Any, kind: str = "text") -> str:
+    """A cell as comparable text: a date column's serial number or date as an ISO day."""
+    if kind == "date" and not isinstance(value, bool):
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, (int, float)) and 0 < value < _MAX_SERIAL:
+            return (EPOCH + dt.timedelta(days=int(value))).isoformat()
+    return cell_text(value)
+
+
+def find_tab(tabs: Mapping[str, TabData], names: Iterable[str]) -> TabData | None:
+    """The tab whose title is one of ``names`` (case, spaces and ё/е ignored)."""
+    wanted = {normalise(n) for n in names}
+    for title, data in tabs.items():
+        if normalise(title) in wanted:
+            return data
+    return None
+
+
+@dataclass
+class Ledger:
+    """What the last sync wrote and saw: ``rows[(tab id, key)] = {column id: text}``."""
+
+    rows: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    #: The state tab as read (None: the workbook has none yet).
+    tab: TabData | None = None
+
+    @classmethod
+    def read(cls, tabs: Mapping[str, TabData]) -> Ledger:
+        tab = find_tab(tabs, (STATE_TITLE,))
+        rows: dict[tuple[str, str], dict[str, str]] = {}
+        if tab is not None:
+            for r in range(1, tab.height):
+                kind, key, raw = (cell_text(tab.cell(r, c)) for c in range(3))
+                try:
+                    data = json.loads(raw) if raw else {}
+                except ValueError:
+                    continue  # a damaged line: forgotten, so nothing is flagged from it
+                if kind and key and isinstance(data, dict):
+                    rows[(kind, key)] = {str(k): str(v) for k, v in data.items()}
+        return cls(rows, tab)
+
+    @property
+    def known(self) -> bool:
+        """Has a sync remembered anything yet? (Before that nothing counts as changed.)"""
+        return bool(self.rows)
+
+    def get(self, tab_id: str, key: str) -> dict[str, str] | None:
+        return self.rows.get((tab_id, key))
+
+    def keys(self, tab_id: str) -> list[str]:
+        return [k for t, k in self.rows if t == tab_id]
+
+    def grid(self, new: Mapping[tuple[str, str], Mapping[str, str]]) -> list[list[Any]]:
+        """The state tab's rows for the ``new`` memory: remembered keys keep their order (few cells
+        move), new keys follow, per tab in :data:`_TAB_ORDER`."""
+        out: list[list[Any]] = [list(STATE_HEADERS)]
+        for tab_id in _TAB_ORDER:
+            keys = [k for k in self.keys(tab_id) if (tab_id, k) in new]
+            seen = set(keys)
+            keys += [k for t, k in new if t == tab_id and k not in seen]
+            for key in keys:
+                data = {c: v for c, v in sorted(new[(tab_id, key)].items()) if v}
+                out.append([tab_id, key, json.dumps(data, ensure_ascii=False, separators=(",", ":"))])
+        return out
+
+
+def grid_changes(tab: TabData | None, title: str, grid: list[list[Any]], keep_rows: int = 0) -> list[CellChange]:
+    """Cell writes turning a tool-owned tab (``tab``: as read, or None when new) into ``grid``.
+    Rows past the grid are cleared, except the first ``keep_rows`` rows are never touched."""
+    out: list[CellChange] = []
+    width = max((len(line) for line in grid), default=0)
+    height = max(len(grid), tab.height if tab else 0)
+    for r in range(keep_rows, height):
+        line = grid[r] if r < len(grid) else []
+        for c in range(width):
+            want = line[c] if c < len(line) else None
+            have = tab.cell(r, c) if tab else None
+            if cell_text(want) != cell_text(have):
+                out.append(CellChange(title, r, c, value=None if want in ("", None) else want))
+    return out
