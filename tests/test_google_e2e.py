@@ -256,7 +256,8 @@ def test_bootstrap_with_oauth_then_sync_end_to_end() -> None:
     protected = fake.protected_ranges(sid, "Leads")
     assert len(protected) == 1 and protected[0]["warningOnly"] is True
     assert protected[0]["range"]["startColumnIndex"] == 8 and protected[0]["description"] == PROTECTION_NOTE
-    assert [p["warningOnly"] for p in fake.protected_ranges(sid, "Calls Today")] == [True]
+    # Calls Today's tool columns (When..Owner, and ID); the work-list columns between are the person's (issue 11).
+    assert [p["warningOnly"] for p in fake.protected_ranges(sid, "Calls Today")] == [True, True]
     assert count_rules(fake, sid, "Leads") == (len(TPL.stages), 54)  # stage highlights; freshness 30 + 14 + 10
     assert any(p.get("emailAddress") == "anna@example.com" and p["role"] == "writer" for p in fake.permissions(sid))
 
@@ -405,10 +406,18 @@ def test_user_cells_are_never_touched() -> None:
     fake.person.set_background(sid, "Contact Plan", "C2:C3", "#00FF00")
     user_cols = "ABCDEFGH"
     before_leads = {f"{c}{r}": fake.cell(sid, "Leads", f"{c}{r}") for c in user_cols for r in range(1, 7)}
-    before_plan = fake.values(sid, "Contact Plan"), fake.formats(sid, "Contact Plan")
+    before_plan = plan_person_cells(fake, sid)
     sync(workbook(fake, sid), today=TODAY)
     assert {k: fake.cell(sid, "Leads", k) for k in before_leads} == before_leads
-    assert (fake.values(sid, "Contact Plan"), fake.formats(sid, "Contact Plan")) == before_plan
+    assert plan_person_cells(fake, sid) == before_plan
+    assert [row[6] for row in fake.values(sid, "Contact Plan")[1:]] == [f"P-00000{i}" for i in range(1, 8)]
+
+
+def plan_person_cells(fake: FakeGoogle, sid: str) -> tuple[list[list[Any]], dict[str, Any]]:
+    """Contact Plan's person-owned columns A-F (G is the tool's row ID since issue 11): values and formats."""
+    values = [(row + [""] * 6)[:6] for row in fake.values(sid, "Contact Plan")]  # rows come ragged
+    formats = {k: v for k, v in fake.formats(sid, "Contact Plan").items() if k[0] in "ABCDEF"}
+    return values, formats
 
 
 # -- hostile and local input --------------------------------------------------------------------
