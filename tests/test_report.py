@@ -421,3 +421,79 @@ def test_report_tab_rows_russian(crm_ru):
     rows = report_tab_rows(loaded.tables, loaded.plan, TODAY, loaded.template)
     assert rows[0][:3] == ["Менеджер", "Неделя", "Проведено"]
     assert rows[-2][:5] == ["Команда", "2026-W48", 4, 1, 7]
+
+
+# -- with a History tab (issue 11 keeps it): stage moves dated ---------------------------------------------------------
+
+HISTORY = [
+    ["Date", "Tab", "Row", "Project", "Column", "Was", "Now", "What"],
+    ["2026-11-18", "Leads", 7, "Zeta", "Stage", "Negotiation", "Won", "stage"],  # last week: outside
+    ["2026-11-23", "Leads", 4, "Gamma", "Stage", "Negotiation", "Won", "stage"],  # Anna, won
+    ["2026-11-24", "Leads", 2, "acme", "Stage", "Qualified", "Proposal", "stage"],  # Anna (case folded)
+    ["2026-11-24", "Contact Plan", 4, "Acme", "Status", "Planned", "Done", "done"],  # not a stage move
+    ["2026-11-24", "Leads", 5, "Delta", "Stage", "Proposal", "Lost", "stage"],  # Ivan, lost
+    ["2026-11-25", "Leads", None, "Old Co", "Stage", "New", "Lost", "stage"],  # no longer in Leads: nobody's
+    ["yesterday", "Leads", 3, "Beta", "Stage", "New", "Qualified", "stage"],  # typed by hand, no date: skipped
+]
+
+
+@pytest.fixture
+def crm_with_history(crm):
+    import openpyxl
+
+    book = openpyxl.load_workbook(crm)
+    ws = book.create_sheet("History")
+    for line in HISTORY:
+        ws.append(line)
+    book.save(crm)
+    return crm
+
+
+def test_stage_moves_from_history(crm_with_history):
+    review, _ = run_report(str(crm_with_history), period="week", today=TODAY)
+    assert review.history is True
+    assert [(m.name, m.moves, m.won, m.lost) for m in review.moves] == [
+        ("Anna", 2, 1, 0),
+        ("Ivan", 1, 0, 1),
+        ("", 1, 0, 1),
+    ]
+    month, _ = run_report(str(crm_with_history), period="month", today=TODAY)
+    assert [(m.name, m.moves, m.won, m.lost) for m in month.moves][1] == ("Ivan", 2, 1, 1)  # Zeta's 11-18 win
+    # The rest of the review is the same as without History.
+    plain, _ = run_report(str(crm_with_history), period="week", today=TODAY, owner=None)
+    assert _counts(plain)["TEAM"] == _row(7, 4, 1, 2, 3, 2, 2, 2, 1)
+
+
+def test_cli_report_with_history(runner, crm_with_history):
+    result = runner.invoke(app, ["report", str(crm_with_history), "--today", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert (
+        "Stage moves in the period (from History):\n"
+        "Manager     Moves  To Won  To Lost\n"
+        "Anna            2       1        0\n"
+        "Ivan            1       0        1\n"
+        "(no owner)      1       0        1\n"
+        "Team            4       1        2\n"
+    ) in text
+    assert "which this sheet does not have yet" not in text
+    assert "Conversion between stages and median days in a stage are not computed yet." in text
+    data = json.loads(runner.invoke(app, ["report", str(crm_with_history), "--json", "--today", "2026-11-25"]).stdout)
+    assert data["history"]["available"] is True and data["history"]["won_lost_dated"] is True
+    assert data["history"]["stage_moves"][0] == {"name": "Anna", "stage_moves": 2, "won": 1, "lost": 0}
+
+
+def test_history_written_by_the_sync_is_read(runner, crm):
+    """End to end: the sync records a stage change in History; the review counts it."""
+    import openpyxl
+
+    assert runner.invoke(app, ["sync", str(crm), "--today", "2026-11-23"]).exit_code == 0
+    book = openpyxl.load_workbook(crm)
+    leads = book["Leads"]
+    assert leads.cell(3, 1).value == "Beta"
+    leads.cell(3, 5).value = "Qualified"  # Ivan moves Beta on
+    book.save(crm)
+    assert runner.invoke(app, ["sync", str(crm), "--today", "2026-11-24"]).exit_code == 0
+    review, _ = run_report(str(crm), period="week", today=TODAY)
+    assert review.history is True
+    assert [(m.name, m.moves) for m in review.moves] == [("Ivan", 1)]

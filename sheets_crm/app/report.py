@@ -22,6 +22,7 @@ from sheets_crm.app.review import (
     Review,
     build_card,
     build_review,
+    history_moves,
     match_project,
     period_for,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "period_text",
     "day_text",
     "report_tab_rows",
+    "moves_lines",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,14 @@ TEXT: dict[str, dict[str, str]] = {
         "be dated, so they are not limited to the period.",
         "note_history": "  Stage moves, conversion between stages and median days in a stage need the History tab, "
         "which this sheet does not have yet.",
+        "moves": "Stage moves in the period (from History):",
+        "moves_none": "Stage moves in the period (from History): none.",
+        "moves_col": "Moves",
+        "moves_won": "To Won",
+        "moves_lost": "To Lost",
+        "note_won_history": "  Won and Lost in the first table are the leads in that stage now; To Won and To Lost are "
+        "moves into that stage in the period, as History recorded them (from the first sync that kept it).",
+        "note_partial": "  Conversion between stages and median days in a stage are not computed yet.",
         "chart_funnel": "Funnel: leads per stage now",
         "chart_daily": "Contacts done per manager per day",
         "chart_overdue": "Overdue calls per manager now",
@@ -154,6 +164,15 @@ TEXT: dict[str, dict[str, str]] = {
         "проигрыша узнать нельзя, поэтому они не ограничены периодом.",
         "note_history": "  Переходы между этапами, конверсия и медиана дней на этапе требуют вкладки «История», "
         "которой в этой таблице пока нет.",
+        "moves": "Переходы между этапами за период (по «Истории»):",
+        "moves_none": "Переходы между этапами за период (по «Истории»): нет.",
+        "moves_col": "Переходов",
+        "moves_won": "В «Выигран»",
+        "moves_lost": "В «Проигран»",
+        "note_won_history": "  Выиграно и Проиграно в первой таблице — лиды на этом этапе сейчас; «В „Выигран“» и "
+        "«В „Проигран“» — переходы на этот этап за период по записям «Истории» (с первой синхронизации, "
+        "которая её вела).",
+        "note_partial": "  Конверсия между этапами и медиана дней на этапе пока не считаются.",
         "chart_funnel": "Воронка: лидов на этапе сейчас",
         "chart_daily": "Проведённые контакты по менеджерам и дням",
         "chart_overdue": "Просроченные звонки по менеджерам сейчас",
@@ -256,7 +275,8 @@ def run_report(
         span = period_for(loaded.today, period, start, end)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    review = build_review(loaded.tables, loaded.plan, loaded.today, span, loaded.template, owner=owner)
+    moves = history_moves(loaded.snapshot)
+    review = build_review(loaded.tables, loaded.plan, loaded.today, span, loaded.template, owner=owner, moves=moves)
     return review, loaded
 
 
@@ -336,10 +356,26 @@ def report_lines(review: Review, template: Template, lang: str, target: str) -> 
     else:
         lines.append(t["touches_none"])
 
-    lines += ["", t["notes"], t["note_period"], t["note_leads"], t["note_won"]]
-    if not review.history:
-        lines.append(t["note_history"])
+    lines += moves_lines(review, lang)
+    lines += ["", t["notes"], t["note_period"], t["note_leads"]]
+    if review.history:
+        lines += [t["note_won_history"], t["note_partial"]]
+    else:
+        lines += [t["note_won"], t["note_history"]]
     return lines
+
+
+def moves_lines(review: Review, lang: str) -> list[str]:
+    """Stage moves per manager in the period, when the sheet has History (nothing otherwise)."""
+    t = TEXT[lang]
+    if not review.history:
+        return []
+    if not review.moves:
+        return ["", t["moves_none"]]
+    rows = [[m.name or t["nobody"], str(m.moves), str(m.won), str(m.lost)] for m in review.moves]
+    if review.owner is None:
+        rows.append([t["team"], *(str(sum(getattr(m, f) for m in review.moves)) for f in ("moves", "won", "lost"))])
+    return ["", t["moves"], *_table([t["manager"], t["moves_col"], t["moves_won"], t["moves_lost"]], rows)]
 
 
 def _contact_date(contact: CardContact, lang: str) -> str:

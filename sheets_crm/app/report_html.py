@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sheets_crm.app.report import COLUMNS, TEXT, day_text, manager_label, period_text, stage_label
+from sheets_crm.app.report import COLUMNS, TEXT, day_text, manager_label, moves_lines, period_text, stage_label
 from sheets_crm.app.review import MANY_TOUCHES, Review
 from sheets_crm.core.template import Template
 from sheets_crm.errors import CrmError
@@ -133,6 +133,14 @@ def _kpi_table(review: Review, lang: str) -> str:
     return f'<table class="kpi"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+def _moves_html(review: Review, lang: str) -> str:
+    """Stage moves per manager in the period (only when the sheet has History)."""
+    lines = moves_lines(review, lang)
+    if not lines:
+        return ""
+    return "<pre>" + html.escape("\n".join(lines).strip("\n")) + "</pre>"
+
+
 def _touches(review: Review, lang: str) -> str:
     t, touches = TEXT[lang], review.touches
     if not touches.won:
@@ -169,7 +177,8 @@ def _page(review: Review, template: Template, lang: str, title: str) -> str:
         else None
     )
     daily = _daily(review, lang) if review.managers else None
-    notes = [t["note_period"], t["note_leads"], t["note_won"]] + ([] if review.history else [t["note_history"]])
+    notes = [t["note_period"], t["note_leads"]]
+    notes += [t["note_won_history"], t["note_partial"]] if review.history else [t["note_won"], t["note_history"]]
     owner = f"<p>{html.escape(t['owner_only'].format(owner=review.owner))}</p>" if review.owner is not None else ""
     return "\n".join(
         [
@@ -179,6 +188,7 @@ def _page(review: Review, template: Template, lang: str, title: str) -> str:
             f"<title>{html.escape(heading)}</title><style>{_CSS}</style></head><body>",
             f"<h1>{html.escape(heading)}</h1>{owner}",
             _kpi_table(review, lang),
+            _moves_html(review, lang),
             '<div class="charts">',
             _chart("funnel", t["chart_funnel"], funnel, lang),
             _chart("daily", t["chart_daily"], daily, lang),

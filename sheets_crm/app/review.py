@@ -22,6 +22,10 @@ from typing import Any
 
 import pandas as pd
 
+from sheets_crm.core.dates import to_date
+from sheets_crm.core.history import HISTORY_HEADERS, HISTORY_NAMES
+from sheets_crm.core.ledger import find_tab
+from sheets_crm.core.model import Snapshot
 from sheets_crm.core.planner import Plan
 from sheets_crm.core.reading import Tables, cell_text
 from sheets_crm.core.template import Template, default_template
@@ -37,6 +41,9 @@ __all__ = [
     "TouchesToWin",
     "Review",
     "build_review",
+    "StageMove",
+    "MovesStats",
+    "history_moves",
     "NoSuchManagerError",
     "ProjectMatchError",
     "match_project",
@@ -110,6 +117,82 @@ def period_for(today: dt.date, kind: str = "week", start: dt.date | None = None,
     raise ValueError(f"unknown period {kind!r}; use one of {', '.join(PERIOD_KINDS)}")
 
 
+# -- History / История: stage moves -------------------------------------------------------------------------------
+
+
+_HISTORY_FIELDS = ("date", "tab", "row", "project", "column", "was", "now", "what")
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """One ``stage`` line of the History tab: a lead's Stage changed from ``was`` to ``now`` (as typed)."""
+
+    day: dt.date
+    key: str  # the lead's normalised project
+    was: str
+    now: str
+
+
+def history_moves(snapshot: Snapshot) -> list[StageMove] | None:
+    """The stage changes the sync recorded in History / История; None when the sheet has no History tab.
+
+    Lines without a readable date or project are skipped (a person may have typed in the tab).
+    """
+    tab = find_tab(snapshot.tabs, HISTORY_NAMES.values())
+    if tab is None:
+        return None
+    cols: dict[str, int] = {}
+    for col, raw in enumerate(tab.header):
+        for headers in HISTORY_HEADERS.values():
+            for name, header in zip(_HISTORY_FIELDS, headers, strict=True):
+                if normalise(raw) == normalise(header):
+                    cols.setdefault(name, col)
+    if not {"date", "project", "was", "now", "what"} <= set(cols):
+        return []
+
+    def at(row: list[Any], name: str) -> Any:
+        return row[cols[name]] if cols[name] < len(row) else None
+
+    moves = []
+    for row in tab.values[1:]:
+        if cell_text(at(row, "what")) != "stage":
+            continue
+        day, key = to_date(at(row, "date")), normalise(cell_text(at(row, "project")))
+        if day is not None and key:
+            moves.append(StageMove(day, key, cell_text(at(row, "was")), cell_text(at(row, "now"))))
+    return moves
+
+
+@dataclass(frozen=True)
+class MovesStats:
+    """One manager's stage moves in the period, from History (wins and losses dated by their move)."""
+
+    name: str
+    moves: int = 0
+    won: int = 0
+    lost: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "stage_moves": self.moves, "won": self.won, "lost": self.lost}
+
+
+def _moves_by_manager(
+    moves: list[StageMove], period: Period, lead_manager: pd.Series, names: _Managers, template: Template
+) -> list[MovesStats]:
+    counts: dict[str, list[int]] = {}
+    for move in moves:
+        if move.day not in period:
+            continue
+        key = str(lead_manager.get(move.key, ""))
+        c = counts.setdefault(key, [0, 0, 0])
+        st = template.stage(move.now)
+        c[0] += 1
+        c[1] += int(bool(st and st.id == "won"))
+        c[2] += int(bool(st and st.id == "lost"))
+    out = [MovesStats(names.spelling.get(k, "") if k else "", *c) for k, c in counts.items()]
+    return sorted(out, key=lambda m: (m.name == "", m.name.casefold()))
+
+
 # -- the review ---------------------------------------------------------------------------------------------------
 
 
@@ -173,8 +256,10 @@ class Review:
     funnel: list[StageCount]
     touches: TouchesToWin
     owner: str | None = None  # the --owner filter, as the sheet spells it
-    #: False until the sheet has a History tab: no stage moves, conversion or days in a stage.
+    #: True when the sheet has a History tab: stage moves and dated wins/losses come from it.
     history: bool = False
+    #: Per manager, stage moves in the period (History); empty without History.
+    moves: list[MovesStats] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -197,10 +282,10 @@ class Review:
             },
             "history": {
                 "available": self.history,
-                "stage_moves": None,
+                "stage_moves": [m.as_json() for m in self.moves] if self.history else None,
                 "conversion": None,
                 "median_days_in_stage": None,
-                "won_lost_dated": False,
+                "won_lost_dated": self.history,
             },
         }
 
@@ -296,8 +381,11 @@ def build_review(
     template: Template,
     *,
     owner: str | None = None,
+    moves: list[StageMove] | None = None,
 ) -> Review:
     """Every manager's numbers for ``period``, the team's, the funnel now and the touches before a win.
+
+    ``moves`` (from :func:`history_moves`; None: the sheet has no History) adds the stage moves.
 
     ``owner`` keeps one manager (matched like the rest: case, spaces, ё);
     :class:`NoSuchManagerError` when nobody in the sheet has that name.
@@ -344,7 +432,12 @@ def build_review(
     team = ManagerStats("", daily=dict.fromkeys(period.days(), 0))
     for m in managers:
         team.add(m)
+    by_manager = _moves_by_manager(moves or [], period, lead_manager, names, template)
+    if wanted is not None:
+        by_manager = [m for m in by_manager if normalise(m.name) == wanted]
     return Review(
+        history=moves is not None,
+        moves=by_manager,
         today=today,
         period=period,
         managers=managers,
