@@ -16,6 +16,7 @@ import pytest
 from conftest import make_snapshot
 
 from sheets_crm.app.sync import compute, resolve_today
+from sheets_crm.core.model import KEEP
 from sheets_crm.core.planner import freshness_colors, plan_crm
 from sheets_crm.core.reading import read_tables
 
@@ -61,6 +62,9 @@ def test_golden(path, template):
             "touches": int(rec["touches"]),
             "fill": rec["fill"],
         }
+        for own in ("next_contact_fill", "days_since_contact_fill"):  # per-cell colours, where a case checks them
+            if own in case["expect_leads"].get(name, {}):
+                got[name][own] = rec[own]
     for name, expected in case["expect_leads"].items():
         assert got[name] == expected, name
     assert [c.as_json() for c in plan.call_list()] == case["expect_calls"]
@@ -176,3 +180,67 @@ def test_include_closed_in_the_template_file(tmp_path):
     path.write_text(text.replace("include_closed = false", 'include_closed = "no"'), encoding="utf-8")
     with pytest.raises(TemplateError, match="include_closed must be true or false"):
         load_template(path)
+
+
+# -- forgotten at a glance (issue 12 item 5) ------------------------------------------------------------------------
+
+
+def test_forgotten_marks_reach_only_the_tools_cells(template):
+    """The marks travel as fills of Leads' tool cells in the ChangeSet (both backends apply those)."""
+    leads = [
+        ["Overdue", "", "", "", "New", ""],
+        ["Nothing planned", "", "", "", "New", ""],
+        ["Stale", "", "", "", "", ""],
+    ]
+    plan = [
+        ["Overdue", "2026-11-20", "Chase", "", "", ""],
+        ["Nothing planned", "2026-11-21", "Intro", "Done", "", ""],
+        ["Stale", "2026-09-01", "Intro", "Done", "", ""],
+        ["Stale", "2026-12-20", "Later", "", "", ""],
+    ]
+    snap = make_snapshot(template, leads, plan)
+    outcome = compute(snap, dt.date(2026, 11, 22), template)
+    header = snap.tabs["Leads"].values[0]
+    col = {name: header.index(name) for name in ("Next contact", "Days since contact")}
+    fills = {(c.row, c.col): c.fill for c in outcome.changes.changes if c.tab == "Leads"}
+    s = template.settings
+    assert fills[(1, col["Next contact"])] == s.overdue_color == "F4C7C3"
+    assert fills[(2, col["Next contact"])] == s.nothing_planned_color
+    assert fills[(3, col["Days since contact"])] == s.stale_color
+    nothing = [c for c in outcome.changes.changes if (c.tab, c.row, c.col) == ("Leads", 2, col["Next contact"])]
+    assert [c.value for c in nothing] in ([None], [KEEP])  # left empty: a colour, not a text
+    tool_cols = {i for i, name in enumerate(header) if (m := template.leads.match_header(name)) and m.owner == "tool"}
+    assert {c.col for c in outcome.changes.changes if c.tab == "Leads"} <= tool_cols
+    # A second sync over the written state has nothing to do: the marks are stable.
+    again = _apply(snap, outcome.changes)
+    assert not compute(again, dt.date(2026, 11, 22), template).changes
+
+
+def test_marks_can_be_switched_off(template):
+    quiet = template.with_settings(nothing_planned_color="", stale_color="")
+    snap = make_snapshot(template, [["Idle", "", "", "", "New", ""]], [["Idle", "2026-09-01", "", "Done", "", ""]])
+    tables = read_tables(snap, quiet, dt.date(2026, 11, 22))
+    out = plan_crm(tables.leads, tables.plan, dt.date(2026, 11, 22), quiet).leads
+    assert out["next_contact_fill"].tolist() == [None] and out["days_since_contact_fill"].tolist() == [None]
+
+
+def _apply(snapshot, changes):
+    """The snapshot as a backend leaves it after writing ``changes`` (values and fills)."""
+    import copy
+
+    snap = copy.deepcopy(snapshot)
+    for c in changes.changes:
+        tab = snap.tabs[c.tab]
+        while len(tab.values) <= c.row:
+            tab.values.append([])
+        line = tab.values[c.row]
+        while len(line) <= c.col:
+            line.append(None)
+        if c.value is not KEEP:
+            line[c.col] = c.value
+        if c.fill is not KEEP:
+            if c.fill:
+                tab.fills[(c.row, c.col)] = c.fill
+            else:
+                tab.fills.pop((c.row, c.col), None)
+    return snap

@@ -117,14 +117,15 @@ def diff(tables: Tables, plan: Plan, template: Template) -> ChangeSet:
     rows_all = range(1, leads_tab.height)
     row_of = (tables.leads["row"] - 1).tolist()
     wanted = plan.leads
-    lead_fills = wanted["fill"].tolist()
     for field in LEAD_FIELDS:
         column = lm.tab.column(field)
         by_row = dict.fromkeys(rows_all)
         by_row.update(zip(row_of, wanted[field].tolist(), strict=False))
         fill_by_row: dict[int, Any] = dict.fromkeys(rows_all)
         if column.freshness:
-            fill_by_row.update(zip(row_of, lead_fills, strict=False))
+            # The row's freshness, unless the cell has a colour of its own (overdue, nothing planned, stale).
+            own = f"{field}_fill"
+            fill_by_row.update(zip(row_of, wanted[own if own in wanted else "fill"].tolist(), strict=False))
         _cells(leads_tab, lm, rows_all, field, column.type, by_row.values(), fill_by_row.values(), fmt, changes)
 
     # Calls Today: wholly tool-owned; rows past the list are cleared.

@@ -33,7 +33,9 @@ CALL_FIELDS = ("section", "date", "days_overdue", "project", "contact", "phone",
 class Plan:
     """The desired state. ``leads`` is aligned row-for-row with the input leads."""
 
-    leads: pd.DataFrame  # LEAD_FIELDS + "fill" (RRGGBB or None)
+    #: LEAD_FIELDS + "fill" (the row's freshness, RRGGBB or None) + per-cell overrides
+    #: "next_contact_fill" (overdue / nothing planned) and "days_since_contact_fill" (stale).
+    leads: pd.DataFrame
     calls: pd.DataFrame  # CALL_FIELDS + "plan_row"
     issues: list[Issue]
 
@@ -141,6 +143,7 @@ def plan_crm(
     out["days_since_contact"] = days.astype("Int64")
     out["touches"] = touches[lead_code].astype("int64")
     out["fill"] = freshness_colors(days, leads["stage"], template)
+    _forgotten_fills(out, leads["stage"], today64, template)
 
     calls = _calls(plan, np.flatnonzero(due), plan_code, leads, first_lead, out, today64)
     return Plan(out, calls, issues)
@@ -219,6 +222,40 @@ def _gather(values: np.ndarray, positions: np.ndarray, missing: object) -> np.nd
     return out
 
 
+def _stage_rules(stages: pd.Series, template: Template) -> tuple[pd.Series, pd.Series]:
+    """Per lead: its fade period in days (float) and whether its stage is closed."""
+    settings = template.settings
+    stage_of = {s: template.stage(s) for s in stages.unique()}
+    fade = stages.map(
+        {s: (st.fade_days if st and st.fade_days else settings.freshness_days) for s, st in stage_of.items()}
+    ).astype("float64")
+    closed = stages.map({s: bool(st and st.closed) for s, st in stage_of.items()}).astype(bool)
+    return fade, closed
+
+
+def _forgotten_fills(out: pd.DataFrame, stages: pd.Series, today64: pd.Timestamp, template: Template) -> None:
+    """ "Forgotten" at a glance, on an open lead's tool cells (closed leads are never tinted).
+
+    - Next contact before today: the overdue colour (as in Calls Today).
+    - No open contact planned at all: Next contact stays empty, filled with the nothing-planned colour.
+    - Stale (the freshness tint has faded out: days since contact ≥ the fade period): Days since
+      contact gets the faint stale grey; never contacted stays white, so the two differ.
+    Everything else keeps the row's freshness fill. An empty colour in the template turns a mark off.
+    """
+    settings = template.settings
+    fade, closed = _stage_rules(stages, template)
+    open_lead = ~closed
+    nxt = out["next_contact"]
+    overdue = open_lead & nxt.notna() & (nxt < today64)
+    nothing = open_lead & nxt.isna()
+    days = out["days_since_contact"].astype("float64")
+    stale = open_lead & days.notna() & (days >= fade)
+    row_fill = out["fill"]
+    next_fill = row_fill.where(~overdue, settings.overdue_color or None)
+    out["next_contact_fill"] = next_fill.where(~nothing, settings.nothing_planned_color or None)
+    out["days_since_contact_fill"] = row_fill.where(~stale, settings.stale_color or None)
+
+
 def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> pd.Series:
     """Fill per lead: full colour at 0 days, fading linearly to none at fade days.
 
@@ -226,11 +263,7 @@ def freshness_colors(days: pd.Series, stages: pd.Series, template: Template) -> 
     rounded after interpolation, so staler is never darker than fresher.
     """
     settings = template.settings
-    stage_of = {s: template.stage(s) for s in stages.unique()}
-    fade = stages.map(
-        {s: (st.fade_days if st and st.fade_days else settings.freshness_days) for s, st in stage_of.items()}
-    ).astype("float64")
-    closed = stages.map({s: bool(st and st.closed) for s, st in stage_of.items()}).astype(bool)
+    fade, closed = _stage_rules(stages, template)
     d = days.astype("float64").clip(lower=0)
     share_s = (1.0 - d / fade).clip(lower=0.0, upper=1.0)
     share = share_s.where(~closed & days.notna(), 0.0).fillna(0.0).to_numpy(dtype="float64")

@@ -140,6 +140,10 @@ class Settings:
     tool_header_color: str = "D9D9D9"
     user_header_color: str = "CFE2F3"
     date_format: str = "yyyy-mm-dd"
+    #: Leads, Next contact of an open lead with nothing planned (left empty, filled with this).
+    nothing_planned_color: str = "D9D2E9"
+    #: Leads, Days since contact of an open lead past its fade period (never contacted stays white).
+    stale_color: str = "EFEFEF"
     #: ``[calls] include_closed``: open calls of Won/Lost leads in Calls Today (default: left out, reported).
     include_closed: bool = False
 
