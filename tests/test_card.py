@@ -142,3 +142,26 @@ def test_card_lists_rows_without_a_usable_date_last(runner, make_workbook):  # n
         "  (no date)  Cancelled  Old idea  (row 4)",
         "Rows without a usable date are listed last; the sync ignores them until the date is fixed.",
     ]
+
+
+def test_card_stage_history_from_the_history_tab(runner, crm):  # noqa: F811
+    import openpyxl
+    from test_report import HISTORY
+
+    book = openpyxl.load_workbook(crm)
+    ws = book.create_sheet("History")
+    for line in HISTORY + [["2026-11-10", "Leads", 2, "Acme", "Stage", "New", "Qualified", "stage"]]:
+        ws.append(line)
+    book.save(crm)
+    card, _, _ = run_card(str(crm), "acme", today=TODAY)
+    assert card.history is True
+    assert [(m.day.isoformat(), m.was, m.now) for m in card.stage_history] == [
+        ("2026-11-10", "New", "Qualified"),
+        ("2026-11-24", "Qualified", "Proposal"),
+    ]
+    result = runner.invoke(app, ["card", "acme", str(crm), "--today", "2026-11-25"])
+    assert result.stdout.endswith(
+        "Stage history (from History):\n  2026-11-10  New → Qualified\n  2026-11-24  Qualified → Proposal\n"
+    )
+    beta = runner.invoke(app, ["card", "beta", str(crm), "--today", "2026-11-25"])  # only a hand-typed, undated line
+    assert beta.stdout.endswith("Stage history: no stage change recorded in History.\n")

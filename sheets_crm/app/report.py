@@ -125,6 +125,8 @@ TEXT: dict[str, dict[str, str]] = {
         "card_not_a_date": "{text!r} (not a date)",
         "card_undated": "Rows without a usable date are listed last; the sync ignores them until the date is fixed.",
         "card_history": "Stage history needs the History tab, which this sheet does not have yet.",
+        "card_stages": "Stage history (from History):",
+        "card_stages_none": "Stage history: no stage change recorded in History.",
     },
     "ru": {
         "date": "%d.%m.%Y",
@@ -196,6 +198,8 @@ TEXT: dict[str, dict[str, str]] = {
         "card_not_a_date": "{text!r} (не дата)",
         "card_undated": "Строки без понятной даты — в конце; синхронизация их не учитывает, пока дата не исправлена.",
         "card_history": "История этапов требует вкладки «История», которой в этой таблице пока нет.",
+        "card_stages": "История этапов (по «Истории»):",
+        "card_stages_none": "История этапов: в «Истории» смен этапа нет.",
     },
 }
 
@@ -284,7 +288,8 @@ def run_card(target: str | Workbook, query: str, **read: Any) -> tuple[Card, boo
     """Load ``target`` and build the card of the project ``query`` means; True when it matched exactly."""
     loaded = _load(target, read)
     key, exact = match_project(loaded.tables, query)
-    return build_card(loaded.tables, loaded.plan, key, loaded.template), exact, loaded
+    card = build_card(loaded.tables, loaded.plan, key, loaded.template, history_moves(loaded.snapshot))
+    return card, exact, loaded
 
 
 # -- text ---------------------------------------------------------------------------------------------------------
@@ -424,6 +429,11 @@ def card_lines(card: Card, template: Template, lang: str, *, query: str | None =
         lines.append(t["card_plan_none"])
     if not card.history:
         lines += ["", t["card_history"]]
+    elif card.stage_history:
+        lines += ["", t["card_stages"]]
+        lines += [f"  {day_text(m.day, lang)}  {m.was or '—'} → {m.now or '—'}" for m in card.stage_history]
+    else:
+        lines += ["", t["card_stages_none"]]
     return lines
 
 

@@ -526,7 +526,9 @@ class Card:
     next_topic: str
     contacts: list[CardContact]
     duplicate_rows: list[int] = field(default_factory=list)
-    history: bool = False
+    history: bool = False  # the sheet has a History tab
+    #: The lead's stage changes from History, oldest first (empty without History, or none recorded).
+    stage_history: list[StageMove] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         def iso(day: dt.date | None) -> str | None:
@@ -558,7 +560,9 @@ class Card:
                 for c in self.contacts
             ],
             "duplicate_rows": self.duplicate_rows,
-            "stage_history": None if not self.history else [],
+            "stage_history": None
+            if not self.history
+            else [{"date": m.day.isoformat(), "was": m.was, "now": m.now} for m in self.stage_history],
         }
 
 
@@ -594,8 +598,10 @@ def _undated(tables: Tables, key: str, dated: set[int], template: Template) -> l
     return out
 
 
-def build_card(tables: Tables, plan: Plan, key: str, template: Template | None = None) -> Card:
-    """Everything about the lead ``key`` (from :func:`match_project`)."""
+def build_card(
+    tables: Tables, plan: Plan, key: str, template: Template | None = None, moves: list[StageMove] | None = None
+) -> Card:
+    """Everything about the lead ``key`` (from :func:`match_project`); ``moves`` from :func:`history_moves`."""
     template = template or default_template()
     leads = tables.leads
     at = leads.index[leads["key"] == key]
@@ -646,6 +652,8 @@ def build_card(tables: Tables, plan: Plan, key: str, template: Template | None =
         next_topic=str(rec["next_topic"]),
         contacts=contacts,
         duplicate_rows=[int(r) for r in leads.loc[at[1:], "row"]],
+        history=moves is not None,
+        stage_history=sorted((m for m in moves or [] if m.key == key), key=lambda m: m.day),
     )
 
 
