@@ -230,6 +230,8 @@ def plan_ops(changes: ChangeSet, snapshot: Snapshot) -> list[Callable[[], Any]]:
     changed value, ``format`` per run of same-coloured cells in a row."""
     ops: list[Callable[[], Any]] = []
     for title, tab_changes in changes.by_tab().items():
+        if title not in snapshot.tabs:
+            continue  # the tool's own History / state tabs (issue 11): a beginner's script keeps none
         tab = snapshot.tabs[title]
         ws = tab.ref
         need = max(ch.row for ch in tab_changes) + 1
@@ -361,6 +363,8 @@ def compare_sheets(fake: Any, a: str, b: str, template: Template | None = None) 
     cells = values_differ = fills_differ = 0
     examples: list[str] = []
     for title in fake.tabs(a):
+        if title not in fake.tabs(b):
+            continue  # the tool's own History / state tabs (issue 11): the beginner has none
         va, vb = fake.values(a, title), fake.values(b, title)
         height = max(len(va), len(vb))
         width = max([len(r) for r in va + vb] or [0])
