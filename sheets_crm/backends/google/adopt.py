@@ -17,7 +17,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from sheets_crm.backends.google.bootstrap import _TOOL_NOTE, PROTECTION_NOTE
 from sheets_crm.backends.google.http import CrmHTTPClient
 from sheets_crm.backends.google.workbook import hex_to_color, quote_title
 from sheets_crm.core.layout import Adoption, plan_adoption
@@ -30,9 +29,18 @@ log = logging.getLogger("sheets_crm.google")
 
 
 def adopt_requests(
-    client: CrmHTTPClient, sid: str, template: Template, lang: str, busy: list[dict[str, Any]]
+    client: CrmHTTPClient,
+    sid: str,
+    template: Template,
+    lang: str,
+    busy: list[dict[str, Any]],
+    *,
+    tool_note: str,
+    protection_note: str,
 ) -> tuple[list[dict[str, Any]], Adoption]:
-    """The requests completing the CRM tabs in ``busy`` (sheet metadata dicts), and what they add."""
+    """The requests completing the CRM tabs in ``busy`` (sheet metadata dicts), and what they add.
+    ``tool_note``/``protection_note``: the tool header's note and our protections' description, as
+    the bootstrap lays them out (so that a later --force recognises them)."""
     titles = [s["properties"]["title"] for s in busy]
     got = client.values_batch_get(sid, [quote_title(t) for t in titles], params={"majorDimension": "ROWS"})
     tabs = {t: TabData(t, vr.get("values") or []) for t, vr in zip(titles, got.get("valueRanges") or [], strict=False)}
@@ -62,7 +70,7 @@ def adopt_requests(
             if fill:
                 cell["userEnteredFormat"]["backgroundColor"] = hex_to_color(fill)
             if title not in calls_titles:
-                cell["note"] = _TOOL_NOTE
+                cell["note"] = tool_note
             reqs.append(
                 {
                     "updateCells": {
@@ -78,7 +86,7 @@ def adopt_requests(
             reqs.append(
                 {
                     "addProtectedRange": {
-                        "protectedRange": {"range": rng, "description": PROTECTION_NOTE, "warningOnly": True}
+                        "protectedRange": {"range": rng, "description": protection_note, "warningOnly": True}
                     }
                 }
             )
