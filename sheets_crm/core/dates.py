@@ -1,9 +1,19 @@
 """Dates as people put them in spreadsheets, and "today" in the right zone.
 
 Cells hold real dates (local workbooks), serial day numbers (Google with
-``SERIAL_NUMBER``), or text: ISO ``2026-11-22``, ``22.11.2026``, and
-``22/11/2026`` vs ``11/22/2026`` decided by the sheet's locale. Everything is
-reduced to a calendar date: the rules compare dates, never timestamps.
+``SERIAL_NUMBER``), or text as people type it: ISO ``2026-11-22``,
+``2026/11/28``, ``22.11.2026``, ``22.11.26`` (a 2-digit year is 20yy),
+``28.11``, ``28 ноября``, ``28 нояб.``, ``28 ноя 2026``, ``Nov 28``,
+``28 Nov 2026``; any time part is ignored. Dots are always day.month; slash
+and dash forms (``22/11/2026`` vs ``11/22/2026``, ``3/4``) are decided by the
+sheet's locale. Everything is reduced to a calendar date: the rules compare
+dates, never timestamps.
+
+A date typed without a year is placed by ``today`` (passed in; the core has no
+clock): of that day and month in last year, this year and next year, the
+candidate closest to today wins, a tie going to the past. Without ``today``
+such a date is not guessed and is reported as unreadable, like any text that
+is not a date (the warning carries the text as typed).
 """
 
 from __future__ import annotations
