@@ -8,6 +8,7 @@ LibreOffice from a .csv where it is installed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -259,3 +260,102 @@ def test_a_libreoffice_workbook_made_from_csv_is_adopted(runner, tmp_path):
     with open(back / "Leads.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[1][:3] == ["Acme", "Ann", "+1 555 0100"] and rows[0][6] == "Last contact"
+
+
+# -- Google: init --google --into a spreadsheet with the person's data ----------------------------
+
+
+def _google():  # the stand-in and the e2e helpers, only for these tests
+    from test_google_e2e import client_of
+
+    from google_standin import FakeGoogle
+
+    return FakeGoogle, client_of
+
+
+def _no_validation(cell: dict) -> dict:
+    return {k: v for k, v in cell.items() if k != "dataValidation"}
+
+
+def persons_spreadsheet():
+    FakeGoogle, client_of = _google()
+    fake = FakeGoogle(account="service")
+    sid = fake.add_spreadsheet(
+        "Our sales",
+        {
+            "Leads": [
+                ["Project", "Contact person", "Phone number", "Email", "Stage", "Owner", "My notes"],
+                ["Acme", "Ann Lee", "+1 555 0100", "ann@acme.example", "Proposal", "Petr", "call after lunch"],
+                ["Helix Labs", "Hal", "+1 555 0199", "", "Lost", "Anna", ""],
+            ],
+            "Contact Plan": [
+                ["Project", "Call date", "Topic", "Status", "Result", "Owner"],
+                ["Acme", "26.11.26", "Send the offer", "Planned", "", "Petr"],
+            ],
+            "Budget": [["Item", "Cost"], ["Ads", 120]],
+        },
+    )
+    return fake, sid, client_of(fake)
+
+
+def test_google_into_adopts_tabs_with_data_and_changes_nothing_of_theirs(caplog):
+    from sheets_crm.backends.google.bootstrap import init_spreadsheet
+
+    fake, sid, client = persons_spreadsheet()
+    fake.person.set_background(sid, "Leads", "G2", "#FFFF00")
+    before = {t: fake.values(sid, t) for t in fake.tabs(sid)}
+    before_cells = {f"{c}{r}": fake.cell(sid, "Leads", f"{c}{r}") for c in "ABCDEFG" for r in range(1, 4)}
+    with caplog.at_level("WARNING", logger="sheets_crm"):
+        init_spreadsheet(client, default_template(), "en", into=sid)
+    assert sorted(fake.tabs(sid)) == ["Budget", "Calls Today", "Contact Plan", "Leads"]  # nothing deleted
+    leads = fake.values(sid, "Leads")
+    assert leads[0][7:] == TOOL_LEADS and [row[:7] for row in leads] == before["Leads"]
+    # values and formats as they were (the Stage cells gained only the dropdown)
+    assert {k: _no_validation(fake.cell(sid, "Leads", k)) for k in before_cells} == before_cells
+    assert fake.values(sid, "Budget") == before["Budget"]
+    plan = fake.values(sid, "Contact Plan")
+    assert [row[:6] for row in plan] == before["Contact Plan"] and plan[0][6] == "ID"
+    assert fake.validation(sid, "Leads", "E2") is not None  # Stage got its dropdown
+    assert fake.validation(sid, "Contact Plan", "D2") is not None
+    assert fake.background(sid, "Leads", "H1") is not None and fake.note(sid, "Leads", "H1")
+    assert "added the column 'Last contact' to the tab 'Leads' (column 8" in caplog.text
+    # A second init adds nothing more; the sync then runs on their headers.
+    after = {t: fake.values(sid, t) for t in fake.tabs(sid)}
+    init_spreadsheet(client, default_template(), "en", into=sid)
+    assert {t: fake.values(sid, t) for t in fake.tabs(sid) if t != "Calls Today"} == {
+        t: v for t, v in after.items() if t != "Calls Today"
+    }
+    from sheets_crm.app.sync import sync
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+
+    result = sync(GoogleWorkbook(sid, http=client), today=dt.date(2026, 11, 22))
+    assert fake.values(sid, "Leads")[1][:7] == before["Leads"][1]
+    assert result.calls == [] or all(c.project != "Helix Labs" for c in result.calls)
+
+
+def test_google_into_keeps_the_persons_own_dropdown():
+    from sheets_crm.backends.google.bootstrap import init_spreadsheet
+
+    fake, sid, client = persons_spreadsheet()
+    leads_id = fake.sheet_properties(sid, "Leads")["sheetId"]
+    theirs = {
+        "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "Hot"}, {"userEnteredValue": "Cold"}]}
+    }
+    rng = {"sheetId": leads_id, "startRowIndex": 1, "startColumnIndex": 4, "endColumnIndex": 5}
+    client.batch_update(sid, {"requests": [{"setDataValidation": {"range": rng, "rule": theirs}}]})
+    init_spreadsheet(client, default_template(), "en", into=sid)
+    assert fake.validation(sid, "Leads", "E2")["condition"] == theirs["condition"]
+
+
+def test_google_into_force_copies_a_tab_before_laying_it_out(caplog):
+    from sheets_crm.backends.google.bootstrap import init_spreadsheet
+
+    fake, sid, client = persons_spreadsheet()
+    before = fake.values(sid, "Leads")
+    with caplog.at_level("WARNING", logger="sheets_crm"):
+        init_spreadsheet(client, default_template(), "en", into=sid, force=True)
+    copies = [t for t in fake.tabs(sid) if t.startswith("Leads (before init ")]
+    assert len(copies) == 1 and fake.values(sid, copies[0]) == before
+    assert f"kept a copy of the tab 'Leads' as '{copies[0]}'" in caplog.text
+    assert "Budget" in fake.tabs(sid) and len(fake.tabs(sid)) == 6  # Leads, Plan, their copies, Budget, Calls
+    assert fake.values(sid, "Leads")[0] == [c.names["en"] for c in default_template().leads.columns]

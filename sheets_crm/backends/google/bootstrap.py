@@ -10,8 +10,11 @@ Two ways, because of how Google Drive works:
   answers 403 ``storageQuotaExceeded``), so with a service account the owner
   creates an empty spreadsheet in the browser, shares it with the service
   account's e-mail, and ``into=URL`` lays the template out *inside* it: missing
-  tabs are added, existing ones are refused if they hold data (unless
-  ``force``), and the person's other tabs are never touched. An empty default
+  tabs are added; CRM tabs that hold data are only completed (missing tool
+  columns after the last used one, Status/Stage dropdowns where none: see
+  :mod:`~sheets_crm.backends.google.adopt`), or with ``force`` laid out again
+  after a copy of each is kept (``duplicateSheet``); no tab is ever deleted,
+  and the person's other tabs are never touched. An empty default
   tab ("Sheet1"/"Лист1") is reused for the first CRM tab rather than left
   lying around.
 
@@ -38,8 +41,8 @@ from sheets_crm.backends.google.workbook import hex_to_color, quote_title
 from sheets_crm.backends.protocol import LiveColumns
 from sheets_crm.core.dates import resolve_zone
 from sheets_crm.core.layout import TabLayout, build_layout
-from sheets_crm.core.template import Template
-from sheets_crm.errors import ConfigError, WorkbookError
+from sheets_crm.core.template import LANGS, Template
+from sheets_crm.errors import ConfigError
 
 __all__ = ["init_spreadsheet", "layout_requests", "default_locale", "share_spreadsheet", "DEFAULT_TITLE"]
 
@@ -322,24 +325,22 @@ def _lay_out_into(
     ]
     filled = _rows_filled(client, sid, template, existing, empties)
     busy = {tid: s for tid, s in existing.items() if filled.get(s["properties"]["title"], 0)}
-    if busy and not force:
-        names = ", ".join(
-            f"'{s['properties']['title']}' ({filled[s['properties']['title']]} rows)" for s in busy.values()
-        )
-        raise WorkbookError(
-            f"The spreadsheet already has CRM tabs with data: {names}. Nothing was changed. "
-            "If it is already a CRM, just run `sheets-crm sync`; to lay the template out over it anyway "
-            "(the header rows are rewritten, the rows below are kept) pass --force."
-        )
     reusable = [s for s in empties if not filled.get(s["properties"]["title"], 0)]
     next_id = max((s["properties"].get("sheetId", 0) for s in sheets), default=0) + 1
     reqs: list[dict[str, Any]] = []
+    # CRM tabs holding a person's data are completed, not laid out again (issue 12); with --force
+    # they are laid out again, each copied first (in this same batchUpdate, so the copy is as it was).
+    adopted, copies = _keep_busy_tabs(client, sid, template, layout, sheets, list(busy.values()), force, next_id)
+    next_id += len(copies)
+    reqs.extend(copies)
     props = {k: v for k, v in (("timeZone", time_zone), ("locale", locale)) if v}
     if props:
         reqs.append({"updateSpreadsheetProperties": {"properties": props, "fields": ",".join(props)}})
     stage_labels = {label for stage in template.stages for label in stage.labels.values()}
     for tab in layout:
         sheet = existing.get(tab.id)
+        if sheet is not None and tab.id in busy and not force:
+            continue  # completed by ``adopted``
         if sheet is not None:
             sp = sheet["properties"]
             sheet_id = sp.get("sheetId", 0)
@@ -362,8 +363,40 @@ def _lay_out_into(
             col_count = max(len(tab.columns), 1)
         tab_reqs = layout_requests(sheet_id, tab, col_count=col_count) + _freshness_rules(template, tab, sheet_id)
         reqs.extend(_without_second_sheet_protection(tab_reqs, sheet))
+    reqs.extend(adopted)
     client.batch_update(sid, {"requests": reqs})
     return sid
+
+
+def _keep_busy_tabs(
+    client: CrmHTTPClient,
+    sid: str,
+    template: Template,
+    layout: list[TabLayout],
+    sheets: list[dict[str, Any]],
+    busy: list[dict[str, Any]],
+    force: bool,
+    next_id: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(requests completing the busy CRM tabs, requests copying them before --force); says what, in the log."""
+    from sheets_crm.backends.google.adopt import adopt_requests, copy_requests
+
+    if not busy:
+        return [], []
+    if force:
+        copying, names = copy_requests(busy, [s["properties"]["title"] for s in sheets], next_id)
+        for title, copy in names.items():
+            log.warning("kept a copy of the tab %r as %r before laying the template out over it", title, copy)
+        return [], copying
+    lang = next((la for la in LANGS if template.tab(layout[0].id).names[la] == layout[0].title), "en")
+    adopted, plan = adopt_requests(
+        client, sid, template, lang, busy, tool_note=_TOOL_NOTE, protection_note=PROTECTION_NOTE
+    )
+    for title, header, col in plan.added_columns:
+        log.warning("added the column %r to the tab %r (column %s, after its last used one)", header, title, col + 1)
+    for d in plan.dropdowns:
+        log.warning("added a dropdown to %r in the tab %r", d.header, d.tab)
+    return adopted, []
 
 
 def _crm_tabs(template: Template, layout: list[TabLayout], sheets: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
