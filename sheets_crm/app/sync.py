@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sheets_crm.app.adopt import with_init_command
 from sheets_crm.backends import open_workbook
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core import history, worklist
@@ -126,11 +127,11 @@ def sync(
         try:
             outcome = compute(snapshot, day, template)
         except SheetShapeError as exc:
-            if left is None:
-                raise
+            if left is None:  # the fixing command, with this workbook in it
+                raise SheetShapeError(with_init_command(exc.message, workbook.name)) from None
             # A tab vanished after an earlier attempt had written: the core's message says "Nothing was
             # written" for the usual case (no write yet); here that is not so.
-            text = exc.message.removesuffix(" Nothing was written.")
+            text = with_init_command(exc.message, workbook.name).removesuffix(" Nothing was written.")
             raise SheetShapeError(f"{text} (an earlier attempt of this sync had written)", outcome=left) from exc
         live = live_columns(outcome.tables, template) if workbook.computes and outcome.tables else None
         try:
