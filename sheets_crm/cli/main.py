@@ -206,7 +206,9 @@ def _root(
 
 @app.command()
 def init(
-    path: Path | None = typer.Argument(None, help="Where to create the .xlsx workbook."),
+    path: Path | None = typer.Argument(
+        None, help="The .xlsx workbook to create, or an existing one to complete (only what it lacks is added)."
+    ),
     lang: str = typer.Option("en", "--lang", help="Tab and header language: en or ru."),
     force: bool = typer.Option(
         False,
