@@ -25,6 +25,7 @@ from sheets_crm.app.adopt import init_command, init_local, with_init_command
 from sheets_crm.backends.local.adopt import add_validations, has_validation
 from sheets_crm.cli.main import app
 from sheets_crm.core.template import default_template
+from sheets_crm.errors import WorkbookError
 
 NO_LOCALE = dict.fromkeys(("SHEETS_CRM_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "LANG"))
 SOFFICE = shutil.which("soffice")
@@ -359,3 +360,18 @@ def test_google_into_force_copies_a_tab_before_laying_it_out(caplog):
     assert f"kept a copy of the tab 'Leads' as '{copies[0]}'" in caplog.text
     assert "Budget" in fake.tabs(sid) and len(fake.tabs(sid)) == 6  # Leads, Plan, their copies, Budget, Calls
     assert fake.values(sid, "Leads")[0] == [c.names["en"] for c in default_template().leads.columns]
+
+
+def test_a_header_would_land_in_merged_cells_so_nothing_is_written(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Leads"
+    ws.append(["Project", "Contact", "Phone", "Email", "Stage", "Owner", "Notes"])
+    ws.append(["Acme", "Ann", "", "", "New", "Petr", "wide note"])
+    ws.merge_cells("G1:K1")
+    book.save(path)
+    data = path.read_bytes()
+    with pytest.raises(WorkbookError, match=r"Leads!G1:K1 is merged.*nothing was written"):
+        init_local(path, default_template(), "en")
+    assert path.read_bytes() == data

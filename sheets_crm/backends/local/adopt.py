@@ -22,6 +22,7 @@ from typing import IO
 
 from sheets_crm.backends.local import zipcopy
 from sheets_crm.backends.local.files import check_unlocked, check_writable, read_file, real_path, write_atomically
+from sheets_crm.backends.local.workbook import _refuse_merged_targets
 from sheets_crm.backends.local.xlsx_read import Package, col_index, read_tabs
 from sheets_crm.backends.local.xlsx_write import write_changes
 from sheets_crm.core.layout import Adoption, Dropdown, plan_adoption
@@ -172,6 +173,7 @@ def adopt_workbook(path: str | Path, template: Template, lang: str = "en") -> Ad
         return plan
     check_writable(real, shown=path)
     by_tab = plan.changes.by_tab()
+    _refuse_merged_targets(pkg, by_tab)  # a header cannot go into the middle of merged cells
     dropdowns = plan.dropdowns
 
     def write(out: IO[bytes]) -> None:
