@@ -375,3 +375,24 @@ def test_a_header_would_land_in_merged_cells_so_nothing_is_written(tmp_path):
     with pytest.raises(WorkbookError, match=r"Leads!G1:K1 is merged.*nothing was written"):
         init_local(path, default_template(), "en")
     assert path.read_bytes() == data
+
+
+def test_google_into_a_russian_spreadsheet_adds_russian_tabs():
+    from sheets_crm.backends.google.bootstrap import init_spreadsheet
+
+    FakeGoogle, client_of = _google()
+    fake = FakeGoogle(account="service")
+    sid = fake.add_spreadsheet(
+        "Продажи",
+        {
+            "Лиды": [
+                ["Проект", "Контактное лицо", "Телефон клиента", "Этап"],
+                ["Альфа", "Иван", "+7 900 000-00-00", "Новый"],
+            ]
+        },
+        locale="ru_RU",
+    )
+    init_spreadsheet(client_of(fake), default_template(), "en", into=sid)  # --lang left at its default
+    assert fake.tabs(sid) == ["Лиды", "План контактов", "Звонки на сегодня"]
+    assert fake.values(sid, "Лиды")[1][:4] == ["Альфа", "Иван", "+7 900 000-00-00", "Новый"]
+    assert fake.values(sid, "Лиды")[0][4] == default_template().leads.column("last_contact").names["ru"]

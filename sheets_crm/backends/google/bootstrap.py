@@ -318,6 +318,7 @@ def _lay_out_into(
     meta = client.fetch_sheet_metadata(sid, params={"fields": _INTO_FIELDS})
     sheets = list(meta.get("sheets") or [])
     existing = _crm_tabs(template, layout, sheets)
+    layout = _in_their_language(template, layout, existing)
     empties = [
         s
         for s in sheets
@@ -366,6 +367,21 @@ def _lay_out_into(
     reqs.extend(adopted)
     client.batch_update(sid, {"requests": reqs})
     return sid
+
+
+def _in_their_language(
+    template: Template, layout: list[TabLayout], existing: dict[str, dict[str, Any]]
+) -> list[TabLayout]:
+    """The layout in the language of the CRM tabs already there (a Russian sheet gets Russian tabs added)."""
+    votes = dict.fromkeys(LANGS, 0)
+    for tid, sheet in existing.items():
+        for la, name in template.tab(tid).names.items():
+            if name.strip().casefold() == sheet["properties"]["title"].strip().casefold():
+                votes[la] += 1
+    best = max(LANGS, key=lambda la: votes[la])
+    if not votes[best] or template.tab(layout[0].id).names[best] == layout[0].title:
+        return layout
+    return build_layout(template, best)
 
 
 def _keep_busy_tabs(
