@@ -12,6 +12,7 @@ from conftest import TODAY, make_snapshot
 from test_google_e2e import seed, workbook
 
 from google_standin import FakeGoogle
+from sheets_crm.app.edits import patched
 from sheets_crm.app.logcall import plan_log, run_log
 from sheets_crm.app.review import ProjectMatchError
 from sheets_crm.backends.local.workbook import LocalWorkbook
@@ -116,7 +117,7 @@ def test_google_log_refuses_when_the_row_moved_between_read_and_write() -> None:
     sid = seed(fake, LEADS, PLAN)
     book = workbook(fake, sid)
     snapshot = book.read()
-    from sheets_crm.app.edits import merged, patched
+    from sheets_crm.app.edits import merged
     from sheets_crm.app.sync import compute
 
     tables = read_tables(snapshot, TPL, TODAY)
@@ -156,3 +157,17 @@ def test_cli_log_and_its_exit_codes(make_workbook: Callable[..., Path]) -> None:
     assert usage.exit_code == 2
     bad_date = runner.invoke(app, ["log", "beta", str(path), "--next", "tomorrow"])
     assert bad_date.exit_code == 2
+
+
+def test_a_russian_sheet_gets_russian_statuses_and_dates() -> None:
+    snap = make_snapshot(TPL, LEADS, PLAN, lang="ru")
+    plan = plan_log(
+        snap, read_tables(snap, TPL, TODAY), TPL, "ромашка", day=TODAY, result="Ждут КП", next_date=D(2026, 12, 3)
+    )
+    got = cells(plan)
+    done_label = TPL.status_label("done", "ru")
+    assert [got.get((5, c)) for c in range(6)] == ["Ромашка", "22.11.2026", None, done_label, "Ждут КП", "Petr"]
+    assert got[(6, 1)] == "03.12.2026" and got[(6, 3)] == TPL.status_label("open", "ru")
+    again = read_tables(patched(snap, plan.edits), TPL, TODAY)
+    done = again.plan[again.plan["key"] == "ромашка"]
+    assert sorted(done["status"]) == ["done", "open"]  # the text written reads back as the statuses and dates meant
