@@ -322,7 +322,8 @@ def test_init_layout(tmp_path, template):
 def test_demo_workbook_syncs_with_its_broken_rows(tmp_path):
     path = write_demo(tmp_path / "demo.xlsx", TODAY)
     result = sync(LocalWorkbook(path), today=TODAY)
-    codes = sorted(i.code for i in result.issues)
+    # The demo's four broken rows; open calls of its Won/Lost leads are reported too (issue 11's rule).
+    codes = sorted(i.code for i in result.issues if i.code != "closed-lead-open-call")
     assert codes == ["bad-date", "duplicate-lead", "unknown-project", "unknown-status"]
     counts = result.counts()
     assert counts["overdue"] > 0 and counts["today"] > 0 and counts["upcoming"] > 0
