@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -29,7 +29,7 @@ from sheets_crm.core.model import CellChange, ChangeSet, Issue
 from sheets_crm.core.planner import Plan
 from sheets_crm.core.reading import Tables, TabMap, cell_text
 from sheets_crm.core.template import Template
-from sheets_crm.core.text import normalise
+from sheets_crm.core.text import column_letter, normalise
 
 __all__ = ["CallRow", "WorkList", "prepare", "settle", "finish", "CALL_USER_FIELDS"]
 
@@ -130,6 +130,13 @@ def _read_calls(tables: Tables, template: Template, work: WorkList) -> None:
     mapped = set(cm.columns.values())
     carried = {c: h for c, h in cm.headers.items() if h and c not in mapped}  # the person's own columns
     free = max([*cm.headers, *(len(line) - 1 for line in data.values)], default=-1) + 1
+    missing = [cid for cid in CALL_USER_FIELDS if cid not in cm.columns]
+    if missing and "id" in cm.added:
+        # The ID (the template's last column) goes after the work-list columns added with it.
+        free = cm.added["id"]
+        cm.columns["id"] = cm.added["id"] = free + len(missing)
+        cm.headers[free + len(missing)] = cm.headers.pop(free)
+        tables.issues[:] = [_moved_to(i, cm, free + len(missing)) for i in tables.issues]
     for cid in CALL_USER_FIELDS:
         if cid in cm.columns:
             carried[cm.columns[cid]] = cm.header_of(cid)
@@ -147,6 +154,13 @@ def _read_calls(tables: Tables, template: Template, work: WorkList) -> None:
             call_id = fallback.get(_call_key(cm, data.values[r]), "")
         if cells or call_id:
             work.calls.append(CallRow(r, call_id, cells))
+
+
+def _moved_to(issue: Issue, cm: TabMap, col: int) -> Issue:
+    """The "added column" warning of the ID, naming where it really went."""
+    if issue.code != "added-column" or issue.tab != cm.title or issue.column != cm.headers[col]:
+        return issue
+    return replace(issue, message=f"tool column was missing; added it as column {column_letter(col)}")
 
 
 def _call_key(cm: TabMap, line: list[Any]) -> tuple[str, str, str]:
