@@ -242,8 +242,10 @@ def test_layout_requests_cover_the_template(template) -> None:
     ]
     assert kinds.count("addConditionalFormatRule") == len(template.stages)
     calls = layout_requests(6, layout["calls"])
+    # Calls Today's tool columns only (When..Owner, ID): the work-list columns between are the person's (issue 11).
     assert [r["addProtectedRange"]["protectedRange"]["range"] for r in calls if "addProtectedRange" in r] == [
-        {"sheetId": 6}
+        {"sheetId": 6, "startColumnIndex": 0, "endColumnIndex": 9},
+        {"sheetId": 6, "startColumnIndex": 13, "endColumnIndex": 14},
     ]
 
 
