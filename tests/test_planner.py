@@ -16,7 +16,7 @@ import pytest
 from conftest import make_snapshot
 
 from sheets_crm.app.sync import compute, resolve_today
-from sheets_crm.core.model import KEEP
+from sheets_crm.core.model import KEEP, TabData
 from sheets_crm.core.planner import freshness_colors, plan_crm
 from sheets_crm.core.reading import read_tables
 
@@ -229,6 +229,8 @@ def _apply(snapshot, changes):
     import copy
 
     snap = copy.deepcopy(snapshot)
+    for title in changes.new_tabs:  # the tool's own History / state tabs (issue 11)
+        snap.tabs.setdefault(title, TabData(title, []))
     for c in changes.changes:
         tab = snap.tabs[c.tab]
         while len(tab.values) <= c.row:
