@@ -400,3 +400,181 @@ def _fills(fake: Any, sid: str, title: str) -> dict[tuple[int, int], str]:
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {"google_ours": ours, "google_baseline": baseline}
+
+
+# -- issue 13: the sync in its own process, the stand-in in another -----------------------------------------
+#
+#   python -m bench.google serve --leads N [--extra-rows R]   # the stand-in over HTTP; prints "PORT SID"
+#   python -m bench.google sync --port P --sid SID --today D  # one sync; prints one JSON line
+#
+# The stand-in holds the whole spreadsheet (7.4M cells at 100k leads): serving it from a separate
+# process keeps its memory out of the sync's peak, which is the sync process's own ru_maxrss.
+
+_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+
+
+def serve(n_leads: int, seed: int = 42, extra_rows: int = 0, port: int = 0) -> None:
+    """Seed a CRM of ``n_leads`` (and an unrelated tab of ``extra_rows`` × 10) and serve it until killed.
+
+    Control: ``POST /_bench/today?day=YYYY-MM-DD`` freezes the sheet's TODAY(); ``GET /_bench/stats``."""
+    import http.server
+    import json
+    import sys
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    fake = _fake()
+    Spreadsheet = __import__("google_standin", fromlist=["Spreadsheet"]).Spreadsheet
+    Spreadsheet.clone = lambda self: self  # writes in place (see _writes_in_place): nothing fails here
+    crm = generate(n_leads, seed)
+    rows = sheet_rows(crm)
+    if extra_rows:
+        rows["Archive"] = [[f"c{c}" for c in range(10)]] + [
+            [f"old row {r} col {c}" for c in range(10)] for r in range(extra_rows)
+        ]
+    sid = fake.add_spreadsheet("Bench CRM", rows, time_zone="Europe/Moscow", locale="en_GB", cols=1)
+    del crm, rows
+    fake.set_today(TODAY)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _answer(self, status: int, body: bytes, ctype: str = "application/json; charset=UTF-8") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self) -> None:
+            size = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(size) if size else None
+            url = urlsplit(self.path)
+            if url.path == "/_bench/today":
+                fake.set_today(dt.date.fromisoformat(parse_qs(url.query)["day"][0]))
+                return self._answer(200, b"{}")
+            if url.path == "/_bench/stats":
+                st = fake.stats
+                body = {"requests": st.requests, "bytes_sent": st.bytes_sent, "bytes_received": st.bytes_received}
+                return self._answer(200, json.dumps(body).encode())
+            host = self.headers.get("X-Bench-Host", _HOSTS[0])
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "x-bench-host")}
+            prepared = requests.Request(self.command, host + self.path, headers=headers, data=data).prepare()
+            resp = fake.send(prepared)
+            self._answer(resp.status_code, resp.content, resp.headers.get("Content-Type", "application/json"))
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815 - http.server's names
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print(server.server_address[1], sid, flush=True)
+    sys.stdout.close()
+    server.serve_forever()
+
+
+def _forwarding_session(port: int) -> Any:
+    """A requests session sending every Google URL to the stand-in at ``port`` (same path and query)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class Forward(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            for host in _HOSTS:
+                if request.url.startswith(host):
+                    request.url = f"http://127.0.0.1:{port}" + request.url[len(host) :]
+                    request.headers["X-Bench-Host"] = host
+                    break
+            return super().send(request, *args, **kwargs)
+
+    session = requests.Session()
+    adapter = Forward()
+    for host in _HOSTS:
+        session.mount(host, adapter)
+    return session
+
+
+def fewest_bytes(changes: ChangeSet) -> int:
+    """A floor for the bytes a write of ``changes`` needs: each changed cell's value in its most compact
+    JSON form plus a separator (no coordinates, no wrappers, no colours)."""
+    import json
+
+    total = 0
+    for ch in changes.changes:
+        value = getattr(ch.value, "text", ch.value)  # a Formula: its text
+        if value is None or value.__class__.__name__ == "_Keep":
+            total += 1
+            continue
+        if isinstance(value, dt.date):
+            value = (value - dt.date(1899, 12, 30)).days
+        total += len(json.dumps(value, ensure_ascii=False, default=str).encode()) + 1
+    return total
+
+
+def one_sync(port: int, sid: str, today: dt.date) -> dict[str, Any]:
+    """One sync through the forwarding session; what it cost. Run in a fresh process."""
+    import resource
+
+    from sheets_crm.app.sync import sync
+    from sheets_crm.backends.google import workbook as google_workbook
+    from sheets_crm.backends.google.workbook import GoogleWorkbook
+
+    logging.getLogger("sheets_crm").setLevel(logging.ERROR)
+    written: list[int] = []
+    real_apply = GoogleWorkbook.apply
+
+    def apply(self: Any, changes: ChangeSet, base: Snapshot) -> None:
+        written.append(fewest_bytes(changes))
+        real_apply(self, changes, base)
+
+    GoogleWorkbook.apply = apply  # type: ignore[method-assign]
+    workbook = GoogleWorkbook(sid, session=_forwarding_session(port))
+    t0 = time.perf_counter()
+    result = sync(workbook, today=today)
+    wall = time.perf_counter() - t0
+    stats = workbook.stats()
+    del google_workbook
+    return {
+        "wall_s": round(wall, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "reads": stats["reads"],
+        "writes": stats["writes"],
+        "batches": stats["write_batches"],
+        "split": bool(stats["split_writes"]),
+        "bytes_sent": stats["bytes_sent"],
+        "bytes_received": stats["bytes_received"],
+        "changed_cells": result.changed_cells,
+        "fewest_write_bytes": sum(written),
+        # Bytes of the write(s) over the floor for the same changes (reads send no body).
+        "write_ratio": round(stats["bytes_sent"] / sum(written), 2) if sum(written) else None,
+    }
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.google")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--leads", type=int, required=True)
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--extra-rows", type=int, default=0)
+    c = sub.add_parser("sync")
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--sid", required=True)
+    c.add_argument("--today", default=TODAY.isoformat())
+    args = parser.parse_args(argv)
+    if args.cmd == "serve":
+        serve(args.leads, args.seed, args.extra_rows)
+        return 0
+    print(json.dumps(one_sync(args.port, args.sid, dt.date.fromisoformat(args.today))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))

@@ -683,6 +683,54 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def google_json(n_leads: int, unrelated_rows: int = 0, seed: int = 42) -> list[dict[str, Any]]:
+    """First sync, no-op sync and next-morning sync of ``n_leads`` on Google, each in a fresh process
+    against the stand-in served from another process (its memory is not the sync's)."""
+    import urllib.request
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "bench.google", "serve", "--leads", str(n_leads), "--seed", str(seed)]
+    cmd += ["--extra-rows", str(unrelated_rows)]
+    t0 = time.perf_counter()
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=HERE.parent, env=env)
+    try:
+        assert server.stdout is not None
+        port, sid = server.stdout.readline().split()
+        seeded = time.perf_counter() - t0
+        lines = []
+        for scenario, day in (("first", TODAY), ("noop", TODAY), ("next_day", TODAY + dt.timedelta(days=1))):
+            urllib.request.urlopen(  # the sheet's own TODAY()
+                urllib.request.Request(f"http://127.0.0.1:{port}/_bench/today?day={day.isoformat()}", method="POST")
+            ).read()
+            sync_cmd = [sys.executable, "-m", "bench.google", "sync", "--port", port, "--sid", sid]
+            done = subprocess.run(
+                [*sync_cmd, "--today", day.isoformat()],
+                capture_output=True,
+                text=True,
+                cwd=HERE.parent,
+                env=env,
+                check=False,
+            )
+            if done.returncode:
+                line: dict[str, Any] = {"error": done.stderr.strip().splitlines()[-1:]}
+            else:
+                line = json.loads(done.stdout.strip().splitlines()[-1])
+            lines.append(
+                {
+                    "backend": "google",
+                    "leads": n_leads,
+                    "unrelated_rows": unrelated_rows,
+                    "sync": scenario,
+                    "seed_s": round(seeded, 1),
+                    **line,
+                }
+            )
+        return lines
+    finally:
+        server.kill()
+        server.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -701,8 +749,21 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the Google stand-in's validation and copy-on-write (much slower at 100k)",
     )
     p.add_argument("--out", default=str(HERE / "results.md"))
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="Google (issue 13): one JSON line per measurement, the sync in its own process, the stand-in in "
+        "another (--sizes; --unrelated-rows R adds an unrelated R x 10 tab)",
+    )
+    p.add_argument("--unrelated-rows", type=int, default=0, help="with --json: rows of an unrelated tab")
     p.add_argument("--render", metavar="RESULTS.json", help="only re-render tables from a results file")
     args = p.parse_args(argv)
+    if args.json:
+        sizes = [int(x.replace("k", "000")) for x in (args.sizes or "1000,10000").split(",")]
+        for n in sizes:
+            for line in google_json(n, args.unrelated_rows):
+                print(json.dumps(line), flush=True)
+        return 0
     if args.render:
         text = render(json.loads(Path(args.render).read_text(encoding="utf-8")))
         Path(args.out).write_text(text + "\n", encoding="utf-8")

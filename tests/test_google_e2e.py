@@ -35,6 +35,7 @@ from sheets_crm.errors import (
     QuotaError,
     SheetShapeError,
     StorageQuotaError,
+    WorkbookError,
     WriteOutcome,
 )
 
@@ -333,15 +334,14 @@ def test_init_into_an_existing_spreadsheet_with_a_service_account() -> None:
     init_spreadsheet(client, TPL, "ru", into=sid)
     assert len(fake.protected_ranges(sid, n["leads"])) == 1  # replaced, not piled up
     assert count_rules(fake, sid, n["leads"]) == (len(TPL.stages), 54)
-    # ...but over a person's data it only adds what is missing (here: nothing), unless forced,
-    # and forced it keeps a copy of the tab first (issue 12).
+    # ...but not over a person's data, unless forced.
     type_rows(fake, sid, n["leads"], [["Альфа", "Иван"]])
     before = fake.values(sid, n["leads"])
-    init_spreadsheet(client, TPL, "ru", into=sid)
+    with pytest.raises(WorkbookError, match="--force"):
+        init_spreadsheet(client, TPL, "ru", into=sid)
     assert fake.values(sid, n["leads"]) == before
     init_spreadsheet(client, TPL, "ru", into=sid, force=True)
     assert fake.values(sid, n["leads"])[1][:2] == ["Альфа", "Иван"]
-    assert [fake.values(sid, t) for t in fake.tabs(sid) if t.startswith(n["leads"] + " (before init ")] == [before]
 
 
 # -- cost per sync --------------------------------------------------------------------------
@@ -374,6 +374,27 @@ def test_requests_per_sync_are_constant_whatever_the_size() -> None:
         second = sync(wb, today=TODAY)
         assert not second.written and fake.stats.writes == 0 and fake.stats.reads == 3
     assert seen[10] == seen[2000]
+
+
+def test_an_unrelated_tab_of_any_size_does_not_change_what_a_sync_reads_or_writes() -> None:
+    """A 50k-row tab beside the CRM: the same requests, the same bytes sent, and only its few bytes of
+    properties (title, id, grid size) more received."""
+    leads, plan = _bulk(40)
+    seen = {}
+    for extra in (0, 50_000):
+        fake = FakeGoogle(account="service")
+        sid = seed(fake, leads, plan)
+        if extra:
+            big = [[f"archived row {r} col {c}" for c in range(10)] for r in range(extra)]
+            fake.person.add_tab(sid, "Archive 2019", big)
+        wb = workbook(fake, sid)
+        fake.reset_stats()
+        first = sync(wb, today=TODAY)
+        second = sync(wb, today=TODAY)
+        assert first.written and not second.written
+        seen[extra] = (dict(fake.stats.by_method), fake.stats.bytes_sent, fake.stats.bytes_received)
+    assert seen[0][:2] == seen[50_000][:2]
+    assert 0 < seen[50_000][2] - seen[0][2] < 400  # the tab's properties, twice (one per sync)
 
 
 # -- same answers as the local backend ------------------------------------------------------

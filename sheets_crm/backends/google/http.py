@@ -102,7 +102,7 @@ class RetryPolicy:
     quota_wait: float = 70.0
 
     def delay(self, retry: int, rng: Callable[[], float]) -> float:
-        return min(self.max_delay, self.base_delay * 2 ** (retry - 1)) + rng() * self.jitter
+        return float(min(self.max_delay, self.base_delay * 2 ** (retry - 1)) + rng() * self.jitter)
 
     def bounds(self, quota: bool) -> tuple[int, float]:
         """(attempts, seconds of waiting) for a quota answer or any other transient failure."""
@@ -207,7 +207,7 @@ class CrmHTTPClient(HTTPClient):
     ) -> None:
         if auth is None and session is None:
             session = requests.Session()
-        super().__init__(auth, session)  # type: ignore[arg-type]
+        super().__init__(auth, session)
         self.account_email = account_email
         self.account_kind = account_kind
         self.policy = policy or RetryPolicy()
@@ -215,14 +215,16 @@ class CrmHTTPClient(HTTPClient):
         self.rng = rng or random.random
         # Google compresses answers only for clients that say "gzip" in both headers.
         self.session.headers["Accept-Encoding"] = "gzip"
-        self.session.headers["User-Agent"] = f"sheets-crm (gzip) {self.session.headers.get('User-Agent', '')}".strip()
+        agent = self.session.headers.get("User-Agent", "")
+        agent = agent.decode() if isinstance(agent, bytes) else agent
+        self.session.headers["User-Agent"] = f"sheets-crm (gzip) {agent}".strip()
         self.stats = RequestStats()
         #: Writes Google answered with success (so a later failure no longer means "nothing written").
         self.writes_done = 0
         self.set_timeout(timeout)
 
     # -- the one place ----------------------------------------------------
-    def request(  # type: ignore[override]
+    def request(  # noqa: PLR0913 - gspread's signature, plus ours
         self,
         method: str,
         endpoint: str,
@@ -625,7 +627,7 @@ def _project(error: Mapping[str, Any]) -> str | None:
         if isinstance(detail, dict):
             consumer = (detail.get("metadata") or {}).get("consumer", "")
             if consumer.startswith("projects/"):
-                return consumer.split("/", 1)[1]
+                return str(consumer.split("/", 1)[1])
     match = _PROJECT.search(str(error.get("message", "")))
     return match.group(1) if match else None
 
@@ -635,7 +637,7 @@ def _activation_url(error: Mapping[str, Any], api: str, project: str | None) -> 
         if isinstance(detail, dict):
             url = (detail.get("metadata") or {}).get("activationUrl")
             if url:
-                return url
+                return str(url)
     service = "drive.googleapis.com" if "Drive" in api else "sheets.googleapis.com"
     suffix = f"?project={project}" if project else ""
     return f"https://console.developers.google.com/apis/api/{service}/overview{suffix}"

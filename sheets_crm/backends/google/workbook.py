@@ -208,12 +208,12 @@ def _same_raw(expected: Any, actual: Any) -> bool:
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return type(expected) is type(actual) and expected == actual
+        return type(expected) is type(actual) and bool(expected == actual)
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return float(expected) == float(actual)
     if isinstance(expected, dt.date):
         return isinstance(actual, (int, float)) and float(actual) == float(_serial(expected))
-    return expected == actual
+    return bool(expected == actual)
 
 
 # -- the write ---------------------------------------------------------------------
@@ -847,14 +847,14 @@ def _guard_spans(cells: dict[tuple[int, int], Any]) -> list[tuple[int, int, int,
     for r, c in cells:
         if r > 0:
             body.setdefault(c, []).append(r)
-    cols = sorted(body)
+    cols: list[int | None] = [*sorted(body), None]
     run: list[int] = []
-    for c in cols + [None]:  # type: ignore[list-item]
-        if c is not None and (not run or c == run[-1] + 1):
-            run.append(c)
+    for col in cols:
+        if col is not None and (not run or col == run[-1] + 1):
+            run.append(col)
             continue
         if run:
-            rows = [r for col in run for r in body[col]]
+            rows = [r for k in run for r in body[k]]
             spans.append((min(rows), run[0], max(rows), run[-1]))
-        run = [c] if c is not None else []
+        run = [] if col is None else [col]
     return spans
