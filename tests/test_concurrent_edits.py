@@ -41,6 +41,7 @@ from google_standin import FakeGoogle
 from sheets_crm.app.sync import MAX_ATTEMPTS, compute, live_columns, sync
 from sheets_crm.backends.google.http import CrmHTTPClient
 from sheets_crm.backends.google.workbook import GoogleWorkbook
+from sheets_crm.core.history import tab_names
 from sheets_crm.core.template import default_template
 from sheets_crm.core.text import TitleSet, normalise
 from sheets_crm.errors import ConcurrentEditError, CrmError, WriteOutcome
@@ -137,7 +138,9 @@ def still_to_do(fake: FakeGoogle, sid: str, titles: dict[int, str] | None = None
     # What the sync would really write: the backend keeps Days since contact and the colours live.
     live = live_columns(outcome.tables, TPL) if outcome.tables else None
     changes = wb.prepare(outcome.changes, snapshot, live)
-    todo = [ch for ch in changes.changes if snapshot.tabs[ch.tab].cell(ch.row, ch.col) != TYPED]
+    # History and the state tab (issue 11) only record what the next sync sees (the typed text among it).
+    own = set(tab_names())
+    todo = [ch for ch in changes.changes if ch.tab not in own and snapshot.tabs[ch.tab].cell(ch.row, ch.col) != TYPED]
     return len(todo) + len(getattr(changes, "requests", []))
 
 
@@ -221,6 +224,35 @@ class Run:
     window: bool  # an edit landed between the guard read and the write
 
 
+def _stopped(
+    exc: CrmError, fake: FakeGoogle, sid: str, after_edit: dict[str, Any], log: list[str], window: bool
+) -> Run:
+    """A sync that gave up: "stopped" when the message says truly what it left, else "wrong"."""
+    message = str(exc)
+    written = fake.stats.by_method.get("sheets.spreadsheets.batchUpdate", 0)
+    changed = ("whole" in after_edit and whole(fake, sid) != after_edit["whole"]) or (
+        written and "whole" not in after_edit
+    )
+    if changed and exc.outcome is WriteOutcome.UPDATED and "nothing was written" not in message.lower():
+        # An earlier attempt wrote (from a consistent read), then a later edit stopped the sync:
+        # the message must say the sheet was written.
+        return Run("stopped", message, MAX_ATTEMPTS, window)
+    if changed:
+        return Run("wrong", f"stopped but the sheet changed: {message}; {log}", 0, window)
+    assert message and "nothing was written" in message.lower(), message
+    return Run("stopped", message, MAX_ATTEMPTS, window)
+
+
+def _typed_value_lost_unread(fake: FakeGoogle, sid: str, fired: list[tuple[str, int]], methods: dict[int, str]) -> bool:
+    """Was a value typed into a tool cell overwritten though no read came after the typing?"""
+    typed_at = [pos for k, pos in fired if k == "type_tool"]
+    if not typed_at or any(k == "delete_row" for k, _ in fired):
+        return False
+    left = any(TYPED in row for t in fake.tabs(sid) for row in fake.values(sid, t))
+    seen = any(m.endswith(("spreadsheets.get", "values.batchGet")) for n, m in methods.items() if n >= typed_at[0])
+    return not left and not seen
+
+
 def run_interleaving(kind: str, position: int, rng: random.Random, *, second: tuple[str, int] | None = None) -> Run:
     """One sync with one (or two) edits by a person, each just before request number ``position``."""
     fake = FakeGoogle(account="service")
@@ -256,20 +288,8 @@ def run_interleaving(kind: str, position: int, rng: random.Random, *, second: tu
         result = sync(workbook(fake, sid), today=TODAY)
     except CrmError as exc:
         live["on"] = False
-        message = str(exc)
         window = any(methods.get(pos, "").endswith("spreadsheets.batchUpdate") for _, pos in fired)
-        written = fake.stats.by_method.get("sheets.spreadsheets.batchUpdate", 0)
-        changed = ("whole" in after_edit and whole(fake, sid) != after_edit["whole"]) or (
-            written and "whole" not in after_edit
-        )
-        if changed and exc.outcome is WriteOutcome.UPDATED and "nothing was written" not in message.lower():
-            # An earlier attempt wrote (from a consistent read), then a later edit stopped the sync:
-            # the message must say the sheet was written.
-            return Run("stopped", message, MAX_ATTEMPTS, window)
-        if changed:
-            return Run("wrong", f"stopped but the sheet changed: {message}; {log}", 0, window)
-        assert message and "nothing was written" in message.lower(), message
-        return Run("stopped", message, MAX_ATTEMPTS, window)
+        return _stopped(exc, fake, sid, after_edit, log, window)
     live["on"] = False
     window = any(methods.get(pos, "").endswith("spreadsheets.batchUpdate") for _, pos in fired)
     problems = []
@@ -285,12 +305,8 @@ def run_interleaving(kind: str, position: int, rng: random.Random, *, second: tu
     todo = still_to_do(fake, sid, titles)
     if todo:
         problems.append(f"{todo} tool cells are not what the planner says for their row")
-    typed_at = [pos for k, pos in fired if k == "type_tool"]
-    if typed_at and not any(k == "delete_row" for k, _ in fired):
-        left = any(TYPED in row for t in fake.tabs(sid) for row in fake.values(sid, t))
-        seen = any(m.endswith(("spreadsheets.get", "values.batchGet")) for n, m in methods.items() if n >= typed_at[0])
-        if not left and not seen:
-            problems.append("a value typed into a tool cell was overwritten without being read")
+    if _typed_value_lost_unread(fake, sid, fired, methods):
+        problems.append("a value typed into a tool cell was overwritten without being read")
     if problems:
         return Run("wrong", "; ".join(problems) + f"; {log}", result.attempts, window)
     return Run("clean", "; ".join(log), result.attempts, window)
