@@ -232,7 +232,7 @@ def _apply(snapshot, changes):
     for title in changes.new_tabs:  # the tool's own History / state tabs (issue 11)
         snap.tabs.setdefault(title, TabData(title, []))
     for c in changes.changes:
-        tab = snap.tabs[c.tab]
+        tab = snap.tabs.setdefault(c.tab, TabData(c.tab, []))  # a tab the sync creates (History, state)
         while len(tab.values) <= c.row:
             tab.values.append([])
         line = tab.values[c.row]
