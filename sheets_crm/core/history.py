@@ -108,7 +108,7 @@ def _typed_over(
             continue
         if cid in _DAILY:
             raw = tm.data.cell(r, c)
-            typed = not isinstance(raw, (int, float)) or isinstance(raw, bool)
+            typed = not isinstance(raw, (int, float, dt.date)) or isinstance(raw, bool)  # a date is a number on Google
         else:
             k = key_col[title]
             key = cell_text(tm.data.cell(r, k)) if k is not None else ""
