@@ -209,7 +209,7 @@ def generate(n_leads: int, seed: int = 42, today: dt.date = TODAY, plan_per_lead
     ]
     first = rng.integers(0, len(_FIRST), n).tolist()
     last = rng.integers(0, len(_LAST), n).tolist()
-    contacts = [f"{_FIRST[f]} {_LAST[l]}" for f, l in zip(first, last, strict=False)]
+    contacts = [f"{_FIRST[f]} {_LAST[s]}" for f, s in zip(first, last, strict=False)]
     digits = rng.integers(0, 10**9, n).tolist()
     phones = [f"+7 9{d // 10**7:02d} {d // 10**4 % 1000:03d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in digits]
     emails = [
@@ -295,7 +295,6 @@ def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lan
     """The CRM as an .xlsx laid out like ``sheets-crm init`` (write-only mode: fast)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.comments import Comment
     from openpyxl.formatting.rule import CellIsRule
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -330,19 +329,7 @@ def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lan
                 ws.conditional_formatting.add(
                     body, CellIsRule(operator="equal", formula=[f'"{text}"'], fill=fill(color))
                 )
-        header = []
-        for col in tab.columns:
-            cell = WriteOnlyCell(ws, value=col.header)
-            cell.font = bold
-            color = tab.header_fill_tool if col.tool else tab.header_fill_user
-            if color:
-                cell.fill = fill(color)
-            if col.tool and tab.id != "calls":
-                cell.comment = Comment(
-                    "Filled in by sheets-crm at every sync: edits here are overwritten.", "sheets-crm"
-                )
-            header.append(cell)
-        ws.append(header)
+        ws.append(_header_cells(ws, tab, bold, fill))
         fmt = tab.date_format
         for row in data[tab.id]:
             out: list[Any] = list(row)
@@ -356,6 +343,24 @@ def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lan
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path
+
+
+def _header_cells(ws: Any, tab: Any, bold: Any, fill: Any) -> list[Any]:
+    """The header row as init writes it: bold, coloured by owner, a note on tool columns."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+
+    header = []
+    for col in tab.columns:
+        cell = WriteOnlyCell(ws, value=col.header)
+        cell.font = bold
+        color = tab.header_fill_tool if col.tool else tab.header_fill_user
+        if color:
+            cell.fill = fill(color)
+        if col.tool and tab.id != "calls":
+            cell.comment = Comment("Filled in by sheets-crm at every sync: edits here are overwritten.", "sheets-crm")
+        header.append(cell)
+    return header
 
 
 def seed_google(

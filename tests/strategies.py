@@ -440,6 +440,24 @@ def _in_calls(status: str, day: dt.date, horizon: dt.date, lead: list[Any] | Non
     return not (stage is not None and stage.closed and not TEMPLATE.settings.include_closed)
 
 
+def _history(rows: list[Any], key: str, pget: Any, today: dt.date) -> dict[str, Any]:
+    """A lead's tool values from its plan rows, as the contract states them."""
+    done = [(d, i, r) for i, k, d, s, r in rows if k == key and s == "done"]
+    todo = [(d, i, r) for i, k, d, s, r in rows if k == key and s == "open"]
+    out: dict[str, Any] = dict.fromkeys(TOOL_LEADS)
+    out["touches"] = len(done)
+    if done:
+        last = max(done, key=lambda t: (t[0], t[1]))  # a tie goes to the row lower in the sheet
+        out["last_contact"] = last[0]
+        out["last_result"] = pget(last[2], "result") or None
+        out["days_since_contact"] = (today - last[0]).days
+    if todo:
+        nxt = min(todo, key=lambda t: (t[0], t[1]))  # a tie goes to the row higher in the sheet
+        out["next_contact"] = nxt[0]
+        out["next_topic"] = pget(nxt[2], "topic") or None
+    return out
+
+
 def expected(case: CrmCase, today: dt.date = TODAY) -> Expected:
     col = {c: i for i, c in enumerate(case.leads_cols)}
     pcol = {c: i for i, c in enumerate(case.plan_cols)}
@@ -463,20 +481,7 @@ def expected(case: CrmCase, today: dt.date = TODAY) -> Expected:
             first_lead.setdefault(key, row)
 
     def history(key: str) -> dict[str, Any]:
-        done = [(d, i, r) for i, k, d, s, r in rows if k == key and s == "done"]
-        todo = [(d, i, r) for i, k, d, s, r in rows if k == key and s == "open"]
-        out: dict[str, Any] = dict.fromkeys(TOOL_LEADS)
-        out["touches"] = len(done)
-        if done:
-            last = max(done, key=lambda t: (t[0], t[1]))  # a tie goes to the row lower in the sheet
-            out["last_contact"] = last[0]
-            out["last_result"] = pget(last[2], "result") or None
-            out["days_since_contact"] = (today - last[0]).days
-        if todo:
-            nxt = min(todo, key=lambda t: (t[0], t[1]))  # a tie goes to the row higher in the sheet
-            out["next_contact"] = nxt[0]
-            out["next_topic"] = pget(nxt[2], "topic") or None
-        return out
+        return _history(rows, key, pget, today)
 
     leads = []
     for row in case.leads:

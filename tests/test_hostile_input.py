@@ -351,7 +351,7 @@ def test_100k_row_plan_tab_in_an_xlsx(tmp_path, template):
         leads.append([f"Lead {i}", "", "", "", "New"])
     plan = book.create_sheet(names["plan"])
     plan.append(["Project", "Date", "Status"])  # only the required columns: 300 000 cells
-    for i in range(100_000):
+    for _ in range(100_000):
         plan.append(
             [
                 f"Lead {rng.randrange(300)}",
@@ -403,7 +403,7 @@ def _with_cached_results(path: Path, results: dict[str, str]) -> None:
                     data = re.sub(
                         rb'(<c r="' + coord.encode() + rb'"[^>]*?)(/?)>(<f>.*?</f>)<v\s*/>|'
                         rb'(<c r="' + coord.encode() + rb'"[^>]*?)>(<f>.*?</f>)<v></v>',
-                        lambda m: (
+                        lambda m, kind=kind, value=value: (
                             (m.group(1) or m.group(4))
                             + kind
                             + b">"

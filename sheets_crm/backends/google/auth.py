@@ -119,7 +119,7 @@ def _from_info(
         from google.oauth2 import service_account
 
         try:
-            creds = service_account.Credentials.from_service_account_info(data, scopes=scopes)
+            creds = service_account.Credentials.from_service_account_info(data, scopes=scopes)  # type: ignore[no-untyped-call]
         except (ValueError, TypeError, KeyError):
             # Never quote google-auth's message: for a key that is not text it repeats the key itself.
             why = "not a readable PEM key" if isinstance(data.get("private_key"), str) else "not one piece of text"
@@ -132,7 +132,7 @@ def _from_info(
         from google.oauth2.credentials import Credentials as UserCredentials
 
         try:
-            creds = UserCredentials.from_authorized_user_info(data, scopes)
+            creds = UserCredentials.from_authorized_user_info(data, scopes)  # type: ignore[no-untyped-call]
         except (ValueError, KeyError) as exc:
             raise AuthError(
                 f"{path} ({source}) is a saved login that cannot be used ({exc}). Delete it and log in again "
