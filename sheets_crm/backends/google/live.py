@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sheets_crm.backends.google.colors import color_to_hex, hex_to_color
 from sheets_crm.backends.protocol import LiveColumns
 from sheets_crm.core.text import column_letter
 
@@ -128,8 +129,6 @@ def _ranges(live: LiveColumns, sheet_id: int) -> list[dict[str, Any]]:
 
 def freshness_rules(live: LiveColumns, sheet_id: int) -> list[dict[str, Any]]:
     """The ``ConditionalFormatRule`` objects the freshness colour needs."""
-    from sheets_crm.backends.google.workbook import hex_to_color
-
     ranges = _ranges(live, sheet_id)
     return [
         {
@@ -156,8 +155,6 @@ def is_ours(rule: dict[str, Any]) -> bool:
 
 
 def _key(rule: dict[str, Any]) -> tuple[str, str | None, tuple[tuple[int, int], ...]]:
-    from sheets_crm.backends.google.workbook import color_to_hex
-
     color = color_to_hex(((rule.get("booleanRule") or {}).get("format") or {}).get("backgroundColor"))
     cols = tuple(
         sorted((int(r.get("startColumnIndex", 0)), int(r.get("endColumnIndex", 0))) for r in rule.get("ranges") or [])

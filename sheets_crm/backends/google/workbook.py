@@ -43,6 +43,7 @@ from typing import Any
 import requests
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
+from sheets_crm.backends.google.colors import color_to_hex, hex_to_color
 from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
 from sheets_crm.backends.google.live import days_formula, rules_requests
 from sheets_crm.backends.google.newtabs import add_sheet_requests
@@ -124,27 +125,6 @@ def a1_range(title: str, row0: int, col0: int, row1: int, col1: int) -> str:
 
 
 # -- colours ---------------------------------------------------------------------
-
-
-def color_to_hex(color: dict[str, Any] | None) -> str | None:
-    """Google's {red, green, blue} floats (missing channel = 0) → 'RRGGBB'."""
-    if not color:
-        return None if color is None else "000000"
-    return "".join(f"{max(0, min(255, round(float(color.get(ch, 0)) * 255))):02X}" for ch in ("red", "green", "blue"))
-
-
-def hex_to_color(value: str) -> dict[str, float]:
-    """'RRGGBB' → Google's colour, zero channels omitted (Google omits them too).
-    Five decimals keep the payload small; they are rounded *up* because Google
-    stores a channel as 8 bits by truncating (x·255 floored), and a value a
-    hair below level/255 would come back one step darker."""
-    value = value.lstrip("#")
-    out: dict[str, float] = {}
-    for i, ch in enumerate(("red", "green", "blue")):
-        level = int(value[2 * i : 2 * i + 2], 16)
-        if level:
-            out[ch] = 1 if level == 255 else math.ceil(level / 255 * 1e5 + 1e-6) / 1e5
-    return out
 
 
 # -- cell values -----------------------------------------------------------------
