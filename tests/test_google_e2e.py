@@ -35,7 +35,6 @@ from sheets_crm.errors import (
     QuotaError,
     SheetShapeError,
     StorageQuotaError,
-    WorkbookError,
     WriteOutcome,
 )
 
@@ -334,14 +333,15 @@ def test_init_into_an_existing_spreadsheet_with_a_service_account() -> None:
     init_spreadsheet(client, TPL, "ru", into=sid)
     assert len(fake.protected_ranges(sid, n["leads"])) == 1  # replaced, not piled up
     assert count_rules(fake, sid, n["leads"]) == (len(TPL.stages), 54)
-    # ...but not over a person's data, unless forced.
+    # ...but over a person's data it only adds what is missing (here: nothing), unless forced,
+    # and forced it keeps a copy of the tab first (issue 12).
     type_rows(fake, sid, n["leads"], [["Альфа", "Иван"]])
     before = fake.values(sid, n["leads"])
-    with pytest.raises(WorkbookError, match="--force"):
-        init_spreadsheet(client, TPL, "ru", into=sid)
+    init_spreadsheet(client, TPL, "ru", into=sid)
     assert fake.values(sid, n["leads"]) == before
     init_spreadsheet(client, TPL, "ru", into=sid, force=True)
     assert fake.values(sid, n["leads"])[1][:2] == ["Альфа", "Иван"]
+    assert [fake.values(sid, t) for t in fake.tabs(sid) if t.startswith(n["leads"] + " (before init ")] == [before]
 
 
 # -- cost per sync --------------------------------------------------------------------------
