@@ -16,6 +16,8 @@ results as well as what it must leave alone.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -624,3 +626,24 @@ def google_person_cells(fake: Any, sid: str, titles: dict[int, str] | None = Non
                     continue
                 out[(title, r, c)] = {"value": cell.get("userEnteredValue"), "format": cell.get("userEnteredFormat")}
     return out
+
+
+_DAYS_FORMULA = re.compile(r'^=IF\(([A-Z]+)(\d+)="","",TODAY\(\)-\1\2\)$')
+
+
+def assert_only_the_tools_formulas(bodies: Iterable[dict[str, Any]]) -> None:
+    """No person's text ever becomes a formula: the only formulas a Google sync may send are
+    the tool's own Days since contact, ``=IF(I5="","",TODAY()-I5)``, pointing at its own row."""
+    for body in bodies:
+        for req in body["requests"]:
+            update = req.get("updateCells") or {}
+            first = (update.get("start") or update.get("range") or {}).get("rowIndex")
+            if first is None:
+                first = (update.get("range") or {}).get("startRowIndex", 0)
+            for r, row in enumerate(update.get("rows", [])):
+                for cell in row.get("values", []):
+                    formula = (cell.get("userEnteredValue") or {}).get("formulaValue")
+                    if formula is None:
+                        continue
+                    match = _DAYS_FORMULA.match(formula)
+                    assert match and int(match[2]) == first + r + 1, cell

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import TODAY
+from strategies import assert_only_the_tools_formulas
 
 from sheets_crm.app.sync import sync
 from sheets_crm.backends.local.workbook import LocalWorkbook
@@ -241,12 +242,14 @@ def test_hostile_values_on_google_no_crash_no_formula(template):
             for row in (req.get("updateCells") or {}).get("rows", []):
                 for cell in row.get("values", []):
                     kinds.update(cell.get("userEnteredValue", {}).keys())
-    assert kinds <= {"stringValue", "numberValue"} and "stringValue" in kinds
+    assert kinds <= {"stringValue", "numberValue", "formulaValue"} and "stringValue" in kinds
+    assert_only_the_tools_formulas(entry.body for entry in fake.calls("spreadsheets.batchUpdate"))
     for tab in ("Leads", "Calls Today"):
         for row in fake.spreadsheet(sid).find_sheet(tab).rows:
             for cell in row:
-                if cell and "formulaValue" in (cell.get("userEnteredValue") or {}):
-                    assert tab == "Leads" and cell["userEnteredValue"]["formulaValue"] == "=1/0"
+                formula = (cell or {}).get("userEnteredValue", {}).get("formulaValue")
+                if formula and formula != "=1/0":
+                    assert tab == "Leads" and formula.startswith("=IF(") and "TODAY()-" in formula, formula
     calls = [r[3] for r in fake.values(sid, "Calls Today")[1:]]
     assert HUGE in calls and EVIL[0] in calls and "Ünïcödé \x01\x07\x1b[31m 東京" in calls
     fake.reset_stats()

@@ -220,7 +220,7 @@ def _google(fake: Any, sid: str) -> Any:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(case=crm_cases())
 def test_local_and_google_backends_agree(case: CrmCase) -> None:
-    from strategies import google_person_cells
+    from strategies import assert_only_the_tools_formulas, google_person_cells
 
     from google_standin import FakeGoogle
 
@@ -232,6 +232,7 @@ def test_local_and_google_backends_agree(case: CrmCase) -> None:
         local_calls = calls_result(xlsx_values(path, titles["calls"]))
 
     fake = FakeGoogle(account="service")
+    fake.set_today(TODAY)  # the sheet's own TODAY(), which Days since contact is computed from
     sid = seed_google(fake, case)
     before = google_person_cells(fake, sid)
     remote = sync(_google(fake, sid), today=TODAY)
@@ -250,12 +251,8 @@ def test_local_and_google_backends_agree(case: CrmCase) -> None:
     added_headers = {k for k in after.keys() - before.keys() if k[0] in (titles["leads"], titles["plan"]) and k[1] == 0}
     assert {k: v for k, v in after.items() if k not in added_headers} == before
 
-    # No formula, ever: every value the sync sent is a plain value.
-    for entry in fake.calls("spreadsheets.batchUpdate"):
-        for req in entry.body["requests"]:
-            for row in (req.get("updateCells") or {}).get("rows", []):
-                for cell in row.get("values", []):
-                    assert "formulaValue" not in (cell.get("userEnteredValue") or {}), cell
+    # No person's text ever becomes a formula: the only formula sent is the tool's own Days since.
+    assert_only_the_tools_formulas(entry.body for entry in fake.calls("spreadsheets.batchUpdate"))
 
     # A second sync reads once and writes nothing.
     fake.reset_stats()
