@@ -27,7 +27,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Protocol
 
 from sheets_crm.app.config import DigestConfig
-from sheets_crm.core.model import Call
+from sheets_crm.core.model import SECTIONS, Call
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import CrmError
 
@@ -43,7 +43,6 @@ __all__ = [
     "deliver",
 ]
 
-SECTIONS = ("overdue", "today", "upcoming")
 
 _LABELS: dict[str, dict[str, str]] = {
     "en": {

@@ -30,14 +30,14 @@ import icalendar
 
 from sheets_crm.app.files import write_atomically
 from sheets_crm.backends.google.target import spreadsheet_id
-from sheets_crm.core.model import Call
+from sheets_crm.core.model import SECTIONS, Call
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import ConfigError, CrmError
 
 __all__ = ["calls_to_ics", "event_uid", "source_key", "write_ics", "PRODID", "ALL_SECTIONS"]
 
 PRODID = "-//sheets-crm//sheets-crm calendar export//EN"
-ALL_SECTIONS = ("overdue", "today", "upcoming")
+ALL_SECTIONS = SECTIONS
 _UID_DOMAIN = "sheets-crm"
 _EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 

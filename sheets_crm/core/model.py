@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "SECTIONS",
     "KEEP",
     "TabData",
     "Snapshot",
@@ -24,6 +25,9 @@ __all__ = [
     "Issue",
     "Call",
 ]
+
+#: The three parts of Calls Today, in the order they are listed.
+SECTIONS = ("overdue", "today", "upcoming")
 
 
 class _Keep:

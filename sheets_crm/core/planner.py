@@ -19,12 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheets_crm.core.model import Call, Issue
+from sheets_crm.core.model import SECTIONS, Call, Issue
 from sheets_crm.core.template import Template
 
 __all__ = ["Plan", "plan_crm", "freshness_colors", "SECTIONS", "LEAD_FIELDS", "CALL_FIELDS"]
 
-SECTIONS = ("overdue", "today", "upcoming")
 LEAD_FIELDS = ("last_contact", "last_result", "next_contact", "next_topic", "days_since_contact", "touches")
 CALL_FIELDS = ("section", "date", "days_overdue", "project", "contact", "phone", "topic", "last_result", "owner")
 

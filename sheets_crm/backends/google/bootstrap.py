@@ -39,7 +39,7 @@ from sheets_crm.backends.google.live import freshness_rules, is_ours
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
 from sheets_crm.backends.google.workbook import hex_to_color, quote_title
 from sheets_crm.backends.protocol import LiveColumns
-from sheets_crm.core.dates import resolve_zone
+from sheets_crm.core.dates import machine_zone, resolve_zone
 from sheets_crm.core.layout import TabLayout, build_layout
 from sheets_crm.core.template import LANGS, Template
 from sheets_crm.errors import ConfigError
@@ -189,15 +189,6 @@ def _check_zone(time_zone: str | None) -> str | None:
     return time_zone
 
 
-def _machine_zone() -> str | None:
-    try:
-        import tzlocal
-
-        return tzlocal.get_localzone_name() or None
-    except Exception:
-        return None
-
-
 def init_spreadsheet(
     client: CrmHTTPClient,
     template: Template,
@@ -234,7 +225,7 @@ def init_spreadsheet(
             template,
             layout,
             title or DEFAULT_TITLE.get(lang, "CRM"),
-            time_zone or _machine_zone(),
+            time_zone or machine_zone().key,
             locale or default_locale(lang),
         )
     for address in _addresses(share):
