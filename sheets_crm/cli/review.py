@@ -14,20 +14,10 @@ from pathlib import Path
 
 import typer
 
+from sheets_crm.cli.common import ConfigOpt, CredOpt, LocaleOpt, TemplateOpt, TodayOpt, TzOpt
+
 __all__ = ["report", "card"]
 
-_TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="Pretend today is this date.")
-_TzOpt = typer.Option(
-    None, "--tz", metavar="ZONE", help="Time zone for 'today' (default: the spreadsheet's, else the config's)."
-)
-_CredOpt = typer.Option(
-    None, "--credentials", metavar="PATH", help="Google service-account or OAuth JSON (default: from the config)."
-)
-_LocaleOpt = typer.Option(
-    None, "--locale", metavar="LOCALE", help="Locale deciding dd/mm vs mm/dd in text dates, e.g. en_US."
-)
-_ConfigOpt = typer.Option(None, "--config", metavar="PATH", help="Settings file (default: ./sheets-crm.toml).")
-_TemplateOpt = typer.Option(None, "--template", metavar="PATH", help="Use another template file.", hidden=True)
 _TargetArg = typer.Argument(
     None, help="A .xlsx path, or a Google Sheets URL or id (default: the first spreadsheet in the config)."
 )
@@ -84,12 +74,12 @@ def report(
     html: Path | None = typer.Option(
         None, "--html", metavar="PATH", help="Write a self-contained page with charts for the meeting screen."
     ),
-    today: str | None = _TodayOpt,
-    tz: str | None = _TzOpt,
-    credentials: str | None = _CredOpt,
-    locale: str | None = _LocaleOpt,
-    config: Path | None = _ConfigOpt,
-    template: Path | None = _TemplateOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
+    locale: str | None = LocaleOpt,
+    config: Path | None = ConfigOpt,
+    template: Path | None = TemplateOpt,
 ) -> None:
     """The weekly review: per-manager contacts, overdue, forgotten and stale leads, the funnel, touches to a win."""
     from sheets_crm.cli.common import Context, handled
@@ -136,12 +126,12 @@ def card(
     project: str = typer.Argument(..., help="The project (case, spaces and ё ignored; a unique part is enough)."),
     target: str | None = _TargetArg,
     as_json: bool = typer.Option(False, "--json", help="Print the card as JSON."),
-    today: str | None = _TodayOpt,
-    tz: str | None = _TzOpt,
-    credentials: str | None = _CredOpt,
-    locale: str | None = _LocaleOpt,
-    config: Path | None = _ConfigOpt,
-    template: Path | None = _TemplateOpt,
+    today: str | None = TodayOpt,
+    tz: str | None = TzOpt,
+    credentials: str | None = CredOpt,
+    locale: str | None = LocaleOpt,
+    config: Path | None = ConfigOpt,
+    template: Path | None = TemplateOpt,
 ) -> None:
     """Everything about one lead: its row, every planned, done and cancelled contact, touches, next step."""
     from sheets_crm.cli.common import Context, handled
