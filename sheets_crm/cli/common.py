@@ -116,6 +116,9 @@ def template_for(path: Path | None) -> Template:
     return load_template(path) if path else default_template()
 
 
+TargetArg = typer.Argument(
+    None, help="A .xlsx path, or a Google Sheets URL or id (default: the first spreadsheet in the config)."
+)
 TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="Pretend today is this date.")
 
 

@@ -17,6 +17,7 @@ from sheets_crm.cli.common import (
     ConfigOpt,
     CredOpt,
     LocaleOpt,
+    TargetArg,
     TemplateOpt,
     TodayOpt,
     TzOpt,
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["import_file", "log"]
 
-_TargetArg = typer.Argument(
-    None, help="A .xlsx path, or a Google Sheets URL or id (default: the first spreadsheet in the config)."
-)
 #: How many new leads the preview shows (all of them are written).
 PREVIEW_ROWS = 20
 
@@ -104,7 +102,7 @@ def _preview_lines(plan: ImportPlan) -> list[str]:
 
 def import_file(
     file: Path = typer.Argument(..., help="The contact list: .csv (any delimiter; UTF-8 or cp1251) or .xlsx."),
-    target: str | None = _TargetArg,
+    target: str | None = TargetArg,
     maps: list[str] | None = typer.Option(
         None, "--map", metavar="'THEIRS=COLUMN'", help='A file column for a Leads column, e.g. "Firma=Project".'
     ),
@@ -182,7 +180,7 @@ def _log_lines(plan: LogPlan, written: bool, dry_run: bool) -> list[str]:
 
 def log(
     project: str = typer.Argument(..., help="The project (case, spaces and ё ignored; a unique part is enough)."),
-    target: str | None = _TargetArg,
+    target: str | None = TargetArg,
     date: str | None = typer.Option(
         None, "--date", metavar="YYYY-MM-DD", help="When the contact happened (default: today)."
     ),

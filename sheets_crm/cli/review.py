@@ -14,13 +14,9 @@ from pathlib import Path
 
 import typer
 
-from sheets_crm.cli.common import ConfigOpt, CredOpt, LocaleOpt, TemplateOpt, TodayOpt, TzOpt
+from sheets_crm.cli.common import ConfigOpt, CredOpt, LocaleOpt, TargetArg, TemplateOpt, TodayOpt, TzOpt
 
 __all__ = ["report", "card"]
-
-_TargetArg = typer.Argument(
-    None, help="A .xlsx path, or a Google Sheets URL or id (default: the first spreadsheet in the config)."
-)
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -62,7 +58,7 @@ def _period(week: bool, month: bool, start: dt.date | None, end: dt.date | None)
 
 
 def report(
-    target: str | None = _TargetArg,
+    target: str | None = TargetArg,
     week: bool = typer.Option(False, "--week", help="This ISO week so far, Monday first (the default)."),
     month: bool = typer.Option(False, "--month", help="This calendar month so far."),
     start: str | None = typer.Option(None, "--from", metavar="YYYY-MM-DD", help="First day of the period."),
@@ -124,7 +120,7 @@ def report(
 
 def card(
     project: str = typer.Argument(..., help="The project (case, spaces and ё ignored; a unique part is enough)."),
-    target: str | None = _TargetArg,
+    target: str | None = TargetArg,
     as_json: bool = typer.Option(False, "--json", help="Print the card as JSON."),
     today: str | None = TodayOpt,
     tz: str | None = TzOpt,
