@@ -10,20 +10,30 @@ formats for the freshness colour — instead of rewriting every lead every day:
 a backend listing ``"days_since"``/``"freshness"`` in :attr:`Workbook.computes`
 gets :class:`LiveColumns` in :meth:`Workbook.prepare`, and drops the core's
 changes it keeps live. :meth:`Workbook.focus` tells a backend which tabs a sync
-needs, so it may skip reading the others.
+needs, so it may skip reading the others. :meth:`Workbook.change_token` is the
+cheap change signal ``sheets-crm watch`` polls (None: the backend has none).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Hashable, Mapping
+from dataclasses import dataclass, field
 
 from sheets_crm.core.model import ChangeSet, Snapshot
 from sheets_crm.core.template import Template
 from sheets_crm.core.text import normalise
 
-__all__ = ["Workbook", "LiveColumns", "StageFade"]
+__all__ = ["ChangeToken", "Workbook", "LiveColumns", "StageFade"]
+
+
+@dataclass(frozen=True)
+class ChangeToken:
+    """What ``watch`` compares between two looks at a workbook: a different ``value`` means it changed."""
+
+    value: Hashable  #: e.g. a local file's (inode, size, mtime), a Google file's Drive version
+    busy: bool = False  #: open for editing in another program (a lock file): sync only once it is closed
+    shown: str = field(default="", compare=False)  #: for logs
 
 
 @dataclass(frozen=True)
@@ -105,3 +115,7 @@ class Workbook(ABC):
     def stats(self) -> dict[str, int]:
         """Requests made, bytes sent... (backends that talk to a service)."""
         return {}
+
+    def change_token(self) -> ChangeToken | None:
+        """The cheapest sign of a change (one stat, one small request); None: this backend cannot tell."""
+        return None

@@ -146,6 +146,7 @@ class State:
         f = self.files.get(file_id)
         if f is not None:
             f.modified_time = now_rfc3339()
+            f.version += 1
 
     def rename(self, file_id: str, name: str) -> None:
         f = self.files.get(file_id)

@@ -48,6 +48,7 @@ from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, Retr
 from sheets_crm.backends.google.live import days_formula, rules_requests
 from sheets_crm.backends.google.newtabs import add_sheet_requests
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
+from sheets_crm.backends.google.watching import workbook_change_token
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dates import EPOCH
 from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
@@ -729,6 +730,8 @@ class GoogleWorkbook(Workbook):
                 "beside the wrong lead; re-syncing to put them right.",
                 outcome=WriteOutcome.UPDATED,
             )
+
+    change_token = workbook_change_token  # `sheets-crm watch`: one Drive files.get (see .watching)
 
     def stats(self) -> dict[str, int]:
         out = self.http.stats.as_dict()

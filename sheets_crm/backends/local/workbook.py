@@ -28,7 +28,7 @@ from sheets_crm.backends.local.files import (
 )
 from sheets_crm.backends.local.xlsx_read import Package, read_tabs
 from sheets_crm.backends.local.xlsx_write import merged_conflicts, write_changes
-from sheets_crm.backends.protocol import Workbook
+from sheets_crm.backends.protocol import ChangeToken, Workbook
 from sheets_crm.core.layout import TabLayout
 from sheets_crm.core.model import ChangeSet, Snapshot
 from sheets_crm.errors import ConcurrentEditError, WorkbookError
@@ -101,6 +101,19 @@ class LocalWorkbook(Workbook):
         )
         self._pkg = None  # the file moved on: a next apply needs a new read
 
+    # -- watching (`sheets-crm watch`) ---------------------------------------
+    def change_token(self) -> ChangeToken:
+        """The real file's (inode, size, mtime) — any save changes one — and whether it is open
+        (Excel's or LibreOffice's lock file: the person is still editing, so wait until it is closed)."""
+        real = self._real()
+        busy = lock_file(real) is not None or lock_file(self.path) is not None
+        try:
+            st = real.stat()
+        except FileNotFoundError:  # mid-save by a program that deletes, then renames: look again later
+            return ChangeToken(None, busy=True, shown="missing")
+        shown = f"{st.st_size} bytes, saved {st.st_mtime:.3f}" + (", open in another program" if busy else "")
+        return ChangeToken(identity(st), busy=busy, shown=shown)
+
 
 def _refuse_merged_targets(pkg: Package, by_tab: dict[str, list[Any]]) -> None:
     """A merged cell other than the top-left one cannot hold a value: stop before writing."""
@@ -132,6 +145,18 @@ def _fill(color: str | None) -> Any:
     return PatternFill(fill_type="solid", start_color="FF" + color, end_color="FF" + color)
 
 
+def _page_setup(ws: Any, header_rows: int) -> None:
+    """Printing: landscape, every column on one page wide (as many pages down as it takes), and the
+    header row repeated at the top of each page (the ``_xlnm.Print_Titles`` defined name)."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # 0: no limit on pages down
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_title_rows = f"1:{header_rows}"
+
+
 def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: bool = False) -> Path:
     """Lay out a new, empty CRM workbook from the template layout."""
     path = Path(path)
@@ -153,6 +178,7 @@ def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: boo
     for tab in layout:
         ws = book.create_sheet(tab.title)
         ws.freeze_panes = ws.cell(tab.frozen_rows + 1, 1)
+        _page_setup(ws, tab.frozen_rows)
         for i, col in enumerate(tab.columns, start=1):
             letter = get_column_letter(i)
             cell = ws.cell(1, i, col.header)

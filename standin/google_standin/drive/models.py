@@ -28,6 +28,8 @@ class DriveFile:
     permissions: list[dict[str, Any]] = field(default_factory=list)
     created_time: str = field(default_factory=now_rfc3339)
     modified_time: str = field(default_factory=now_rfc3339)
+    #: Drive's ``version``: "a monotonically increasing version number ... every change made to the file".
+    version: int = 1
     trashed: bool = False
 
     def can_read(self, email: str) -> bool:
@@ -58,6 +60,7 @@ class DriveFile:
             "parents": list(self.parents) or ["root"],
             "createdTime": self.created_time,
             "modifiedTime": self.modified_time,
+            "version": str(self.version),  # int64: a JSON string, as Google sends it
             "trashed": self.trashed,
             "owners": [{"kind": "drive#user", "emailAddress": self.owner, "me": False}],
             "permissions": [dict(p) for p in self.permissions],
