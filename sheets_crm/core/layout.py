@@ -17,7 +17,7 @@ from sheets_crm.core.template import LANGS, Tab, Template
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import ConfigError
 
-__all__ = ["ColumnLayout", "TabLayout", "build_layout", "Adoption", "Dropdown", "plan_adoption"]
+__all__ = ["ColumnLayout", "TabLayout", "build_layout", "header_width", "Adoption", "Dropdown", "plan_adoption"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,34 @@ class TabLayout:
     header_fill_tool: str = ""
     date_format: str = "yyyy-mm-dd"
     notes: dict[str, str] = field(default_factory=dict)
+    #: Printing (local files; Google Sheets has no print settings in its API): paper size, landscape,
+    #: one page wide, the header rows repeated on every page.
+    paper: str = "A4"
+
+
+#: The paper people of a language print on (US Letter in English, as Excel's own default; A4 elsewhere).
+_PAPER = {"en": "letter", "ru": "A4"}
+
+
+def header_width(text: str) -> int:
+    """The column width (in characters of the default font, as .xlsx and the template count) a bold
+    header needs to show whole: capitals and Cyrillic letters are wider than the digit the unit is
+    measured in, a space narrower; plus a margin each side."""
+    units = 0.0
+    for ch in text:
+        if ch == " ":
+            units += 0.55
+        elif ch.isupper():
+            units += 1.3
+        elif ch.isalpha() and not ch.isascii():
+            units += 1.1  # Cyrillic lower case (bold) runs wider than Latin
+        else:
+            units += 1.0
+    return int(units + 0.999) + 2
 
 
 def build_layout(template: Template, lang: str) -> list[TabLayout]:
+    """The tabs as ``init`` lays them out in ``lang``; every column at least as wide as its header."""
     if lang not in LANGS:
         raise ConfigError(f"unknown language {lang!r}; use one of: {', '.join(LANGS)}")
     statuses = tuple(template.status_label(kind, lang) for kind in ("open", "done", "cancelled"))
@@ -61,9 +86,9 @@ def build_layout(template: Template, lang: str) -> list[TabLayout]:
                 choices = statuses
             elif col.type == "stage":
                 choices, highlights = stages, stage_colors
-            cols.append(
-                ColumnLayout(col.names[lang], col.id, col.width, col.owner == "tool", col.type, choices, highlights)
-            )
+            header = col.names[lang]
+            width = max(col.width, header_width(header))
+            cols.append(ColumnLayout(header, col.id, width, col.owner == "tool", col.type, choices, highlights))
         tabs.append(
             TabLayout(
                 tab.id,
@@ -72,6 +97,7 @@ def build_layout(template: Template, lang: str) -> list[TabLayout]:
                 header_fill_user=template.settings.user_header_color,
                 header_fill_tool=template.settings.tool_header_color,
                 date_format=template.settings.date_format,
+                paper=_PAPER.get(lang, "A4"),
             )
         )
     return tabs

@@ -145,16 +145,21 @@ def _fill(color: str | None) -> Any:
     return PatternFill(fill_type="solid", start_color="FF" + color, end_color="FF" + color)
 
 
-def _page_setup(ws: Any, header_rows: int) -> None:
+#: ECMA-376 ST_PaperSize codes
+_PAPER_SIZE = {"letter": 1, "A4": 9}
+
+
+def _page_setup(ws: Any, tab: TabLayout) -> None:
     """Printing: landscape, every column on one page wide (as many pages down as it takes), and the
     header row repeated at the top of each page (the ``_xlnm.Print_Titles`` defined name)."""
     from openpyxl.worksheet.properties import PageSetupProperties
 
+    ws.page_setup.paperSize = _PAPER_SIZE.get(tab.paper, 9)
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # 0: no limit on pages down
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.print_title_rows = f"1:{header_rows}"
+    ws.print_title_rows = f"1:{tab.frozen_rows}"
 
 
 def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: bool = False) -> Path:
@@ -178,7 +183,7 @@ def create_workbook(path: str | Path, layout: list[TabLayout], *, overwrite: boo
     for tab in layout:
         ws = book.create_sheet(tab.title)
         ws.freeze_panes = ws.cell(tab.frozen_rows + 1, 1)
-        _page_setup(ws, tab.frozen_rows)
+        _page_setup(ws, tab)
         for i, col in enumerate(tab.columns, start=1):
             letter = get_column_letter(i)
             cell = ws.cell(1, i, col.header)
