@@ -287,7 +287,7 @@ def test_cli_report_json(runner, crm):
         "daily_done": {"2026-11-23": 3, "2026-11-24": 0},
     }
     assert data["touches_to_win"] == {"won": 2, "median": 3.5, "distribution": {"2": 1, "5": 1}, "at_least_5": 1}
-    assert data["history"]["available"] is False and data["history"]["conversion"] is None
+    assert data["history"]["available"] is False and data["history"]["flow"] is None
     assert [f["leads"] for f in data["funnel"]] == [2, 1, 1, 1, 2, 1, 1]
 
 
@@ -477,7 +477,15 @@ def test_cli_report_with_history(runner, crm_with_history):
         "Team            4       1        2\n"
     ) in text
     assert "which this sheet does not have yet" not in text
-    assert "Conversion between stages and median days in a stage are not computed yet." in text
+    # No lead-added line in this History: no stay has a dated start, so no days; too few leads for any conversion.
+    assert (
+        "Conversion and days in a stage (History since 2026-11-18):\n"
+        "Stage        Leads  Moved on  Lost  Still there  Conversion  Dated stays  Median days\n"
+        "New              1         0     1            0     too few            0      too few\n"
+        "Qualified        1         1     0            0     too few            0      too few\n"
+        "Proposal         2         0     1            1     too few            0      too few\n"
+        "Negotiation      2         2     0            0     too few            0      too few\n"
+    ) in text
     data = json.loads(runner.invoke(app, ["report", str(crm_with_history), "--json", "--today", "2026-11-25"]).stdout)
     assert data["history"]["available"] is True and data["history"]["won_lost_dated"] is True
     assert data["history"]["stage_moves"][0] == {"name": "Anna", "stage_moves": 2, "won": 1, "lost": 0}

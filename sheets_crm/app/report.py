@@ -15,11 +15,13 @@ from typing import Any
 
 from sheets_crm.app.review import (
     MANY_TOUCHES,
+    MIN_SAMPLE,
     Card,
     CardContact,
     ManagerStats,
     Period,
     Review,
+    StageFlow,
     build_card,
     build_review,
     history_moves,
@@ -50,6 +52,10 @@ __all__ = [
     "day_text",
     "report_tab_rows",
     "moves_lines",
+    "flow_lines",
+    "flow_cells",
+    "percent",
+    "FLOW_HEAD",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,7 +107,20 @@ TEXT: dict[str, dict[str, str]] = {
         "moves_lost": "To Lost",
         "note_won_history": "  Won and Lost in the first table are the leads in that stage now; To Won and To Lost are "
         "moves into that stage in the period, as History recorded them (from the first sync that kept it).",
-        "note_partial": "  Conversion between stages and median days in a stage are not computed yet.",
+        "flow": "Conversion and days in a stage (History since {since}):",
+        "flow_none": "Conversion and days in a stage: History has no dated stage yet.",
+        "flow_stage": "Stage",
+        "flow_seen": "Leads",
+        "flow_on": "Moved on",
+        "flow_lost": "Lost",
+        "flow_still": "Still there",
+        "flow_conv": "Conversion",
+        "flow_stays": "Dated stays",
+        "flow_days": "Median days",
+        "too_few": "too few",
+        "note_flow": "  Conversion: leads History saw in a stage that moved on to a later stage (Won included), out of "
+        'all it saw there. Median days: stays whose start and end History dated. "too few": fewer than {n} '
+        "leads or stays, so History is too short to say.",
         "chart_funnel": "Funnel: leads per stage now",
         "chart_daily": "Contacts done per manager per day",
         "chart_overdue": "Overdue calls per manager now",
@@ -174,7 +193,20 @@ TEXT: dict[str, dict[str, str]] = {
         "note_won_history": "  Выиграно и Проиграно в первой таблице — лиды на этом этапе сейчас; «В „Выигран“» и "
         "«В „Проигран“» — переходы на этот этап за период по записям «Истории» (с первой синхронизации, "
         "которая её вела).",
-        "note_partial": "  Конверсия между этапами и медиана дней на этапе пока не считаются.",
+        "flow": "Конверсия и дни на этапе (по «Истории» с {since}):",
+        "flow_none": "Конверсия и дни на этапе: в «Истории» пока нет датированных этапов.",
+        "flow_stage": "Этап",
+        "flow_seen": "Лидов",
+        "flow_on": "Дальше",
+        "flow_lost": "Проиграно",
+        "flow_still": "Сейчас там",
+        "flow_conv": "Конверсия",
+        "flow_stays": "Пребываний",
+        "flow_days": "Медиана дней",
+        "too_few": "мало данных",
+        "note_flow": "  Конверсия: из лидов, которых «История» видела на этапе, доля перешедших дальше (включая "
+        "«Выигран»). Медиана дней: пребывания, начало и конец которых датированы в «Истории». «мало данных»: "
+        "меньше {n} лидов или пребываний — «История» слишком коротка, чтобы судить.",
         "chart_funnel": "Воронка: лидов на этапе сейчас",
         "chart_daily": "Проведённые контакты по менеджерам и дням",
         "chart_overdue": "Просроченные звонки по менеджерам сейчас",
@@ -362,12 +394,41 @@ def report_lines(review: Review, template: Template, lang: str, target: str) -> 
         lines.append(t["touches_none"])
 
     lines += moves_lines(review, lang)
+    lines += flow_lines(review, template, lang)
     lines += ["", t["notes"], t["note_period"], t["note_leads"]]
     if review.history:
-        lines += [t["note_won_history"], t["note_partial"]]
+        lines += [t["note_won_history"], t["note_flow"].format(n=MIN_SAMPLE)]
     else:
         lines += [t["note_won"], t["note_history"]]
     return lines
+
+
+def percent(value: float | None, lang: str) -> str:
+    """A conversion as people read it (67%), or "too few" when History is too short to say."""
+    return TEXT[lang]["too_few"] if value is None else f"{round(value * 100)}%"
+
+
+def flow_cells(flow: StageFlow, lang: str) -> list[str]:
+    """One stage's flow as table cells (after the stage's label)."""
+    days = TEXT[lang]["too_few"] if flow.median_days is None else _number(flow.median_days)
+    return [str(flow.seen), str(flow.moved_on), str(flow.lost), str(flow.still), percent(flow.conversion, lang)] + [
+        str(flow.stays),
+        days,
+    ]
+
+
+FLOW_HEAD = ("flow_stage", "flow_seen", "flow_on", "flow_lost", "flow_still", "flow_conv", "flow_stays", "flow_days")
+
+
+def flow_lines(review: Review, template: Template, lang: str) -> list[str]:
+    """Conversion between stages and median days in a stage, when the sheet has History (nothing otherwise)."""
+    t, flow = TEXT[lang], review.flow
+    if flow is None:
+        return []
+    if flow.since is None:
+        return ["", t["flow_none"]]
+    rows = [[stage_label(f.stage, template, lang), *flow_cells(f, lang)] for f in flow.stages]
+    return ["", t["flow"].format(since=day_text(flow.since, lang)), *_table([t[h] for h in FLOW_HEAD], rows)]
 
 
 def moves_lines(review: Review, lang: str) -> list[str]:

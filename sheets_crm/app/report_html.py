@@ -15,8 +15,18 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sheets_crm.app.report import COLUMNS, TEXT, day_text, manager_label, moves_lines, period_text, stage_label
-from sheets_crm.app.review import MANY_TOUCHES, Review
+from sheets_crm.app.report import (
+    COLUMNS,
+    FLOW_HEAD,
+    TEXT,
+    day_text,
+    flow_cells,
+    manager_label,
+    moves_lines,
+    period_text,
+    stage_label,
+)
+from sheets_crm.app.review import MANY_TOUCHES, MIN_SAMPLE, Review
 from sheets_crm.core.template import Template
 from sheets_crm.errors import CrmError
 
@@ -141,6 +151,25 @@ def _moves_html(review: Review, lang: str) -> str:
     return "<pre>" + html.escape("\n".join(lines).strip("\n")) + "</pre>"
 
 
+def _flow_html(review: Review, template: Template, lang: str) -> str:
+    """Conversion between stages and median days in a stage (only when the sheet has History)."""
+    t, flow = TEXT[lang], review.flow
+    if flow is None:
+        return ""
+    if flow.since is None:
+        return f"<p>{html.escape(t['flow_none'])}</p>"
+    head = "".join(f"<th>{html.escape(t[h])}</th>" for h in FLOW_HEAD)
+    rows = []
+    for f in flow.stages:
+        cells = "".join(f'<td class="n">{html.escape(c)}</td>' for c in flow_cells(f, lang))
+        rows.append(f"<tr><td>{html.escape(stage_label(f.stage, template, lang))}</td>{cells}</tr>")
+    caption = html.escape(t["flow"].format(since=day_text(flow.since, lang)))
+    return (
+        f'<h2>{caption}</h2><table class="kpi" id="flow"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _touches(review: Review, lang: str) -> str:
     t, touches = TEXT[lang], review.touches
     if not touches.won:
@@ -178,7 +207,11 @@ def _page(review: Review, template: Template, lang: str, title: str) -> str:
     )
     daily = _daily(review, lang) if review.managers else None
     notes = [t["note_period"], t["note_leads"]]
-    notes += [t["note_won_history"], t["note_partial"]] if review.history else [t["note_won"], t["note_history"]]
+    notes += (
+        [t["note_won_history"], t["note_flow"].format(n=MIN_SAMPLE)]
+        if review.history
+        else [t["note_won"], t["note_history"]]
+    )
     owner = f"<p>{html.escape(t['owner_only'].format(owner=review.owner))}</p>" if review.owner is not None else ""
     return "\n".join(
         [
@@ -189,6 +222,7 @@ def _page(review: Review, template: Template, lang: str, title: str) -> str:
             f"<h1>{html.escape(heading)}</h1>{owner}",
             _kpi_table(review, lang),
             _moves_html(review, lang),
+            _flow_html(review, template, lang),
             '<div class="charts">',
             _chart("funnel", t["chart_funnel"], funnel, lang),
             _chart("daily", t["chart_daily"], daily, lang),

@@ -5,10 +5,12 @@ planner's result, ``today`` and a period go in; dataclasses come out. No I/O,
 no clock, no printing — :mod:`sheets_crm.app.report` reads the workbook and
 renders.
 
-Without the History tab (another issue) nothing here can say *when* a lead
-changed stage: won/lost are counted by the stage leads are in now, and
-conversion between stages or days in a stage are not computed at all. The
-results carry ``history=False`` so every renderer says so.
+With the History tab (the sync keeps it) stage moves are dated: the review
+counts moves in the period and works out conversion between stages and the
+median days in a stage (:func:`stage_flow`), refusing to guess where History
+is too short (:data:`MIN_SAMPLE`). Without it, won/lost are counted by the
+stage leads are in now and the results carry ``history=False`` so every
+renderer says so.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ __all__ = [
     "StageMove",
     "MovesStats",
     "history_moves",
+    "stage_changes",
+    "ADDED",
+    "MIN_SAMPLE",
+    "StageFlow",
+    "Flow",
+    "stage_flow",
     "NoSuchManagerError",
     "ProjectMatchError",
     "match_project",
@@ -133,14 +141,21 @@ class StageMove:
     now: str
 
 
-def history_moves(snapshot: Snapshot) -> list[StageMove] | None:
+#: History's ``What`` for a lead that appeared in Leads (its first stage is dated from this line).
+ADDED = "lead-added"
+
+
+def history_moves(snapshot: Snapshot, extra: list[list[Any]] | None = None) -> list[StageMove] | None:
     """The stage changes the sync recorded in History / История; None when the sheet has no History tab.
 
-    Lines without a readable date or project are skipped (a person may have typed in the tab).
+    A ``lead-added`` line comes back as a move with ``was`` = :data:`ADDED` and ``now`` empty (it
+    dates the lead's first stage). ``extra``: lines in History's own order (Date, Tab, Row,
+    Project, Column, Was, Now, What) that this sync is about to append. Lines without a readable
+    date or project are skipped (a person may have typed in the tab).
     """
     tab = find_tab(snapshot.tabs, HISTORY_NAMES.values())
     if tab is None:
-        return None
+        return None if extra is None else _moves(extra, dict(zip(_HISTORY_FIELDS, range(8), strict=True)))
     cols: dict[str, int] = {}
     for col, raw in enumerate(tab.header):
         for headers in HISTORY_HEADERS.values():
@@ -148,19 +163,156 @@ def history_moves(snapshot: Snapshot) -> list[StageMove] | None:
                 if normalise(raw) == normalise(header):
                     cols.setdefault(name, col)
     if not {"date", "project", "was", "now", "what"} <= set(cols):
-        return []
+        return _moves(extra or [], dict(zip(_HISTORY_FIELDS, range(8), strict=True)))
+    return _moves(tab.values[1:], cols) + _moves(extra or [], dict(zip(_HISTORY_FIELDS, range(8), strict=True)))
 
+
+def _moves(rows: list[list[Any]], cols: dict[str, int]) -> list[StageMove]:
     def at(row: list[Any], name: str) -> Any:
         return row[cols[name]] if cols[name] < len(row) else None
 
     moves = []
-    for row in tab.values[1:]:
-        if cell_text(at(row, "what")) != "stage":
+    for row in rows:
+        what = cell_text(at(row, "what"))
+        if what not in ("stage", ADDED):
             continue
         day, key = to_date(at(row, "date")), normalise(cell_text(at(row, "project")))
-        if day is not None and key:
+        if day is None or not key:
+            continue
+        if what == ADDED:
+            moves.append(StageMove(day, key, ADDED, ""))
+        else:
             moves.append(StageMove(day, key, cell_text(at(row, "was")), cell_text(at(row, "now"))))
     return moves
+
+
+def stage_changes(moves: list[StageMove] | None) -> list[StageMove]:
+    """Only the real stage changes (no ``lead-added`` lines)."""
+    return [m for m in moves or [] if m.was != ADDED]
+
+
+#: Fewer leads (or finished stays) than this in a stage: History is too short to say; nothing is guessed.
+MIN_SAMPLE = 3
+
+
+@dataclass(frozen=True)
+class StageFlow:
+    """One open stage as History saw it: leads seen in it, where they went, how long they stayed.
+
+    ``conversion`` (moved on / seen, 0..1) and ``median_days`` (finished stays whose start and end
+    History dated) are None when fewer than :data:`MIN_SAMPLE` leads / stays back them.
+    """
+
+    stage: str  # the template's stage id
+    seen: int  # leads History saw in this stage
+    moved_on: int  # ... that went on to a later stage of the funnel (Won included)
+    lost: int  # ... that went to Lost
+    still: int  # ... that are in it now
+    stays: int  # finished stays with both ends dated
+    conversion: float | None
+    median_days: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "seen": self.seen,
+            "moved_on": self.moved_on,
+            "lost": self.lost,
+            "still": self.still,
+            "conversion": None if self.conversion is None else round(self.conversion, 4),
+            "dated_stays": self.stays,
+            "median_days": self.median_days,
+        }
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Conversion between stages and median days in a stage, from History (``since``: its first dated line)."""
+
+    since: dt.date | None
+    stages: list[StageFlow]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "min_sample": MIN_SAMPLE,
+            "stages": [s.as_json() for s in self.stages],
+        }
+
+
+class _FlowTally:
+    """Per stage: the leads History saw there, moved on, lost; the lengths of the stays it dated."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.order = {s.id: i for i, s in enumerate(template.stages)}
+        self.seen: dict[str, set[str]] = {}
+        self.on: dict[str, set[str]] = {}
+        self.lost: dict[str, set[str]] = {}
+        self.days: dict[str, list[int]] = {}
+
+    def sid(self, text: str) -> str | None:
+        st = self.template.stage(text)
+        return st.id if st else None
+
+    def walk(self, key: str, lead_moves: list[StageMove], stage_now: dict[str, str]) -> None:
+        added = next((m.day for m in lead_moves if m.was == ADDED), None)
+        changes = [m for m in lead_moves if m.was != ADDED]
+        start: dt.date | None = None
+        first = changes[0].was if changes else ""
+        if added is not None and (not changes or changes[0].day >= added):
+            first = changes[0].was if changes else stage_now.get(key, "")
+            start = added
+        stage = self.sid(first)
+        for move in changes:
+            nxt = self.sid(move.now)
+            if stage is not None:
+                self.seen.setdefault(stage, set()).add(key)
+                if nxt == "lost":
+                    self.lost.setdefault(stage, set()).add(key)
+                elif nxt is not None and self.order[nxt] > self.order[stage]:
+                    self.on.setdefault(stage, set()).add(key)
+                if start is not None:
+                    self.days.setdefault(stage, []).append((move.day - start).days)
+            stage, start = nxt, move.day
+        if stage is not None:
+            self.seen.setdefault(stage, set()).add(key)
+
+
+def stage_flow(moves: list[StageMove], stage_now: dict[str, str], template: Template) -> Flow:
+    """Walk every lead's dated stage history: a stay in a stage starts when History saw the lead added in
+    it or moved into it, and ends with the next move. A stay whose start History did not see (the lead
+    was there before History began) counts for conversion but not for days in the stage.
+
+    ``stage_now``: each lead's stage as typed now (by normalised project), for a lead added but never moved.
+    """
+    tally = _FlowTally(template)
+    by_lead: dict[str, list[StageMove]] = {}
+    for m in moves:
+        by_lead.setdefault(m.key, []).append(m)
+    for key, lead_moves in by_lead.items():
+        tally.walk(key, sorted(lead_moves, key=lambda m: m.day), stage_now)  # stable: same-day lines in order
+    seen, on, lost, days, sid = tally.seen, tally.on, tally.lost, tally.days, tally.sid
+    out = []
+    for st in template.stages:
+        if st.closed:
+            continue
+        n = len(seen.get(st.id, ()))
+        went_on, went_lost = len(on.get(st.id, ())), len(lost.get(st.id, set()) - on.get(st.id, set()))
+        stays = days.get(st.id, [])
+        out.append(
+            StageFlow(
+                stage=st.id,
+                seen=n,
+                moved_on=went_on,
+                lost=went_lost,
+                still=sum(1 for k in seen.get(st.id, ()) if sid(stage_now.get(k, "")) == st.id),
+                stays=len(stays),
+                conversion=went_on / n if n >= MIN_SAMPLE else None,
+                median_days=float(statistics.median(stays)) if len(stays) >= MIN_SAMPLE else None,
+            )
+        )
+    return Flow(min((m.day for m in moves), default=None), out)
 
 
 @dataclass(frozen=True)
@@ -260,6 +412,8 @@ class Review:
     history: bool = False
     #: Per manager, stage moves in the period (History); empty without History.
     moves: list[MovesStats] = field(default_factory=list)
+    #: Conversion between stages and days in a stage, from all of History (None without History).
+    flow: Flow | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -283,8 +437,7 @@ class Review:
             "history": {
                 "available": self.history,
                 "stage_moves": [m.as_json() for m in self.moves] if self.history else None,
-                "conversion": None,
-                "median_days_in_stage": None,
+                "flow": self.flow.as_json() if self.flow is not None else None,
                 "won_lost_dated": self.history,
             },
         }
@@ -432,12 +585,18 @@ def build_review(
     team = ManagerStats("", daily=dict.fromkeys(period.days(), 0))
     for m in managers:
         team.add(m)
-    by_manager = _moves_by_manager(moves or [], period, lead_manager, names, template)
+    by_manager = _moves_by_manager(stage_changes(moves), period, lead_manager, names, template)
+    flow = None
+    if moves is not None:
+        mine_moves = [m for m in moves if wanted is None or lead_manager.get(m.key, "") == wanted]
+        stage_now = dict(zip(leads["key"], leads["stage"], strict=True))
+        flow = stage_flow(mine_moves, stage_now, template)
     if wanted is not None:
         by_manager = [m for m in by_manager if normalise(m.name) == wanted]
     return Review(
         history=moves is not None,
         moves=by_manager,
+        flow=flow,
         today=today,
         period=period,
         managers=managers,
@@ -653,7 +812,7 @@ def build_card(
         contacts=contacts,
         duplicate_rows=[int(r) for r in leads.loc[at[1:], "row"]],
         history=moves is not None,
-        stage_history=sorted((m for m in moves or [] if m.key == key), key=lambda m: m.day),
+        stage_history=sorted((m for m in stage_changes(moves) if m.key == key), key=lambda m: m.day),
     )
 
 
