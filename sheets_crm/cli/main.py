@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 from typer.core import TyperGroup
 
-from sheets_crm.cli import data, i18n, render, review
+from sheets_crm.cli import data, i18n, render, review, watch
 from sheets_crm.cli.common import (
     ConfigOpt,
     Context,
@@ -745,6 +745,7 @@ app.command()(review.report)
 app.command()(review.card)
 app.command(name="import")(data.import_file)
 app.command()(data.log)
+app.command()(watch.watch)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ and its styling API keeps that layout short and readable.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Collection
 from functools import cache
@@ -111,7 +112,8 @@ class LocalWorkbook(Workbook):
             st = real.stat()
         except FileNotFoundError:  # mid-save by a program that deletes, then renames: look again later
             return ChangeToken(None, busy=True, shown="missing")
-        shown = f"{st.st_size} bytes, saved {st.st_mtime:.3f}" + (", open in another program" if busy else "")
+        saved = dt.datetime.fromtimestamp(st.st_mtime).isoformat(sep=" ", timespec="seconds")
+        shown = f"{st.st_size} bytes, saved {saved}" + (", open in another program" if busy else "")
         return ChangeToken(identity(st), busy=busy, shown=shown)
 
 
