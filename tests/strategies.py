@@ -636,6 +636,11 @@ def assert_only_the_tools_formulas(bodies: Iterable[dict[str, Any]]) -> None:
     the tool's own Days since contact, ``=IF(I5="","",TODAY()-I5)``, pointing at its own row."""
     for body in bodies:
         for req in body["requests"]:
+            repeat = req.get("repeatCell") or {}
+            formula = ((repeat.get("cell") or {}).get("userEnteredValue") or {}).get("formulaValue")
+            if formula is not None:  # one formula over a run of rows: the top row's, Google increments it
+                match = _DAYS_FORMULA.match(formula)
+                assert match and int(match[2]) == repeat["range"]["startRowIndex"] + 1, repeat
             update = req.get("updateCells") or {}
             first = (update.get("start") or update.get("range") or {}).get("rowIndex")
             if first is None:

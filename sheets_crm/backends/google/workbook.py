@@ -211,9 +211,16 @@ FILL_FIELDS = "userEnteredFormat.backgroundColor"
 
 @dataclass(frozen=True)
 class Formula:
-    """A cell value that is a formula we lay down (never a person's text: that is always ``stringValue``)."""
+    """A cell value that is a formula we lay down (never a person's text: that is always ``stringValue``).
+
+    ``fill_down``: ``text`` is the formula of its own row in a column of the same formula with relative
+    references (Days since contact): consecutive such cells of one column are sent as **one**
+    ``repeatCell`` carrying the top cell's formula, which Google increments row by row like a fill-down
+    ("the formula's ranges will automatically increment for each field in the range", Sheets API
+    reference for RepeatCellRequest) — constant bytes however many rows."""
 
     text: str
+    fill_down: bool = False
 
 
 class GoogleChangeSet(ChangeSet):
@@ -313,7 +320,10 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
         tab = _tab(base, title)
         sheet_id = tab.ref
         grow.extend(_grow(tab, tab_changes))
-        plain = [(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP]
+        filled = [ch for ch in tab_changes if isinstance(ch.value, Formula) and ch.value.fill_down]
+        values.extend(_fill_down(sheet_id, filled))
+        taken = {id(ch) for ch in filled}
+        plain = [(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP and id(ch) not in taken]
         for r0, c0, _key, rows in _rects(plain):
             values.append(
                 {
@@ -339,6 +349,36 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
             )
     extra = list(changes.requests) if isinstance(changes, GoogleChangeSet) else []
     return adds + grow + values + formats + fills + extra
+
+
+def _fill_down(sheet_id: Any, cells: list[CellChange]) -> list[dict[str, Any]]:
+    """One ``repeatCell`` per run of consecutive rows of one column holding :attr:`Formula.fill_down`
+    formulas: the run's top formula, which Google increments for each row below it."""
+    out: list[dict[str, Any]] = []
+    by_col: dict[int, list[CellChange]] = {}
+    for ch in cells:
+        by_col.setdefault(ch.col, []).append(ch)
+    for col, column in sorted(by_col.items()):
+        column.sort(key=lambda ch: ch.row)
+        runs: list[list[CellChange]] = []
+        for ch in column:
+            if runs and runs[-1][-1].row == ch.row - 1:
+                runs[-1].append(ch)
+            else:
+                runs.append([ch])
+        for run in runs:
+            top = run[0].value
+            assert isinstance(top, Formula)
+            out.append(
+                {
+                    "repeatCell": {
+                        "range": _grid_range(sheet_id, run[0].row, run[-1].row + 1, col, col + 1),
+                        "cell": {"userEnteredValue": {"formulaValue": top.text}},
+                        "fields": VALUE_FIELDS,
+                    }
+                }
+            )
+    return out
 
 
 def _tab(base: Snapshot, title: str) -> TabData:
@@ -578,14 +618,18 @@ class GoogleWorkbook(Workbook):
                 ch = CellChange(ch.tab, ch.row, ch.col, value=ch.value, number_format=ch.number_format)
             if ch.value is not KEEP or ch.fill is not KEEP:
                 kept.append(ch)
-        for row in self._rows_without(tab, live.days_since, days_rows, live.last_contact):
-            formula = Formula(days_formula(live.last_contact, row))
+        for row in self._rows_to_fill(tab, live.days_since, days_rows, live.last_contact):
+            formula = Formula(days_formula(live.last_contact, row), fill_down=True)
             kept.append(CellChange(tab.title, row, live.days_since, value=formula, number_format="0"))
         rules = rules_requests(self._rules.get(tab.ref, []), live, tab.ref, tab.grid_rows) if live.freshness else []
         return GoogleChangeSet(dataclasses.replace(changes, changes=kept), rules)
 
-    def _rows_without(self, tab: TabData, col: int, rows: list[int], last_contact: int) -> list[int]:
-        """Those of ``rows`` whose cell in ``col`` does not hold the Days since contact formula yet."""
+    def _rows_to_fill(self, tab: TabData, col: int, rows: list[int], last_contact: int) -> list[int]:
+        """The rows of ``col`` to (re)write the Days since contact formula in: those of ``rows`` (the
+        core found their number wrong) that do not hold it yet (one ``FORMULA`` read of just that
+        span), plus — so that the write is one ``repeatCell`` per run, not one cell each — the rows
+        between them that already hold it (rewritten to the very same formula: nothing changes).
+        Empty when every row in question has the formula already (a sheet whose date differs)."""
         if not rows:
             return []
         top, bottom = min(rows), max(rows)
@@ -594,12 +638,13 @@ class GoogleWorkbook(Workbook):
             a1_range(tab.title, top, col, bottom, col),
             params={"majorDimension": "ROWS", "valueRenderOption": "FORMULA"},
         )
-        present = {
-            top + i
-            for i, line in enumerate(got.get("values") or [])
-            if line and line[0] == days_formula(last_contact, top + i)
-        }
-        return [row for row in rows if row not in present]
+        lines = got.get("values") or []
+        present = {top + i for i, line in enumerate(lines) if line and line[0] == days_formula(last_contact, top + i)}
+        missing = sorted(row for row in set(rows) if row not in present)
+        if not missing:
+            return []
+        bridge = {row for row in present if missing[0] < row < missing[-1]}
+        return sorted(set(missing) | bridge)
 
     # -- writing -------------------------------------------------------------
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:

@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.a1 import letters_to_col
+from ..core.a1 import col_to_letters, letters_to_col
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models import Sheet, Spreadsheet
 
-__all__ = ["FUNCTIONS", "FormulaContext", "Result", "evaluate"]
+__all__ = ["FUNCTIONS", "FormulaContext", "Result", "evaluate", "shift_formula"]
 
 EPOCH = dt.date(1899, 12, 30)
 DATE_TYPES = {"DATE", "TIME", "DATE_TIME"}
@@ -437,6 +437,42 @@ def _cell(label: str) -> tuple[int, int]:
     if m is None or int(m.group(2)) < 1:
         raise _error("REF")
     return int(m.group(2)) - 1, letters_to_col(m.group(1))
+
+
+_ENDPOINT = re.compile(r"(\$?)([A-Za-z]{1,3})(\$?)(\d+)")
+
+
+def _shift_endpoint(m: re.Match[str], rows: int, cols: int) -> str:
+    col_fixed, letters, row_fixed, digits = m.groups()
+    col = letters_to_col(letters) + (0 if col_fixed else cols)
+    row = int(digits) + (0 if row_fixed else rows)
+    if col < 0 or row < 1:
+        return "#REF!"
+    return f"{col_fixed}{col_to_letters(col)}{row_fixed}{row}"
+
+
+def shift_formula(formula: str, rows: int, cols: int) -> str:
+    """``formula`` as it reads ``rows`` down and ``cols`` right of where it was written: relative
+    references move, ``$``-fixed parts and string literals do not. Google does this when one
+    formula is repeated over a range (``repeatCell``: "the formula's ranges will automatically
+    increment for each field in the range", Sheets API reference) and when cells are pasted
+    (``copyPaste``, like a copy and paste in the editor). Text that does not tokenise is returned as is."""
+    if not formula.startswith("=") or (rows == 0 and cols == 0):
+        return formula
+    out: list[str] = ["="]
+    pos, text = 0, formula[1:]
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            return formula
+        piece = m.group(0)
+        if m.lastgroup == "ref":
+            head, bang, refs = piece.rpartition("!")
+            refs = _ENDPOINT.sub(lambda e: _shift_endpoint(e, rows, cols), refs)
+            piece = head + bang + refs
+        out.append(piece)
+        pos = m.end()
+    return "".join(out) + text[pos:]
 
 
 def parse(formula: str) -> Node:

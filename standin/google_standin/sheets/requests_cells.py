@@ -11,6 +11,7 @@ from typing import Any
 from ..core import fieldmask
 from .batch_update import BatchCtx, Invalid
 from .cellvalues import effective_value
+from .formula import shift_formula
 from .grid_ops import check_box_protection, clear_values, sort_rows
 from .models import Cell, Sheet
 
@@ -185,9 +186,14 @@ def repeat_cell(ctx: BatchCtx, p: dict[str, Any]) -> None:
     sheet, r0, c0, r1, c1 = ctx.box(p.get("range"))
     check_box_protection(ctx.ss, sheet, r0, c0, r1, c1, ctx.identity)
     prepared, full_mask = prepare_cell_update(p.get("cell", {}), mask)
+    formula = (prepared.get("userEnteredValue") or {}).get("formulaValue")
     for r in range(r0, r1):
         for c in range(c0, c1):
-            sheet.put(r, c, update_cell(sheet.get(r, c), prepared, full_mask))
+            cell = prepared
+            if isinstance(formula, str) and (r, c) != (r0, c0):
+                # Google increments the formula's relative references for each cell of the range.
+                cell = {**prepared, "userEnteredValue": {"formulaValue": shift_formula(formula, r - r0, c - c0)}}
+            sheet.put(r, c, update_cell(sheet.get(r, c), cell, full_mask))
     return None
 
 
@@ -357,10 +363,14 @@ PASTE_KEYS = {
 }
 
 
-def _pasted(target: Cell | None, source: Cell | None, paste_type: str) -> Cell | None:
-    """``target`` after pasting ``source`` onto it with a paste type."""
+def _pasted(target: Cell | None, source: Cell | None, paste_type: str, moved: tuple[int, int] = (0, 0)) -> Cell | None:
+    """``target`` after pasting ``source`` onto it with a paste type; ``moved`` = (rows, cols) from
+    the source cell to the target: a pasted formula's relative references move with it, as in the editor."""
     keys = PASTE_KEYS.get(paste_type)
     src = dict(source or {})
+    formula = (src.get("userEnteredValue") or {}).get("formulaValue")
+    if isinstance(formula, str) and moved != (0, 0) and paste_type != "PASTE_VALUES":
+        src["userEnteredValue"] = {"formulaValue": shift_formula(formula, *moved)}
     if paste_type == "PASTE_VALUES" and "formulaValue" in (src.get("userEnteredValue") or {}):
         src["userEnteredValue"] = effective_value(src["userEnteredValue"])
     if paste_type == "PASTE_NO_BORDERS" and "userEnteredFormat" in src:
@@ -405,7 +415,9 @@ def copy_paste(ctx: BatchCtx, p: dict[str, Any]) -> None:
     for i in range(h * reps_r):
         for j in range(w * reps_c):
             r, c = d0 + i, dc0 + j
-            dst_sheet.put(r, c, _pasted(dst_sheet.get(r, c), block[i % h][j % w], paste))
+            source_rc = (r0 + i % h, c0 + j % w) if p.get("pasteOrientation") != "TRANSPOSE" else (r, c)
+            moved = (r - source_rc[0], c - source_rc[1])
+            dst_sheet.put(r, c, _pasted(dst_sheet.get(r, c), block[i % h][j % w], paste, moved))
     return None
 
 

@@ -1,0 +1,77 @@
+"""Issue 13 on the stand-in: what a Google sync sends does not grow with the leads where it need not.
+
+Days since contact is laid as one ``repeatCell`` per run of rows (Google increments the formula's
+relative references row by row), and its formulas land on their own rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from conftest import TODAY
+from strategies import assert_only_the_tools_formulas
+from test_google_e2e import seed, workbook
+
+from google_standin import FakeGoogle
+from sheets_crm.app.sync import sync
+from sheets_crm.backends.google.live import days_formula
+
+
+def _leads(n: int) -> tuple[list[list[Any]], list[list[Any]]]:
+    leads = [[f"Lead {i}", "Ann", "", "", "New", "Anna", "", ""] for i in range(n)]
+    plan = [[f"Lead {i}", TODAY - dt.timedelta(days=i % 9), "Call", "Done", "ok", ""] for i in range(n)]
+    return leads, plan
+
+
+def _bodies(fake: FakeGoogle) -> list[dict[str, Any]]:
+    return [entry.body for entry in fake.calls("spreadsheets.batchUpdate")]
+
+
+def _days_writes(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        req["repeatCell"]
+        for body in bodies
+        for req in body["requests"]
+        if "formulaValue" in str((req.get("repeatCell") or {}).get("cell"))
+    ]
+
+
+def test_days_since_is_one_repeat_cell_whatever_the_number_of_leads() -> None:
+    fake = FakeGoogle(account="service")
+    leads, plan = _leads(40)
+    sid = seed(fake, leads, plan)
+    sync(workbook(fake, sid), today=TODAY)
+    bodies = _bodies(fake)
+    assert_only_the_tools_formulas(bodies)
+    repeats = _days_writes(bodies)
+    assert len(repeats) == 1, repeats
+    assert (repeats[0]["range"]["startRowIndex"], repeats[0]["range"]["endRowIndex"]) == (1, 41)
+    assert not re.search(r"'updateCells'[^\]]*formulaValue", str(bodies))  # no formula cell by cell
+    # Every row holds its own row's formula, and the sheet computes the right number.
+    sheet = fake.values(sid, "Leads", render="FORMULA")
+    assert [row[12] for row in sheet[1:]] == [days_formula(8, r) for r in range(1, 41)]
+    assert [row[12] for row in fake.values(sid, "Leads")[1:]] == [i % 9 for i in range(40)]
+    fake.reset_stats()
+    again = sync(workbook(fake, sid), today=TODAY)
+    assert again.changed_cells == 0 and fake.stats.writes == 0
+
+
+def test_a_typed_over_days_since_cell_is_rewritten_alone() -> None:
+    fake = FakeGoogle(account="service")
+    leads, plan = _leads(30)
+    sid = seed(fake, leads, plan)
+    sync(workbook(fake, sid), today=TODAY)
+    fake.person.set_value(sid, "Leads", "M10", "soon")
+    fake.person.set_value(sid, "Leads", "M20", "7")
+    before = len(fake.calls("spreadsheets.batchUpdate"))
+    sync(workbook(fake, sid), today=TODAY)
+    bodies = _bodies(fake)[before:]
+    assert_only_the_tools_formulas(bodies)
+    repeats = _days_writes(bodies)
+    # Rows 10..20 in one run: the rows between already hold the formula (rewritten the same).
+    assert [(r["range"]["startRowIndex"], r["range"]["endRowIndex"]) for r in repeats] == [(9, 20)]
+    assert repeats[0]["cell"]["userEnteredValue"]["formulaValue"] == days_formula(8, 9)
+    sheet = fake.values(sid, "Leads", render="FORMULA")
+    assert [row[12] for row in sheet[1:]] == [days_formula(8, r) for r in range(1, 31)]
