@@ -271,7 +271,12 @@ def _watched_names(paths: Iterable[Path]) -> tuple[set[Path], set[str]]:
     return folders, names
 
 
-def start_file_watcher(paths: Sequence[Path], wake: threading.Event, stop: threading.Event) -> threading.Thread | None:
+def start_file_watcher(
+    paths: Sequence[Path],
+    wake: threading.Event,
+    stop: threading.Event,
+    on_failure: Callable[[], None] | None = None,
+) -> threading.Thread | None:
     """Set ``wake`` whenever one of ``paths`` (or its lock file) changes; None when watchfiles is unavailable.
 
     watchfiles (Rust ``notify``: inotify, FSEvents, ReadDirectoryChangesW) groups a burst of events
@@ -308,8 +313,10 @@ def start_file_watcher(paths: Sequence[Path], wake: threading.Event, stop: threa
                 rust_timeout=1000,
             ):
                 wake.set()
-        except Exception as exc:  # the loop still looks every few seconds
+        except Exception as exc:  # the loop goes on looking every few seconds
             log.warning("file watching stopped (%s); looking at local workbooks every %g s", exc, FALLBACK_LOOK)
+            if on_failure is not None:
+                on_failure()
 
     thread = threading.Thread(target=run, name="sheets-crm-watch-files", daemon=True)
     thread.start()
@@ -333,9 +340,14 @@ def serve(watch: Watch, *, sync_first: bool = False) -> int:
     stop = _StopAndWake(watch.wake)
     restore = install_stop_handlers(stop)
     local = [Path(t.name) for t in watch.targets if t.cheap]
-    thread = start_file_watcher(local, watch.wake, stop)
-    if local and thread is None:
+
+    def poll_instead() -> None:
         watch.local_every = min(watch.every, FALLBACK_LOOK)
+        watch.wake.set()
+
+    thread = start_file_watcher(local, watch.wake, stop, poll_instead)
+    if local and thread is None:
+        poll_instead()
     try:
         return watch.run(stop, sync_first=sync_first)
     finally:
