@@ -517,29 +517,73 @@ def fewest_bytes(changes: ChangeSet) -> int:
     return total
 
 
-def one_sync(port: int, sid: str, today: dt.date) -> dict[str, Any]:
-    """One sync through the forwarding session; what it cost. Run in a fresh process."""
+def _sheet_of(req: dict[str, Any]) -> Any:
+    """The sheetId a batchUpdate request works on (None for spreadsheet-wide ones)."""
+    body = next(iter(req.values()))
+    if not isinstance(body, dict):
+        return None
+    for where in ("start", "range", "rule", "properties"):
+        inner = body.get(where)
+        if isinstance(inner, dict):
+            if where == "rule":
+                inner = (inner.get("ranges") or [{}])[0]
+            if "sheetId" in inner:
+                return inner["sheetId"]
+    return body.get("sheetId")
+
+
+def payload_breakdown(body: dict[str, Any], titles: dict[Any, str]) -> dict[str, int]:
+    """A batchUpdate body's bytes per ``tab/request kind`` (compact JSON, as the client sends it), so a
+    payload can be read: which tab and which kind of request the bytes go to."""
+    import json
+
+    out: dict[str, int] = {}
+    for req in body.get("requests") or []:
+        kind = next(iter(req))
+        sheet = _sheet_of(req)
+        if kind == "addSheet":
+            sheet = ((req[kind] or {}).get("properties") or {}).get("title", sheet)
+        where = titles.get(sheet, str(sheet) if sheet is not None else "-")
+        key = f"{where}/{kind}"
+        out[key] = out.get(key, 0) + len(json.dumps(req, ensure_ascii=False, separators=(",", ":")).encode())
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def one_sync(port: int, sid: str, today: dt.date, breakdown: bool = False) -> dict[str, Any]:
+    """One sync through the forwarding session; what it cost. Run in a fresh process. ``breakdown``:
+    also the write's bytes per tab and request kind (costs the measured sync a little time)."""
     import resource
 
     from sheets_crm.app.sync import sync
-    from sheets_crm.backends.google import workbook as google_workbook
     from sheets_crm.backends.google.workbook import GoogleWorkbook
 
     logging.getLogger("sheets_crm").setLevel(logging.ERROR)
     written: list[int] = []
+    parts: dict[str, int] = {}
     real_apply = GoogleWorkbook.apply
 
     def apply(self: Any, changes: ChangeSet, base: Snapshot) -> None:
         written.append(fewest_bytes(changes))
+        if breakdown:
+            titles = {tab.ref: title for title, tab in base.tabs.items()}
+            post = self.http.post_json
+
+            def recording(url: str, body: Any, *args: Any, **kwargs: Any) -> Any:
+                for key, size in payload_breakdown(body, titles).items():
+                    parts[key] = parts.get(key, 0) + size
+                return post(url, body, *args, **kwargs)
+
+            self.http.post_json = recording
         real_apply(self, changes, base)
 
     GoogleWorkbook.apply = apply  # type: ignore[method-assign]
     workbook = GoogleWorkbook(sid, session=_forwarding_session(port))
+    workbook.http.set_timeout((10.0, 600.0))  # the stand-in serves 100k leads slowly on a loaded machine
     t0 = time.perf_counter()
     result = sync(workbook, today=today)
     wall = time.perf_counter() - t0
     stats = workbook.stats()
-    del google_workbook
+    extra = {"payload": dict(sorted(parts.items(), key=lambda kv: -kv[1]))} if breakdown else {}
     return {
         "wall_s": round(wall, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -553,6 +597,7 @@ def one_sync(port: int, sid: str, today: dt.date) -> dict[str, Any]:
         "fewest_write_bytes": sum(written),
         # Bytes of the write(s) over the floor for the same changes (reads send no body).
         "write_ratio": round(stats["bytes_sent"] / sum(written), 2) if sum(written) else None,
+        **extra,
     }
 
 
@@ -570,11 +615,13 @@ def _main(argv: list[str]) -> int:
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--sid", required=True)
     c.add_argument("--today", default=TODAY.isoformat())
+    c.add_argument("--breakdown", action="store_true", help="the write's bytes per tab and request kind")
     args = parser.parse_args(argv)
     if args.cmd == "serve":
         serve(args.leads, args.seed, args.extra_rows)
         return 0
-    print(json.dumps(one_sync(args.port, args.sid, dt.date.fromisoformat(args.today))), flush=True)
+    line = one_sync(args.port, args.sid, dt.date.fromisoformat(args.today), args.breakdown)
+    print(json.dumps(line), flush=True)
     return 0
 
 

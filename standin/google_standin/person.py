@@ -216,6 +216,13 @@ class Person:
         self._done(spreadsheet_id)
         return sheet_id
 
+    def delete_conditional_format(self, spreadsheet_id: str, tab: str, index: int) -> dict[str, Any]:
+        """Delete one conditional-format rule (Format > Conditional formatting > the bin); returns it."""
+        _, sheet = self._sheet(spreadsheet_id, tab)
+        rule = sheet.conditional_formats.pop(index)
+        self._done(spreadsheet_id)
+        return rule
+
     def delete_tab(self, spreadsheet_id: str, tab: str) -> None:
         ss, sheet = self._sheet(spreadsheet_id, tab)
         ss.sheets.remove(sheet)

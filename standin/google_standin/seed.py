@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .core.a1 import cell_a1
 from .drive.models import FOLDER_MIME, DriveFile
 from .sheets.formula import FormulaContext
-from .sheets.grid_ops import values_matrix, write_matrix
+from .sheets.grid_ops import entered_cell, values_matrix
 from .sheets.models import Sheet, Spreadsheet
 from .sheets.ranges import resolve_range
 from .sheets.render import cell_json
@@ -33,6 +33,28 @@ def color_to_hex(color: Mapping[str, float] | None) -> str | None:
     if color is None:
         return None
     return "#" + "".join(f"{round(float(color.get(k, 0)) * 255):02X}" for k in ("red", "green", "blue"))
+
+
+def _typed_rows(data: list[list[SeedValue]], locale: str) -> list[list[Any]]:
+    """Cells of a new, empty tab as if ``data`` were typed in (USER_ENTERED) — the same cells
+    :func:`~google_standin.sheets.grid_ops.write_matrix` makes, made once per distinct value: a CRM
+    repeats its owners, stages, statuses and topics, so 100k leads seed in seconds, not minutes.
+    Equal cells share one dict: the stand-in treats stored cells as immutable (copy-on-write,
+    see :func:`~google_standin.core.fieldmask.apply_update`)."""
+    made: dict[tuple[type, SeedValue], dict[str, Any] | None] = {}
+    rows: list[list[Any]] = []
+    for line in data:
+        out: list[Any] = []
+        for value in line:
+            if value is None or value == "":
+                out.append(None)
+                continue
+            key = (type(value), value)
+            if key not in made:
+                made[key] = entered_cell(None, value, "USER_ENTERED", locale) or None
+            out.append(made[key])
+        rows.append(out)
+    return rows
 
 
 class SeedAndInspect:
@@ -91,8 +113,7 @@ class SeedAndInspect:
             extra_readers=readers,
         )
         for sheet, data in zip(ss.sheets, tab_rows.values(), strict=False):
-            matrix = [["" if v is None else v for v in r] for r in data]
-            write_matrix(ss, sheet, 0, 0, matrix, "USER_ENTERED")
+            sheet.rows = _typed_rows(data, ss.locale)
             sheet.trim()
         return ss.id
 
