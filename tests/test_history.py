@@ -73,7 +73,7 @@ def put(snapshot: Snapshot, tab: str, row: int, header: str, value: Any) -> None
 def test_first_sync_lays_down_history_and_state_then_is_a_no_op(template: Template) -> None:
     snap = make_snapshot(template, [list(r) for r in LEADS], [list(r) for r in PLAN])
     first = run(snap, template)
-    assert first.changes.new_tabs == {"History": False, STATE_TITLE: True}
+    assert first.changes.new_tabs == {"Report": False, "History": False, STATE_TITLE: True}
     assert snap.tabs["History"].values == [list(HISTORY_HEADERS["en"])]  # nothing to say yet, but there
     assert [line[:2] for line in snap.tabs[STATE_TITLE].values[1:4]] == [
         ["leads", "acme"],

@@ -391,16 +391,21 @@ def test_digest_numbers_next_day(crm):
 
 
 def test_report_tab_rows(crm):
-    """The grid for a Report tab: this week so far and last week, per manager and the team."""
-    from sheets_crm.app.report import load, report_tab_rows
+    """The grid for a Report tab: this week so far and last week, per manager and the team (no History yet)."""
+    from sheets_crm.app.report import load
+    from sheets_crm.app.report_tab import report_tab_rows
 
     loaded = load(str(crm), today=TODAY)
     rows = report_tab_rows(loaded.tables, loaded.plan, TODAY, loaded.template)
+    assert rows[0] == [
+        "Report by sheets-crm, 2026-11-25: the sync rewrites this tab; text typed over its cells is kept in History."
+    ]
+    assert rows[1] == []
     head = ["Manager", "Week", "Done", "Cancelled", "Planned", "Overdue", "Nothing planned", "Stale"]
-    assert rows[0] == head + ["Never contacted", "Won", "Lost"]
+    assert rows[2] == head + ["Never contacted", "Won", "Lost"]
     # Last week (11-16…11-22): Zeta 11-17 done and Beta 11-20 planned are Ivan's; nobody else had a row then.
-    # The "now" columns are left empty on last week's rows: without History they are not known for then.
-    assert rows[1:] == [
+    # The "now" columns are left empty on last week's rows: their values a week ago are not kept.
+    assert rows[3:] == [
         ["Anna", "2026-W48", 2, 0, 3, 1, 1, 1, 1, 1, 0],
         ["Anna", "2026-W47", 0, 0, 0, "", "", "", "", "", ""],
         ["Ivan", "2026-W48", 0, 1, 1, 1, 1, 1, 1, 1, 1],
@@ -415,11 +420,13 @@ def test_report_tab_rows(crm):
 
 
 def test_report_tab_rows_russian(crm_ru):
-    from sheets_crm.app.report import load, report_tab_rows
+    from sheets_crm.app.report import load
+    from sheets_crm.app.report_tab import report_tab_rows
 
     loaded = load(str(crm_ru), today=TODAY)
     rows = report_tab_rows(loaded.tables, loaded.plan, TODAY, loaded.template)
-    assert rows[0][:3] == ["Менеджер", "Неделя", "Проведено"]
+    assert rows[0][0].startswith("Отчёт sheets-crm, 25.11.2026: синхронизация переписывает эту вкладку")
+    assert rows[2][:3] == ["Менеджер", "Неделя", "Проведено"]
     assert rows[-2][:5] == ["Команда", "2026-W48", 4, 1, 7]
 
 

@@ -15,18 +15,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sheets_crm.app.report import (
-    COLUMNS,
-    FLOW_HEAD,
-    TEXT,
-    day_text,
-    flow_cells,
-    manager_label,
-    moves_lines,
-    period_text,
-    stage_label,
-)
+from sheets_crm.app.report import moves_lines, period_text
 from sheets_crm.app.review import MANY_TOUCHES, MIN_SAMPLE, Review
+from sheets_crm.app.review_words import COLUMNS, FLOW_HEAD, TEXT, day_text, flow_cells, manager_label, stage_label
 from sheets_crm.core.template import Template
 from sheets_crm.errors import CrmError
 

@@ -176,7 +176,7 @@ def _moves(rows: list[list[Any]], cols: dict[str, int]) -> list[StageMove]:
         what = cell_text(at(row, "what"))
         if what not in ("stage", ADDED):
             continue
-        day, key = to_date(at(row, "date")), normalise(cell_text(at(row, "project")))
+        day, key = _line_day(at(row, "date")), normalise(cell_text(at(row, "project")))
         if day is None or not key:
             continue
         if what == ADDED:
@@ -184,6 +184,16 @@ def _moves(rows: list[list[Any]], cols: dict[str, int]) -> list[StageMove]:
         else:
             moves.append(StageMove(day, key, cell_text(at(row, "was")), cell_text(at(row, "now"))))
     return moves
+
+
+def _line_day(value: Any) -> dt.date | None:
+    """History's Date cell: the ISO text the sync writes (read fast), else whatever a date cell holds."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    return to_date(value)
 
 
 def stage_changes(moves: list[StageMove] | None) -> list[StageMove]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sheets_crm.app.adopt import with_init_command
+from sheets_crm.app.report_tab import keep_report
 from sheets_crm.backends import open_workbook
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core import history, worklist
@@ -87,8 +88,10 @@ def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
         plan = plan_crm(tables.leads, tables.plan, today, template, plan_title=pm.title, date_header=plan_date)
     changes = diff(tables, plan, template)
     worklist.finish(work, tables, plan, changes, template)
-    typed = history.record(snapshot, tables, ledger, work, changes, template, today)
-    issues = tables.issues + plan.issues + work.issues + typed
+    rec = history.begin(snapshot, tables, ledger, work, changes, template, today)
+    keep_report(snapshot, tables, plan, template, today, rec, changes)  # issue 14: the Report / Отчёт tab
+    history.finish(rec, changes)
+    issues = tables.issues + plan.issues + work.issues + rec.issues
     return Outcome(today, tables.lang, changes, plan.call_list(), issues, tables)
 
 
@@ -111,7 +114,9 @@ def sync(
     template = template or default_template()
     # Only the CRM's tabs are read; fills only where the tool paints them: Calls Today, and Leads
     # unless the backend keeps the freshness colour live in the sheet (conditional formats).
-    workbook.focus(TitleSet([*(name for tab in template.tabs for name in tab.names.values()), *history.tab_names()]))
+    workbook.focus(
+        TitleSet([*(name for tab in template.tabs for name in tab.names.values()), *history.tab_names(template)])
+    )
     painted = (template.calls,) if "freshness" in workbook.computes else (template.leads, template.calls)
     fill_tabs = TitleSet(name for tab in painted for name in tab.names.values())
     attempt = 0

@@ -13,6 +13,12 @@ Which language, first match wins:
 ``.po`` is the source, the ``.mo`` is compiled by ``pybabel compile``; see docs in the README).
 Words that come from the template (tab, column and section names) are already in the sheet's
 language and do not go through here.
+
+What the catalog holds (:func:`messages`, and ``python -m sheets_crm.cli.i18n`` writes the ``.pot``):
+the command line's ``_()``/``ngettext()``/``N_()`` strings, the core's warnings (``Issue(...)``,
+``Issue.of(...)``, ``N_()`` in :mod:`sheets_crm.core`, translated by :meth:`Issue.text`), and every
+``--help`` text of the commands (typer help strings and docstrings, translated by
+:func:`translate_help` before click prints them).
 """
 
 from __future__ import annotations
@@ -23,8 +29,24 @@ import os
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DOMAIN", "LANGS", "LOCALE_DIR", "_", "choose", "current", "day", "ngettext", "request", "use"]
+__all__ = [
+    "DOMAIN",
+    "LANGS",
+    "LOCALE_DIR",
+    "N_",
+    "_",
+    "choose",
+    "current",
+    "day",
+    "help_texts",
+    "messages",
+    "ngettext",
+    "request",
+    "translate_help",
+    "use",
+]
 
 DOMAIN = "sheets_crm"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -90,3 +112,130 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def day(value: dt.date) -> str:
     """A date as people of the current language write it: ISO in English, 22.11.2026 in Russian."""
     return value.strftime("%d.%m.%Y") if _State.lang == "ru" else value.isoformat()
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+    """Mark ``message`` for the catalog; it is translated where it is shown."""
+    return message
+
+
+# -- --help in the user's language -----------------------------------------------------------------
+
+_HELP_ATTRS = ("help", "epilog")
+
+
+def _helped(command: Any) -> list[Any]:
+    """The command, its parameters and (for a group) its subcommands, depth first."""
+    items = [command, *command.params]
+    for sub in (getattr(command, "commands", None) or {}).values():
+        items += _helped(sub)
+    return items
+
+
+def help_texts(command: Any) -> list[str]:
+    """Every help text of a click command tree, as written (the catalog's keys)."""
+    found: list[str] = []
+    for item in _helped(command):
+        for attr in _HELP_ATTRS:
+            text = getattr(item, attr, None)
+            if isinstance(text, str) and text.strip() and text not in found:
+                found.append(text)
+    return found
+
+
+#: The help screen's own words (typer's bundled click writes them in English).
+_FRAME_WORDS = (N_("Usage: "), N_("Arguments"), N_("Options"), N_("Commands"), N_("Show this message and exit."))
+
+
+def _help_context() -> type:
+    """A click context whose help formatter says its headings and the --help line in the current language."""
+    from typer._click.core import Context
+    from typer._click.formatting import HelpFormatter
+
+    class Formatter(HelpFormatter):
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, _(prefix or "Usage: "))
+
+        def write_heading(self, heading: str) -> None:
+            super().write_heading(_(heading))
+
+        def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+            super().write_dl([(term, _(text) if text else text) for term, text in rows], col_max, col_spacing)
+
+    class HelpContext(Context):
+        formatter_class = Formatter
+
+    return HelpContext
+
+
+def translate_help(command: Any) -> None:
+    """Put the command's help texts (its own, its options', its subcommands') in the current language.
+
+    click prints ``command.help`` etc. as they are, so they are swapped in place; the English is
+    kept beside them, so the same objects can be put back into English (one invocation, one language).
+    """
+    context = _help_context() if _State.lang != "en" else None
+    for item in _helped(command):
+        if context is not None and hasattr(item, "context_class"):
+            item.context_class = context
+        originals: dict[str, str] = item.__dict__.setdefault("_help_en", {})
+        for attr in _HELP_ATTRS:
+            text = originals.get(attr, getattr(item, attr, None))
+            if isinstance(text, str) and text.strip():
+                originals[attr] = text
+                setattr(item, attr, _(text))
+
+
+# -- what the catalog holds (for the .pot and the catalog test) -------------------------------------
+
+#: gettext keywords: the command line's, and the core's marks (an Issue's message is its 5th argument)
+CLI_KEYWORDS: dict[str, Any] = {"_": None, "ngettext": (1, 2), "N_": None}
+CORE_KEYWORDS: dict[str, Any] = {"Issue": (5,), "of": (5,), "N_": None}
+
+
+def messages() -> dict[str, str | tuple[str, str]]:
+    """msgid -> message (a (singular, plural) pair for plurals): everything the catalog should translate."""
+    import contextlib
+    import io
+
+    from babel.messages.extract import extract_from_dir
+
+    package = Path(__file__).resolve().parent.parent
+    found: dict[str, str | tuple[str, str]] = {}
+    for folder, keywords in (("cli", CLI_KEYWORDS), ("core", CORE_KEYWORDS)):
+        # babel says "skipping f-string" on stderr for the messages not (yet) given a key: not for here
+        with contextlib.redirect_stderr(io.StringIO()):
+            extracted = list(extract_from_dir(package / folder, keywords=keywords))
+        for _file, _line, msg, _comments, _context in extracted:
+            if isinstance(msg, str):
+                found.setdefault(msg, msg)
+            elif isinstance(msg, tuple) and all(isinstance(m, str) for m in msg):
+                found.setdefault(msg[0], (msg[0], msg[1]))
+    from sheets_crm.app.doctor import KINDS  # the doctor's headings, translated where they are shown
+
+    for title in KINDS.values():
+        found.setdefault(title, title)
+    from typer.main import get_command
+
+    from sheets_crm.cli.main import app
+
+    for text in help_texts(get_command(app)):
+        found.setdefault(text, text)
+    return found
+
+
+def write_pot(path: Path = LOCALE_DIR / f"{DOMAIN}.pot") -> int:
+    """Write the catalog template (then: ``pybabel update`` and ``pybabel compile``, see the README)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    catalog = Catalog(project="sheets-crm", domain=DOMAIN)
+    for msg in messages().values():
+        catalog.add(msg, flags=("python-brace-format",) if "{" in (msg if isinstance(msg, str) else msg[0]) else ())
+    with path.open("wb") as fh:
+        write_po(fh, catalog, omit_header=False, sort_output=True, width=120)
+    return len(catalog)
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
+    print(f"{write_pot()} messages written to {LOCALE_DIR / (DOMAIN + '.pot')}")

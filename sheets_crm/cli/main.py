@@ -41,7 +41,7 @@ from sheets_crm.cli.common import (
 from sheets_crm.cli.common import interactive as _interactive
 from sheets_crm.cli.common import parse_today as _parse_today
 from sheets_crm.cli.common import template_for as _template
-from sheets_crm.cli.i18n import _, ngettext
+from sheets_crm.cli.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from sheets_crm.app.sync import SyncResult
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["app", "main"]
 
 _VERBOSE_FLAGS = re.compile(r"^(-v+|--verbose)$")
-_SHARED_OPTIONS = (
+_SHARED_OPTIONS = N_(
     "Also: -v / -vv (anywhere) logs what the tool does on stderr; "
     "--lang en|ru (before the command, or after one without its own --lang) chooses the messages' language."
 )
@@ -70,7 +70,7 @@ class _Group(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
         if command is not None and not command.epilog:  # each command's --help names the shared options
-            command.epilog = _SHARED_OPTIONS
+            command.epilog = _(_SHARED_OPTIONS)
         return command
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -78,7 +78,12 @@ class _Group(TyperGroup):
         head, tail = args[:end], args[end:]
         flags = [a for a in head if _VERBOSE_FLAGS.match(a)]
         head = [a for a in head if not _VERBOSE_FLAGS.match(a)]
-        return super().parse_args(ctx, flags + self._hoist_lang(ctx, head) + tail)
+        args = flags + self._hoist_lang(ctx, head) + tail
+        # --help is printed while parsing, before the group's callback runs: choose the language now
+        asked = _group_lang(args)
+        i18n.request(asked if asked in i18n.LANGS else None)
+        i18n.translate_help(self)
+        return super().parse_args(ctx, args)
 
     def _hoist_lang(self, ctx: Any, args: list[str]) -> list[str]:
         """``--lang X`` typed after a command that has no ``--lang`` of its own is the group's option."""
@@ -108,6 +113,20 @@ class _Group(TyperGroup):
                 rest.append(args[i])
             i += 1
         return args[:at] + moved + [args[at]] + rest if at is not None else args
+
+
+def _group_lang(args: list[str]) -> str | None:
+    """The value of the group's own ``--lang`` (the one before the command's name), if given."""
+    i = 0
+    while i < len(args):
+        if args[i] == "--lang":
+            return args[i + 1] if i + 1 < len(args) else None
+        if args[i].startswith("--lang="):
+            return args[i].split("=", 1)[1]
+        if not args[i].startswith("-"):
+            return None  # the command's name: what follows is the command's
+        i += 1
+    return None
 
 
 app = typer.Typer(
@@ -553,7 +572,7 @@ def doctor(
             fields = ("kind", "tab", "row", "column", "value", "message")
             _write(render.csv_text(report.as_json()["problems"], fields))
         else:
-            render.print_lines(out, report.lines())
+            render.print_lines(out, render.doctor_lines(report))
     raise typer.Exit(report.exit_code)
 
 

@@ -13,6 +13,7 @@ knows whether it writes to a terminal. ``--json`` and ``--csv`` give every list 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ from sheets_crm.cli.i18n import _, ngettext
 if TYPE_CHECKING:  # rich and the app load only when something is printed
     from rich.console import Console
 
+    from sheets_crm.app.doctor import Report as DoctorReport
     from sheets_crm.app.sync import SyncResult
     from sheets_crm.core.model import Call, Issue
     from sheets_crm.core.template import Template
@@ -38,6 +40,8 @@ __all__ = [
     "calls_json",
     "calls_lines",
     "csv_text",
+    "doctor_lines",
+    "issue_line",
     "issues_csv",
     "issues_lines",
     "print_lines",
@@ -219,14 +223,68 @@ def summary_lines(result: SyncResult, dry_run: bool = False) -> list[str]:
     return [head.format(target=result.target, day=when, n=n), counts_line(result.counts())]
 
 
+def issue_line(issue: Issue) -> str:
+    """One warning in the current language: where (tab, row, column), the value as typed, what is wrong.
+
+    The tab and column names are the sheet's own; the message goes through the catalog by its key
+    (:meth:`Issue.text`); a message without a translation yet stays English rather than vanish.
+    """
+    if i18n.current() == "en":
+        return str(issue)
+    where = [issue.tab]
+    if issue.row is not None:
+        where.append(_("row {row}").format(row=issue.row))
+    if issue.column:
+        where.append(_("column «{column}»").format(column=issue.column))
+    value = issue.value
+    if value is None:
+        shown = ""
+    elif isinstance(value, dt.datetime | dt.date):
+        shown = ": " + i18n.day(value if type(value) is dt.date else value.date())
+    else:
+        text = str(value)
+        shown = f": «{text[:59] + '…' if len(text) > 60 else text}»"
+    return f"{', '.join(where)}{shown} — {issue.text(_)}"
+
+
 def issues_lines(issues: list[Issue]) -> list[str]:
     if not issues:
         return []
     lines = [_("Warnings ({n}):").format(n=len(issues))]
-    lines += [f"  {issue}" for issue in issues[:MAX_WARNINGS]]
+    lines += [f"  {issue_line(issue)}" for issue in issues[:MAX_WARNINGS]]
     if len(issues) > MAX_WARNINGS:
         lines.append("  " + _("… and {n} more (use --json or --csv to see all)").format(n=len(issues) - MAX_WARNINGS))
     return lines
+
+
+def doctor_lines(report: DoctorReport) -> list[str]:
+    """The doctor's report in the current language: the head, what blocks a sync, the problems by kind."""
+    from sheets_crm.app.doctor import KINDS
+
+    checked = _("{leads} leads and {rows} plan rows checked").format(
+        leads=report.leads_checked, rows=report.plan_rows_checked
+    )
+    head = _("Doctor: {target} on {day}").format(target=report.target, day=i18n.day(report.today))
+    if report.ok:
+        return [_("{head}: no problems found ({checked}).").format(head=head, checked=checked)]
+    groups = report.by_kind()
+    n = len(report.problems)
+    problems = ngettext("{n} problem", "{n} problems", n).format(n=n)
+    kinds = ngettext("{n} kind", "{n} kinds", len(groups)).format(n=len(groups))
+    out = [
+        _("{head}: {problems} of {kinds} ({checked}).").format(
+            head=head, problems=problems, kinds=kinds, checked=checked
+        )
+    ]
+    blocking = len(report.blocking)
+    if blocking == 1:
+        out.append(_("The sync cannot run until this problem is fixed (listed first)."))
+    elif blocking:
+        out.append(_("The sync cannot run until these {n} problems are fixed (listed first).").format(n=blocking))
+    for kind, items in groups.items():
+        out.append(f"{_(KINDS.get(kind, kind))} ({len(items)}):")
+        out.extend(f"  {issue_line(issue)}" for issue in items)
+    return out
 
 
 def calls_json(calls: Iterable[Call]) -> str:

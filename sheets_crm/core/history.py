@@ -9,23 +9,36 @@ sync (:mod:`sheets_crm.core.ledger`):
   owner changed — one History line each;
 
 then it writes the new memory to the hidden state tab and appends the lines to History (both tabs
-created when missing). The format is documented in ``docs/history.md``. Pure: no I/O, no clock.
+created when missing). :func:`begin` and :func:`finish` split that in two so the sync can add the
+Report tab's lines and memory in between. The format is documented in ``docs/history.md``.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_crm.core.ledger import STATE_TITLE, Ledger, canon, find_tab, grid_changes
 from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.reading import Tables, TabMap, cell_text
-from sheets_crm.core.template import Template
+from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import normalise
 from sheets_crm.core.worklist import WorkList
 
-__all__ = ["HISTORY_NAMES", "HISTORY_HEADERS", "KEEP_DAYS", "PRUNE_AFTER_DAYS", "record", "tab_names"]
+__all__ = [
+    "HISTORY_NAMES",
+    "HISTORY_HEADERS",
+    "KEEP_DAYS",
+    "PRUNE_AFTER_DAYS",
+    "Recording",
+    "begin",
+    "finish",
+    "record",
+    "tab_names",
+]
 
 HISTORY_NAMES = {"en": "History", "ru": "История"}
 HISTORY_HEADERS = {
@@ -42,9 +55,28 @@ _DAILY = frozenset({"days_since_contact"})
 Line = list[Any]
 
 
-def tab_names() -> tuple[str, ...]:
-    """The titles of the tabs this module owns (for a backend reading only the CRM's tabs)."""
-    return (*HISTORY_NAMES.values(), STATE_TITLE)
+def tab_names(template: Template | None = None) -> tuple[str, ...]:
+    """The titles of the tool's own tabs besides the template's (History, the state tab, the Report tab),
+    for a backend reading only the CRM's tabs."""
+    report = (template or default_template()).report_names.values()
+    return (*HISTORY_NAMES.values(), STATE_TITLE, *report)
+
+
+@dataclass
+class Recording:
+    """What :func:`begin` found (History lines to append, the memory to keep, typed-over warnings);
+    more may be added (the Report tab's) before :func:`finish` writes it all."""
+
+    history: TabData | None
+    title: str  # History's title (found, or the one it will be created with)
+    lang: str
+    today: dt.date
+    ledger: Ledger
+    memory: dict[tuple[str, str], dict[str, str]]
+    lines: list[Line] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    #: Extra rows for the state tab, after the ledger's own (the Report tab's memory).
+    state_rows: list[list[Any]] = field(default_factory=list)
 
 
 def record(
@@ -57,6 +89,21 @@ def record(
     today: dt.date,
 ) -> list[Issue]:
     """Add the History and state-tab writes to ``changes``; return the typed-over warnings."""
+    rec = begin(snapshot, tables, ledger, work, changes, template, today)
+    finish(rec, changes)
+    return rec.issues
+
+
+def begin(
+    snapshot: Snapshot,
+    tables: Tables,
+    ledger: Ledger,
+    work: WorkList,
+    changes: ChangeSet,
+    template: Template,
+    today: dt.date,
+) -> Recording:
+    """Work out this sync's History lines and memory from the sheet and ``changes`` (nothing written yet)."""
     day = today.isoformat()
     history = find_tab(snapshot.tabs, HISTORY_NAMES.values())
     title = history.title if history else HISTORY_NAMES[tables.lang]
@@ -69,12 +116,17 @@ def record(
     memory, rows = _memory(tables, work, written)
     if ledger.known:
         lines += _events(tables, template, ledger, memory, rows, day)
-    _history_writes(history, title, tables.lang, lines, today, changes)
-    state_grid = ledger.grid(memory)
+    return Recording(history, title, tables.lang, today, ledger, memory, lines, issues)
+
+
+def finish(rec: Recording, changes: ChangeSet) -> None:
+    """Append the recorded lines to History and write the new memory to the state tab (both made when missing)."""
+    ledger = rec.ledger
+    _history_writes(rec.history, rec.title, rec.lang, rec.lines, rec.today, changes)
+    state_grid = ledger.grid(rec.memory) + rec.state_rows
     if ledger.tab is None:
         changes.new_tabs[STATE_TITLE] = True
     changes.changes.extend(grid_changes(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))
-    return issues
 
 
 def _now(written: Mapping[tuple[str, int, int], Any], tab: TabData, row: int, col: int) -> Any:
@@ -209,7 +261,7 @@ def _events(
         elif tab_id == "plan":
             lines += _plan_events(tables, template, before, now, rows[(tab_id, key)], day)
     for tab_id, key in ledger.rows:
-        if (tab_id, key) in memory or tab_id == "calls":
+        if (tab_id, key) in memory or tab_id not in ("leads", "plan"):  # calls come and go; the Report tab's own
             continue
         before = ledger.rows[(tab_id, key)]
         if tab_id == "leads":

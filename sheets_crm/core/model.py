@@ -11,7 +11,7 @@ to 1-based sheet row numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "CellChange",
     "ChangeSet",
     "Issue",
+    "N_",
     "Call",
 ]
 
@@ -159,6 +160,12 @@ class Issue:
 
     ``row`` is the 1-based sheet row number as the person sees it (None for
     tab-level problems); ``column`` is the header text as found in the sheet.
+
+    ``message`` is English. A catalog translates it by its key: ``msgid``, the message
+    before its values went in (``{name}`` placeholders, filled from ``params``), or the
+    message itself when it has no values. Make one with :meth:`of`; mark a message kept
+    in a constant with :func:`N_` so the catalog finds it. The core never translates
+    (no catalogs, no I/O): the command line does, with :meth:`text`.
     """
 
     tab: str
@@ -167,6 +174,27 @@ class Issue:
     value: Any
     message: str
     code: str = "warning"
+    msgid: str = ""
+    #: the message's values by name (not compared: ``message`` already holds them)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def of(
+        cls, tab: str, row: int | None, column: str | None, value: Any, msgid: str, code: str, /, **params: Any
+    ) -> Issue:
+        """An issue whose message is ``msgid`` with ``params`` filled in (the catalog's key stays ``msgid``)."""
+        return cls(tab, row, column, value, msgid.format(**params), code, msgid, params)
+
+    def text(self, gettext: Callable[[str], str] | None = None) -> str:
+        """The message in the language ``gettext`` speaks (English without one, or when it has no translation)."""
+        key = self.msgid or self.message
+        said = gettext(key) if gettext is not None else key
+        if said == key:
+            return self.message
+        try:
+            return said.format(**self.params) if self.msgid else said
+        except (KeyError, IndexError, ValueError):  # a translation naming a value the core did not pass
+            return self.message
 
     def __str__(self) -> str:
         where = [self.tab]
@@ -189,6 +217,11 @@ class Issue:
             "message": self.message,
             "code": self.code,
         }
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for "mark, do not translate"
+    """Mark ``message`` for the catalog without translating it (the core never translates)."""
+    return message
 
 
 def _short(value: Any, limit: int = 60) -> Any:

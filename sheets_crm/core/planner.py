@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheets_crm.core.model import SECTIONS, Call, Issue
+from sheets_crm.core.model import N_, SECTIONS, Call, Issue
 from sheets_crm.core.template import Template
 
 __all__ = ["Plan", "plan_crm", "freshness_colors", "SECTIONS", "LEAD_FIELDS", "CALL_FIELDS"]
@@ -178,20 +178,30 @@ def _closed_issues(
     for code in np.flatnonzero(first >= 0).tolist():
         i, lead = int(first[code]), int(first_lead[code])
         others = int(count[code]) - 1
-        left_out = (
-            f"this call and {others} more of its open rows are left out of Calls Today; mark them"
+        msgid = (
+            N_(
+                "closed lead has an open call: {project!r} is {stage!r} in Leads (row {row}), so this call and "
+                "{others} more of its open rows are left out of Calls Today; mark them Done or Cancelled, "
+                "or reopen the lead"
+            )
             if others
-            else "this call is left out of Calls Today; mark it"
+            else N_(
+                "closed lead has an open call: {project!r} is {stage!r} in Leads (row {row}), so this call is "
+                "left out of Calls Today; mark it Done or Cancelled, or reopen the lead"
+            )
         )
         issues.append(
-            Issue(
+            Issue.of(
                 plan_title,
                 int(rows[i]),
                 date_header,
                 pd.Timestamp(dates[i]).date().isoformat(),
-                f"closed lead has an open call: {projects[lead]!r} is {stages[lead]!r} in Leads "
-                f"(row {int(lead_rows[lead])}), so {left_out} Done or Cancelled, or reopen the lead",
+                msgid,
                 "closed-lead-open-call",
+                project=projects[lead],
+                stage=stages[lead],
+                row=int(lead_rows[lead]),
+                others=others,
             )
         )
     return issues

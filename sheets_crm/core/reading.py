@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_crm.core.dates import parse_dates
-from sheets_crm.core.model import Issue, Snapshot, TabData
+from sheets_crm.core.model import N_, Issue, Snapshot, TabData
 from sheets_crm.core.template import LANGS, SYNONYM, Column, Tab, Template, header_likeness
 from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
@@ -177,13 +177,14 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
                 columns[column.id] = added[column.id] = next_col
                 headers[next_col] = column.names[lang]
                 issues.append(
-                    Issue(
+                    Issue.of(
                         data.title,
                         1,
                         column.names[lang],
                         None,
-                        f"tool column was missing; added it as column {_letter(next_col)}",
+                        "tool column was missing; added it as column {letter}",
                         "added-column",
+                        letter=_letter(next_col),
                     )
                 )
                 next_col += 1
@@ -335,13 +336,14 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
         projects: list[str] = frame["project"].tolist()
         for i in np.flatnonzero((dup & frame["key"].duplicated(keep="first")).to_numpy()).tolist():
             issues.append(
-                Issue(
+                Issue.of(
                     data.title,
                     rows[i],
                     tm.header_of("project"),
                     projects[i],
-                    f"duplicate project (also row {first_row[keys[i]]}); both rows show the same contact history",
+                    "duplicate project (also row {first}); both rows show the same contact history",
                     "duplicate-lead",
+                    first=first_row[keys[i]],
                 )
             )
     stages: list[str] = frame["stage"].tolist()
@@ -405,16 +407,21 @@ def _plan_frame(
     for idx in _labels(frame, no_date.to_numpy()):
         issues.append(Issue(title, idx + 2, tm.header_of("date"), None, "no date; row ignored", "no-date"))
     unknown = frame["status_text"].map({t: kind is None for t, kind in status_kind.items()}).astype(bool)
+    # the labels to suggest, in the sheet's language (told by the tab's name)
+    la = next((la for la, name in tm.tab.names.items() if normalise(name) == normalise(title)), "en")
     for idx in _labels(frame, unknown.to_numpy()):
         issues.append(
-            Issue(
+            Issue.of(
                 title,
                 idx + 2,
                 tm.header_of("status"),
                 frame.at[idx, "status_text"],
-                "unknown status; treated as Planned "
-                f"(use {template.status_label('done', 'en')}/{template.status_label('cancelled', 'en')})",
+                "unknown status; treated as {planned} (use {done}/{cancelled})",
                 "unknown-status",
+                **{
+                    k: template.status_label(kind, la)
+                    for k, kind in (("planned", "open"), ("done", "done"), ("cancelled", "cancelled"))
+                },
             )
         )
     no_project = frame["key"] == ""
@@ -428,7 +435,7 @@ def _plan_frame(
 
 
 #: What a person reads when a date cannot be read (the Issue carries the text as typed).
-BAD_DATE_MESSAGE = "not a date; row ignored"
+BAD_DATE_MESSAGE = N_("not a date; row ignored")
 
 
 def _labels(frame: pd.DataFrame, mask: np.ndarray) -> list[int]:
@@ -449,14 +456,18 @@ def _unknown_projects(
         key = str(frame.at[idx, "key"])
         if key not in hints:
             close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
-            hints[key] = f"; did you mean {by_key[close[0]]!r}?" if close else ""
+            hints[key] = by_key[close[0]] if close else ""
         issues.append(
-            Issue(
+            Issue.of(
                 tm.title,
                 idx + 2,
                 tm.header_of("project"),
                 typed,
-                f"project not found in {leads_title}{hints[key]}",
+                N_("project not found in {leads}; did you mean {guess!r}?")
+                if hints[key]
+                else N_("project not found in {leads}"),
                 "unknown-project",
+                leads=leads_title,
+                guess=hints[key],
             )
         )

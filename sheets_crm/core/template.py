@@ -40,6 +40,9 @@ StatusKind = Literal["open", "done", "cancelled"]
 _STATUS_KINDS: tuple[StatusKind, ...] = get_args(StatusKind)
 
 
+#: The Report tab's titles when the template does not name them.
+_REPORT_NAMES = {"en": "Report", "ru": "Отчёт"}
+
 #: How a header matched a column, strongest first: the person's own mapping
 #: (sheets-crm.toml ``[columns]``), the column's name, a template synonym.
 ALIAS, NAME, SYNONYM = 0, 1, 2
@@ -155,6 +158,8 @@ class Template:
     stages: tuple[Stage, ...]
     sections: dict[str, dict[str, str]]
     settings: Settings = field(default_factory=Settings)
+    #: The tool-owned Report / Отчёт tab's title per language (``[report] names``).
+    report_names: dict[str, str] = field(default_factory=lambda: dict(_REPORT_NAMES))
 
     def tab(self, tab_id: str) -> Tab:
         for tab in self.tabs:
@@ -319,6 +324,16 @@ def _calls_rules(raw: Any, origin: str) -> dict[str, Any]:
     return {"include_closed": value}
 
 
+def _report_names(raw: Any, origin: str) -> dict[str, str]:
+    """``[report] names``: the Report tab's title in every language."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("names", {}), dict):
+        raise TemplateError(f"{origin}: [report] must be a table with names = {{ en = ..., ru = ... }}")
+    names = {**_REPORT_NAMES, **{str(k): str(v) for k, v in raw.get("names", {}).items()}}
+    if any(not names[lang].strip() for lang in LANGS):
+        raise TemplateError(f"{origin}: [report] names must not be empty")
+    return names
+
+
 def _check_color(value: str, where: str) -> str:
     value = value.lstrip("#").upper()
     if value and (len(value) != 6 or any(c not in "0123456789ABCDEF" for c in value)):
@@ -372,6 +387,7 @@ def _parse(data: dict[str, Any], origin: str) -> Template:
             stages=stages,
             sections=dict(data["sections"]),
             settings=settings,
+            report_names=_report_names(data.get("report", {}), origin),
         )
     except TemplateError:
         raise
