@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from sheets_crm.core.layout import build_layout
+from sheets_crm.core.model import Snapshot, TabData
 from sheets_crm.core.template import Template, default_template
 
-__all__ = ["Crm", "generate", "write_xlsx", "seed_google", "TODAY", "PLAN_PER_LEAD", "sheet_rows"]
+__all__ = ["Crm", "generate", "write_xlsx", "seed_google", "TODAY", "PLAN_PER_LEAD", "sheet_rows", "snapshot"]
 
 #: The fixed "today" of every benchmark sync (dates are generated around it).
 TODAY = dt.date(2026, 11, 22)
@@ -289,6 +290,23 @@ def sheet_rows(crm: Crm, template: Template | None = None, lang: str = "en") -> 
         layout["plan"].title: [[c.header for c in layout["plan"].columns], *crm.plan],
         layout["calls"].title: [[c.header for c in layout["calls"].columns]],
     }
+
+
+def snapshot(crm: Crm, template: Template | None = None, lang: str = "en", columnar: bool = True) -> Snapshot:
+    """The fresh CRM as a backend hands it to the core: by columns (the local reader's form), or by rows."""
+    tabs: dict[str, TabData] = {}
+    for title, rows in sheet_rows(crm, template, lang).items():
+        if not columnar:
+            tabs[title] = TabData(title, rows)
+            continue
+        width = max((len(line) for line in rows), default=0)
+        columns = []
+        for col in range(width):
+            column = np.empty(len(rows), dtype=object)
+            column[:] = [line[col] if col < len(line) else None for line in rows]
+            columns.append(column)
+        tabs[title] = TabData.from_columns(title, columns, len(rows))
+    return Snapshot(tabs)
 
 
 def write_xlsx(crm: Crm, path: str | Path, template: Template | None = None, lang: str = "en") -> Path:

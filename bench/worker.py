@@ -23,13 +23,14 @@ def _generate_xlsx(n_leads: int, path: str, seed: int = 42) -> dict[str, Any]:
 
 
 def _tasks() -> dict[str, Callable[..., dict[str, Any]]]:
-    from . import local, planner
+    from . import compute, local, planner
 
     tasks: dict[str, Callable[..., dict[str, Any]]] = {
         "generate_xlsx": _generate_xlsx,
         "local_floor": local.floor,
         "local_sync": local.sync_once,
         "planner": planner.planner,
+        "compute": compute.compute,
     }
     try:
         from . import google

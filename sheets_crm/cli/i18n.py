@@ -168,13 +168,15 @@ def _help_context() -> type:
     return HelpContext
 
 
-def translate_help(command: Any) -> None:
+def translate_help(command: Any, ctx: Any = None) -> None:
     """Put the command's help texts (its own, its options', its subcommands') in the current language.
 
     click prints ``command.help`` etc. as they are, so they are swapped in place; the English is
     kept beside them, so the same objects can be put back into English (one invocation, one language).
     """
     context = _help_context() if _State.lang != "en" else None
+    if context is not None and ctx is not None:  # the group's own context exists already
+        ctx.formatter_class = context.formatter_class
     for item in _helped(command):
         if context is not None and hasattr(item, "context_class"):
             item.context_class = context

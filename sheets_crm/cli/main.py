@@ -82,7 +82,7 @@ class _Group(TyperGroup):
         # --help is printed while parsing, before the group's callback runs: choose the language now
         asked = _group_lang(args)
         i18n.request(asked if asked in i18n.LANGS else None)
-        i18n.translate_help(self)
+        i18n.translate_help(self, ctx)
         return super().parse_args(ctx, args)
 
     def _hoist_lang(self, ctx: Any, args: list[str]) -> list[str]:

@@ -11,9 +11,11 @@ to 1-based sheet row numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "SECTIONS",
@@ -21,6 +23,7 @@ __all__ = [
     "TabData",
     "Snapshot",
     "CellChange",
+    "ChangeBlock",
     "ChangeSet",
     "Issue",
     "N_",
@@ -51,6 +54,39 @@ class _Keep:
 KEEP: Any = _Keep()
 
 
+class _Rows:
+    """``TabData.values``: the rows, built on first use when the backend read the tab by columns.
+
+    Once the rows exist they are the truth (callers may edit them in place), so the
+    columns are dropped then: a tab is either columnar or row-based, never both out of step.
+    """
+
+    def __get__(self, obj: TabData | None, owner: type | None = None) -> list[list[Any]]:
+        if obj is None:
+            raise AttributeError("values")  # a required dataclass field: no default
+        rows: list[list[Any]] | None = obj.__dict__.get("_rows")
+        if rows is None:
+            rows = _rows_of(obj.__dict__.get("_columns") or [], obj.__dict__.get("_height", 0))
+            obj.__dict__["_rows"] = rows
+            obj.__dict__["_columns"] = None
+        return rows
+
+    def __set__(self, obj: TabData, value: list[list[Any]]) -> None:
+        obj.__dict__["_rows"] = value
+        obj.__dict__["_columns"] = None
+
+
+def _rows_of(columns: list[np.ndarray], height: int) -> list[list[Any]]:
+    """Columns → ragged rows (trailing empties dropped, as a backend reading rows leaves them)."""
+    if not columns:
+        return [[] for _ in range(height)]
+    rows = [list(line) for line in zip(*(col.tolist() for col in columns), strict=True)]
+    for line in rows:
+        while line and line[-1] is None:
+            line.pop()
+    return rows
+
+
 @dataclass
 class TabData:
     """One tab as read: raw cell values and the background fills we care about.
@@ -60,10 +96,16 @@ class TabData:
     (local files) or a serial day number (Google, for date cells).
     ``fills`` maps (row, col) to an upper-case RRGGBB string for cells with a
     solid background; backends fill it only for tabs they were asked for.
+
+    A backend may instead hand over the tab by columns (:meth:`from_columns`): one
+    object array per column, the header row included, None for an empty cell.
+    The readers of big tabs (:mod:`~sheets_crm.core.reading`, :mod:`~sheets_crm.core.diff`)
+    use :meth:`column`, which is free then; ``values`` is built from the columns
+    only when some other caller asks for rows.
     """
 
     title: str
-    values: list[list[Any]]
+    values: _Rows = _Rows()
     fills: dict[tuple[int, int], str] = field(default_factory=dict)
     #: Backend handle (e.g. Google sheetId); opaque to the core.
     ref: Any = None
@@ -73,6 +115,21 @@ class TabData:
     #: Optional lazy source of fills (local files: read only the cells asked).
     fill_reader: Callable[[int, int], str | None] | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_columns(cls, title: str, columns: list[np.ndarray], height: int, **kwargs: Any) -> TabData:
+        """A tab read by columns: ``columns[c][r]`` is the cell (row 0 the header), each ``height`` long."""
+        tab = cls(title, [], **kwargs)
+        for col in columns:
+            if len(col) != height:
+                raise ValueError(f"column of {len(col)} cells in a tab of {height} rows")
+        tab.__dict__.update(_rows=None, _columns=[np.asarray(c, dtype=object) for c in columns], _height=height)
+        return tab
+
+    @property
+    def columnar(self) -> bool:
+        """True while the tab is held by columns (no caller asked for rows yet)."""
+        return self.__dict__.get("_rows") is None
+
     def fill(self, row: int, col: int) -> str | None:
         """The cell's solid background as RRGGBB, or None."""
         if self.fill_reader is not None:
@@ -80,18 +137,61 @@ class TabData:
         return self.fills.get((row, col))
 
     def cell(self, row: int, col: int) -> Any:
+        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
+        if columns is not None:
+            return columns[col][row] if col < len(columns) and 0 <= row < len(columns[col]) else None
         if row < len(self.values):
             line = self.values[row]
             if col < len(line):
                 return line[col]
         return None
 
+    def row(self, row: int) -> list[Any]:
+        """One row's cells (ragged: trailing empties may be missing). Do not edit it."""
+        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
+        if columns is None:
+            return self.values[row] if row < len(self.values) else []
+        line = [col[row] for col in columns] if row < self.height else []
+        while line and line[-1] is None:
+            line.pop()
+        return line
+
+    def column(self, col: int) -> np.ndarray:
+        """Column ``col``, the header row included, as an object array ``height`` long (None = empty)."""
+        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
+        if columns is not None:
+            return columns[col] if col < len(columns) else np.full(self.height, None, dtype=object)
+        out = np.empty(len(self.values), dtype=object)
+        out[:] = [line[col] if col < len(line) else None for line in self.values]
+        return out
+
+    def fill_column(self, col: int) -> np.ndarray:
+        """The fills of column ``col`` (RRGGBB or None), header row included, ``height`` long."""
+        out = np.empty(self.height, dtype=object)
+        if self.fill_reader is not None:
+            reader = self.fill_reader
+            out[:] = [reader(r, col) for r in range(self.height)]
+        else:
+            get = self.fills.get
+            out[:] = [get((r, col)) for r in range(self.height)]
+        return out
+
+    @property
+    def width(self) -> int:
+        """Columns in use: one past the last column any row reaches (empties included for columns)."""
+        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
+        if columns is not None:
+            return len(columns)
+        return max((len(line) for line in self.values), default=0)
+
     @property
     def header(self) -> list[Any]:
-        return self.values[0] if self.values else []
+        return self.row(0) if self.height else []
 
     @property
     def height(self) -> int:
+        if self.__dict__.get("_columns") is not None:
+            return int(self.__dict__["_height"])
         return len(self.values)
 
 
@@ -125,6 +225,66 @@ class CellChange:
     number_format: str | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class ChangeBlock:
+    """The changes to one column of one tab, compactly: what :func:`~sheets_crm.core.diff.diff` builds.
+
+    ``rows`` ascends; ``values``/``fills``/``formats`` are object arrays aligned with it, holding
+    what one :class:`CellChange` per row would (KEEP where that part stays). A first sync of
+    100 000 leads is a dozen blocks, not a million objects; :meth:`cells` expands them when a
+    writer asks for cell changes, :meth:`runs` gives the contiguous stretches of rows.
+    """
+
+    tab: str
+    col: int
+    rows: np.ndarray
+    values: np.ndarray
+    fills: np.ndarray
+    formats: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def cells(self) -> Iterator[CellChange]:
+        tab, col = self.tab, self.col
+        for row, value, fill, fmt in zip(
+            self.rows.tolist(), self.values.tolist(), self.fills.tolist(), self.formats.tolist(), strict=True
+        ):
+            yield CellChange(tab, row, col, value, fill, fmt)
+
+    def runs(self) -> list[tuple[int, int]]:
+        """(start, stop) positions in ``rows`` of each stretch of consecutive rows."""
+        if not len(self.rows):
+            return []
+        breaks = np.flatnonzero(np.diff(self.rows) != 1) + 1
+        starts = [0, *breaks.tolist()]
+        stops = [*breaks.tolist(), len(self.rows)]
+        return list(zip(starts, stops, strict=True))
+
+
+class _Changes:
+    """``ChangeSet.changes``: a plain list of cell changes, expanded on first use from pending blocks."""
+
+    def __get__(self, obj: ChangeSet | None, owner: type | None = None) -> list[CellChange]:
+        if obj is None:
+            return ()  # type: ignore[return-value]  # the dataclass default (hashable); __set__ makes it []
+        pending: list[CellChange | ChangeBlock] | None = obj.__dict__.get("_pending")
+        if pending:
+            out: list[CellChange] = obj.__dict__["_changes"]
+            for part in pending:
+                if isinstance(part, ChangeBlock):
+                    out.extend(part.cells())
+                else:
+                    out.append(part)
+            obj.__dict__["_pending"] = None
+        changes: list[CellChange] = obj.__dict__["_changes"]
+        return changes
+
+    def __set__(self, obj: ChangeSet, value: list[CellChange]) -> None:
+        obj.__dict__["_changes"] = value if isinstance(value, list) else list(value)
+        obj.__dict__["_pending"] = None
+
+
 @dataclass
 class ChangeSet:
     """All the writes of one sync, applied atomically by the backend.
@@ -132,19 +292,40 @@ class ChangeSet:
     ``guard`` lists, per tab title, (row, col, expected value) cells the backend
     may re-check just before writing: if a person moved rows meanwhile, the
     write must not land on the wrong lead.
+
+    ``changes`` is a list of :class:`CellChange`. :func:`lazy` builds a change set from
+    :class:`ChangeBlock` s (and single changes) that stay compact until someone reads ``changes``.
     """
 
-    changes: list[CellChange] = field(default_factory=list)
+    changes: _Changes = _Changes()
     guard: dict[str, list[tuple[int, int, Any]]] = field(default_factory=dict)
     #: Tabs to create first when the workbook lacks them, title -> hidden (the tool's own History
     #: and state tabs). Their cells, headers included, are ordinary :class:`CellChange` s; rows
     #: appended to a tab are cell changes past its last used row.
     new_tabs: dict[str, bool] = field(default_factory=dict)
 
+    @classmethod
+    def lazy(
+        cls, parts: list[CellChange | ChangeBlock], guard: dict[str, list[tuple[int, int, Any]]] | None = None
+    ) -> ChangeSet:
+        """A change set whose ``changes`` are ``parts`` in order, blocks expanded only when read."""
+        out = cls(changes=[], guard=guard or {})
+        out.__dict__["_pending"] = [p for p in parts if not isinstance(p, ChangeBlock) or len(p)]
+        return out
+
+    @property
+    def blocks(self) -> list[ChangeBlock] | None:
+        """The pending blocks (before ``changes`` was first read), else None."""
+        pending: list[CellChange | ChangeBlock] | None = self.__dict__.get("_pending")
+        return None if pending is None else [p for p in pending if isinstance(p, ChangeBlock)]
+
     def __bool__(self) -> bool:
-        return bool(self.changes)
+        return len(self) > 0
 
     def __len__(self) -> int:
+        pending: list[CellChange | ChangeBlock] | None = self.__dict__.get("_pending")
+        if pending:
+            return len(self.__dict__["_changes"]) + sum(len(p) if isinstance(p, ChangeBlock) else 1 for p in pending)
         return len(self.changes)
 
     def by_tab(self) -> dict[str, list[CellChange]]:

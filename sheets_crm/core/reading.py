@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,6 +248,11 @@ def _consequence(column: Column) -> str:
 
 def _first_free_column(data: TabData) -> int:
     """The first column right of everything: header text or any cell's data."""
+    if data.columnar:
+        for col in range(data.width - 1, -1, -1):
+            if Coded(data.column(col)).any_text():
+                return col + 1
+        return 0
     last = -1
     for row in data.values:
         for col in range(len(row) - 1, last, -1):
@@ -257,24 +263,100 @@ def _first_free_column(data: TabData) -> int:
 
 
 def _column_has_data(data: TabData, col: int) -> bool:
+    if data.columnar:
+        return Coded(data.column(col)[1:]).any_text()
     return any(col < len(row) and cell_text(row[col]) for row in data.values[1:])
 
 
-def _column(data: TabData, col: int | None) -> list[Any]:
-    rows = data.values[1:]
+class Coded:
+    """A column as codes into its distinct cells, so per-cell work is done once per distinct value.
+
+    A plan of a million rows has a few hundred distinct dates, statuses and owners and one
+    project name per lead: parsing, stripping and normalising those, then gathering by code,
+    is what keeps reading a column-at-a-time numpy operation. Empty cells (None) cost nothing.
+    """
+
+    def __init__(self, raw: np.ndarray) -> None:
+        codes, uniques = pd.factorize(raw)  # None/NaN → -1 (both read as an empty cell)
+        self.raw = raw
+        self.codes: np.ndarray = codes
+        self.uniques: list[Any] = list(uniques)
+        # Python's True == 1 == 1.0 merged them; they read differently (TRUE vs 1, not a date vs
+        # serial day 1), so such cells are coded again by type.
+        odd = [i for i, u in enumerate(self.uniques) if type(u) is not str and _bool_like(u)]
+        if odd:
+            index: dict[tuple[type, Any], int] = {}
+            for pos in np.flatnonzero(np.isin(codes, odd)).tolist():
+                value = raw[pos]
+                code = index.setdefault((type(value), value), len(self.uniques))
+                if code == len(self.uniques):
+                    self.uniques.append(value)
+                codes[pos] = code
+
+    def table(self, fn: Callable[[Any], Any], missing: Any, dtype: Any = object) -> np.ndarray:
+        """``fn`` of each distinct cell, then ``missing`` (the empty cell's entry, code -1)."""
+        table = np.empty(len(self.uniques) + 1, dtype=dtype)
+        table[:-1] = [fn(u) for u in self.uniques]
+        table[-1] = missing
+        return table
+
+    def map(self, fn: Callable[[Any], Any], missing: Any, dtype: Any = object) -> np.ndarray:
+        """``fn`` of every cell (``missing`` for empty ones), computing it once per distinct cell."""
+        out: np.ndarray = self.table(fn, missing, dtype)[self.codes]
+        return out
+
+    def text(self) -> np.ndarray:
+        return self.map(cell_text, "")
+
+    def empty(self) -> np.ndarray:
+        """Where the cell reads as nothing (empty, or only spaces)."""
+        return self.map(lambda u: not cell_text(u), True, bool)
+
+    def any_text(self) -> bool:
+        return any(cell_text(u) for u in self.uniques)
+
+
+def _bool_like(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
+
+
+_NONE = np.array(None, dtype=object)
+
+
+def is_none(values: np.ndarray) -> np.ndarray:
+    """Where an object array holds None (NaN is not None: it is a value, if an odd one)."""
+    return np.asarray(values == _NONE, dtype=bool)
+
+
+def _raw_column(data: TabData, col: int | None) -> np.ndarray:
+    """The data cells (header row left out) of column ``col``; all empty for a column the sheet lacks."""
     if col is None:
-        return [None] * len(rows)
-    return [row[col] if col < len(row) else None for row in rows]
+        return np.full(max(data.height - 1, 0), None, dtype=object)
+    return data.column(col)[1:]
 
 
-def _text_column(data: TabData, col: int | None) -> pd.Series:
-    # cell_text inlined for plain strings: this runs once per cell of the plan.
-    return pd.Series([v.strip() if type(v) is str else cell_text(v) for v in _column(data, col)], dtype=object)
+def _objects(values: np.ndarray) -> pd.Series:
+    """Text cells as an object column (pandas would infer its str dtype; the planner works on objects)."""
+    return pd.Series(values, dtype=object, copy=False)
 
 
-def _keys(projects: pd.Series) -> pd.Series:
-    """Project names → matching keys, normalising each distinct name once."""
-    return projects.map({name: normalise(name) for name in projects.unique()})
+def _text_column(data: TabData, col: int | None) -> np.ndarray:
+    return Coded(_raw_column(data, col)).text()
+
+
+def _key_table(projects: Coded, known: dict[str, str]) -> np.ndarray:
+    """Per distinct project cell, its matching key (normalising each name once: ``known`` remembers)."""
+
+    def key(cell: Any) -> str:
+        text = cell_text(cell)
+        found = known.get(text)
+        if found is None:
+            found = known[text] = normalise(text)
+        return found
+
+    return projects.table(key, "")
 
 
 def read_tables(snapshot: Snapshot, template: Template, today: dt.date | None = None) -> Tables:
@@ -288,32 +370,34 @@ def read_tables(snapshot: Snapshot, template: Template, today: dt.date | None = 
     leads_map = _map_columns(template.leads, tabs["leads"], lang, issues, append=True)
     plan_map = _map_columns(template.plan, tabs["plan"], lang, issues, append=True)
     calls_map = _map_columns(template.calls, tabs["calls"], lang, issues, append=True)
-    leads = _leads_frame(leads_map, template, issues)
-    plan = _plan_frame(plan_map, template, snapshot.locale, leads, leads_map.title, issues, today)
+    known: dict[str, str] = {}  # project text -> key, shared: the plan repeats the leads' names
+    leads = _leads_frame(leads_map, template, issues, known)
+    plan = _plan_frame(plan_map, template, snapshot.locale, leads, leads_map.title, issues, today, known)
     return Tables(lang, leads_map, plan_map, calls_map, leads, plan, issues)
 
 
-def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.DataFrame:
+def _leads_frame(tm: TabMap, template: Template, issues: list[Issue], known: dict[str, str]) -> pd.DataFrame:
     data = tm.data
     get = tm.columns.get
+    projects = Coded(_raw_column(data, get("project")))
     frame = pd.DataFrame(
         {
             "row": np.arange(2, data.height + 1, dtype="int64"),
-            "project": _text_column(data, get("project")),
-            "contact": _text_column(data, get("contact")),
-            "phone": _text_column(data, get("phone")),
-            "stage": _text_column(data, get("stage")),
-            "owner": _text_column(data, get("owner")),
+            "project": _objects(projects.text()),
+            "contact": _objects(_text_column(data, get("contact"))),
+            "phone": _objects(_text_column(data, get("phone"))),
+            "stage": _objects(_text_column(data, get("stage"))),
+            "owner": _objects(_text_column(data, get("owner"))),
         }
     )
-    frame["key"] = _keys(frame["project"])
+    frame["key"] = _key_table(projects, known)[projects.codes]
     # Anything a person typed counts, in the person's own columns too; only tool cells do not.
     tool_cols = {c for cid, c in tm.columns.items() if tm.tab.column(cid).owner == "tool"}
     nameless = frame["key"] == ""
     if nameless.any():
         # A row with the person's data but no Project is reported, not guessed at.
         for idx in np.flatnonzero(nameless.to_numpy()).tolist():
-            row = data.values[idx + 1]
+            row = data.row(idx + 1)
             if any(cell_text(v) for c, v in enumerate(row) if c not in tool_cols):
                 issues.append(
                     Issue(
@@ -333,21 +417,22 @@ def _leads_frame(tm: TabMap, template: Template, issues: list[Issue]) -> pd.Data
         first_row: dict[str, int] = {}
         for sheet_row, key in zip(rows, keys, strict=True):
             first_row.setdefault(key, sheet_row)
-        projects: list[str] = frame["project"].tolist()
+        names: list[str] = frame["project"].tolist()
         for i in np.flatnonzero((dup & frame["key"].duplicated(keep="first")).to_numpy()).tolist():
             issues.append(
                 Issue.of(
                     data.title,
                     rows[i],
                     tm.header_of("project"),
-                    projects[i],
+                    names[i],
                     "duplicate project (also row {first}); both rows show the same contact history",
                     "duplicate-lead",
                     first=first_row[keys[i]],
                 )
             )
     stages: list[str] = frame["stage"].tolist()
-    for i in [i for i, st in enumerate(stages) if st != "" and template.stage(st) is None]:
+    unknown = {st for st in dict.fromkeys(stages) if st != "" and template.stage(st) is None}
+    for i in [i for i, st in enumerate(stages) if st in unknown] if unknown else []:
         issues.append(
             Issue(
                 data.title,
@@ -369,47 +454,55 @@ def _plan_frame(
     leads_title: str,
     issues: list[Issue],
     today: dt.date | None = None,
+    known: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     data = tm.data
     get = tm.columns.get
-    raw_dates = pd.Series(_column(data, get("date")), dtype=object)
+    date_col = get("date")
+    projects = Coded(_raw_column(data, get("project")))
+    statuses = Coded(_raw_column(data, get("status")))
+    topics = Coded(_raw_column(data, get("topic")))
+    results = Coded(_raw_column(data, get("result")))
+    keys = _key_table(projects, {} if known is None else known)
+    status_kind = {text: template.status_kind(text) for text in {cell_text(u) for u in statuses.uniques} | {""}}
+    dates, bad = _dates(_raw_column(data, date_col), locale, today)
     frame = pd.DataFrame(
         {
             "row": np.arange(2, data.height + 1, dtype="int64"),
-            "project": _text_column(data, get("project")),
-            "topic": _text_column(data, get("topic")),
-            "status_text": _text_column(data, get("status")),
-            "result": _text_column(data, get("result")),
-            "owner": _text_column(data, get("owner")),
+            "project": _objects(projects.text()),
+            "topic": _objects(topics.text()),
+            "status_text": _objects(statuses.text()),
+            "result": _objects(results.text()),
+            "owner": _objects(_text_column(data, get("owner"))),
+            "key": keys[projects.codes],
+            "date": dates,
+            "status": statuses.map(lambda u: status_kind[cell_text(u)] or "open", status_kind[""] or "open"),
         }
     )
-    frame["key"] = _keys(frame["project"])
-    dates, bad = parse_dates(raw_dates, locale, today)
-    frame["date"] = dates.to_numpy()
-    status_kind = {text: template.status_kind(text) for text in frame["status_text"].unique()}
-    frame["status"] = frame["status_text"].map({t: kind or "open" for t, kind in status_kind.items()})
+    unknown = statuses.map(lambda u: status_kind[cell_text(u)] is None, status_kind[""] is None, bool)
 
-    blank = (frame["key"] == "") & (frame["topic"] == "") & (frame["status_text"] == "") & (frame["result"] == "")
+    blank = (keys == "")[projects.codes] & topics.empty() & statuses.empty() & results.empty()
     # Only a row with nothing in it at all (its Date included) is silently blank: an
     # Owner alone, or a note in the person's own column, makes a row that is
     # skipped with a warning.
-    for idx in _labels(frame, blank.to_numpy()):
-        if any(cell_text(v) for v in data.values[idx + 1]):
-            blank.iat[idx] = False
-    frame = frame[~blank.to_numpy()]
-    bad = bad[~blank.to_numpy()]
+    for idx in np.flatnonzero(blank).tolist():
+        if any(cell_text(v) for v in data.row(idx + 1)):
+            blank[idx] = False
+    if blank.any():
+        keep = ~blank
+        frame, bad, unknown = frame[keep], bad[keep], unknown[keep]
 
     title = data.title
     # The frame keeps the sheet's positions as its index: position p is sheet row p + 2.
-    for idx in _labels(frame, bad.to_numpy()):
-        issues.append(Issue(title, idx + 2, tm.header_of("date"), raw_dates.iloc[idx], BAD_DATE_MESSAGE, "bad-date"))
-    no_date = frame["date"].isna() & ~bad.to_numpy() & (frame["status"] != "cancelled")
-    for idx in _labels(frame, no_date.to_numpy()):
+    for idx in _labels(frame, bad):
+        typed = None if date_col is None else data.cell(idx + 1, date_col)
+        issues.append(Issue(title, idx + 2, tm.header_of("date"), typed, BAD_DATE_MESSAGE, "bad-date"))
+    no_date = frame["date"].isna().to_numpy() & ~bad & (frame["status"] != "cancelled").to_numpy()
+    for idx in _labels(frame, no_date):
         issues.append(Issue(title, idx + 2, tm.header_of("date"), None, "no date; row ignored", "no-date"))
-    unknown = frame["status_text"].map({t: kind is None for t, kind in status_kind.items()}).astype(bool)
     # the labels to suggest, in the sheet's language (told by the tab's name)
     la = next((la for la, name in tm.tab.names.items() if normalise(name) == normalise(title)), "en")
-    for idx in _labels(frame, unknown.to_numpy()):
+    for idx in _labels(frame, unknown):
         issues.append(
             Issue.of(
                 title,
@@ -424,14 +517,26 @@ def _plan_frame(
                 },
             )
         )
-    no_project = frame["key"] == ""
-    for idx in _labels(frame, no_project.to_numpy()):
+    at = frame.index.to_numpy()
+    no_project = (keys == "")[projects.codes[at]]
+    for idx in _labels(frame, no_project):
         issues.append(Issue(title, idx + 2, tm.header_of("project"), None, "no project name; row ignored", "no-key"))
-    stray = ~frame["key"].isin(set(leads["key"])) & ~no_project
+    lead_keys = set(leads["key"].tolist())
+    in_leads = np.array([k in lead_keys for k in keys.tolist()], dtype=bool)
+    stray = ~in_leads[projects.codes[at]] & ~no_project
     if stray.any():
         _unknown_projects(frame, stray, leads, tm, leads_title, issues)
-    usable = ~no_project & frame["date"].notna()
-    return frame[usable].reset_index(drop=True)
+    usable = ~no_project & frame["date"].notna().to_numpy()
+    out: pd.DataFrame = frame[usable].reset_index(drop=True)
+    return out
+
+
+def _dates(raw: np.ndarray, locale: str | None, today: dt.date | None) -> tuple[np.ndarray, np.ndarray]:
+    """(datetime64 dates, bad) of a column: each distinct cell parsed once (:func:`parse_dates`)."""
+    coded = Coded(raw)
+    parsed, bad = parse_dates(pd.Series(coded.uniques, dtype=object), locale, today)
+    dates = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return dates[coded.codes], np.append(bad.to_numpy(dtype=bool), False)[coded.codes]
 
 
 #: What a person reads when a date cannot be read (the Issue carries the text as typed).
@@ -444,14 +549,14 @@ def _labels(frame: pd.DataFrame, mask: np.ndarray) -> list[int]:
 
 
 def _unknown_projects(
-    frame: pd.DataFrame, stray: pd.Series, leads: pd.DataFrame, tm: TabMap, leads_title: str, issues: list[Issue]
+    frame: pd.DataFrame, stray: np.ndarray, leads: pd.DataFrame, tm: TabMap, leads_title: str, issues: list[Issue]
 ) -> None:
     """A warning per plan row naming a project Leads does not have, with the closest name."""
     by_key: dict[str, str] = {}
     for name in dict.fromkeys(leads["project"].tolist()):
         by_key.setdefault(normalise(name), str(name))  # the first spelling, as Calls Today shows it
     hints: dict[str, str] = {}
-    for idx in _labels(frame, stray.to_numpy()):
+    for idx in _labels(frame, stray):
         typed = str(frame.at[idx, "project"])
         key = str(frame.at[idx, "key"])
         if key not in hints:
