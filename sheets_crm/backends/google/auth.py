@@ -14,12 +14,22 @@ Where we look, in order (the first that exists wins):
 Every problem (nothing found, unreadable, not JSON, not a key, the placeholder
 ``credentials.example.json``) is an :class:`~sheets_crm.errors.AuthError` that
 says where we looked and points at the README.
+
+A login on a machine without a browser (a server reached over SSH) does not try to open
+one (gspread's default flow dies there with "could not locate runnable browser"): it
+listens on a fixed local port (8085, or ``$SHEETS_CRM_OAUTH_PORT``) and logs the address
+to open and the ``ssh -L`` tunnel that carries Google's answer back from the person's
+own computer (google-auth-oauthlib's ``run_local_server(open_browser=False)``; Google
+retired the copy-the-code "out of band" flow in 2022).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
+import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +47,17 @@ __all__ = [
     "load_account",
     "oauth_login",
     "make_client",
+    "browser_available",
+    "headless_flow",
+    "OAUTH_PORT",
 ]
+
+log = logging.getLogger(__name__)
+
+#: The port a headless login listens on (fixed, so the ssh -L command can be given in advance).
+OAUTH_PORT = 8085
+#: How long a headless login waits for the browser's answer.
+_LOGIN_WAIT_SECONDS = 600
 
 #: Read/write Sheets and Drive (Drive is needed to create and share files).
 SCOPES = list(gauth.DEFAULT_SCOPES)
@@ -225,6 +245,8 @@ def oauth_login(
     }
     if flow is not None:
         kwargs["flow"] = flow
+    elif not saved.exists() and not browser_available():
+        kwargs["flow"] = headless_flow
     try:
         client = gauth.oauth(**kwargs)
     except AuthError:
@@ -238,6 +260,53 @@ def oauth_login(
         ) from None
     creds = client.http_client.auth
     return GoogleAccount("user", creds, None, saved)
+
+
+def browser_available(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a login can open a browser here: not on a Linux/BSD machine without a display (a server
+    over SSH, where only text browsers such as w3m could start, and Google's sign-in needs a real one)."""
+    env = os.environ if env is None else env
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not (
+        env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+def headless_flow(client_config: Mapping[str, Any], scopes: list[str], port: int | None = None) -> Any:
+    """gspread's ``flow`` for a machine without a browser: wait on ``localhost:PORT`` for Google's answer,
+    having logged the address to open and the SSH tunnel that brings the answer here."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    port = port or int(os.environ.get("SHEETS_CRM_OAUTH_PORT") or OAUTH_PORT)
+    flow = InstalledAppFlow.from_client_config(client_config, scopes)
+    flow.redirect_uri = f"http://localhost:{port}/"
+    url, state = flow.authorization_url()  # run_local_server makes the same address with this state
+    log.warning(
+        "No web browser here, so the Google login goes through your own computer. 1) On it, open a tunnel to "
+        "this machine: ssh -L %d:localhost:%d YOU@THIS-MACHINE  2) In its browser, open the address below and "
+        "approve access; Google sends the answer to localhost:%d, which the tunnel brings here. Waiting up to "
+        "%d minutes (Ctrl-C stops). No SSH to this machine? Use a service-account key instead (no login at "
+        "all): see %s.\n%s",
+        port,
+        port,
+        port,
+        _LOGIN_WAIT_SECONDS // 60,
+        SETUP_DOC,
+        url,
+    )
+    return flow.run_local_server(
+        host="localhost",
+        port=port,
+        open_browser=False,
+        authorization_prompt_message="",  # said above, through the log (the library never prints)
+        timeout_seconds=_LOGIN_WAIT_SECONDS,
+        state=state,
+    )
 
 
 def make_client(
