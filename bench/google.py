@@ -538,11 +538,13 @@ def payload_breakdown(body: dict[str, Any], titles: dict[Any, str]) -> dict[str,
     import json
 
     out: dict[str, int] = {}
+    titles = dict(titles)
     for req in body.get("requests") or []:
         kind = next(iter(req))
         sheet = _sheet_of(req)
-        if kind == "addSheet":
-            sheet = ((req[kind] or {}).get("properties") or {}).get("title", sheet)
+        if kind == "addSheet":  # a tab added in this very batch: its later requests name its new id
+            props = (req[kind] or {}).get("properties") or {}
+            titles[props.get("sheetId")] = props.get("title", "?")
         where = titles.get(sheet, str(sheet) if sheet is not None else "-")
         key = f"{where}/{kind}"
         out[key] = out.get(key, 0) + len(json.dumps(req, ensure_ascii=False, separators=(",", ":")).encode())
@@ -601,6 +603,54 @@ def one_sync(port: int, sid: str, today: dt.date, breakdown: bool = False) -> di
     }
 
 
+def scenarios(
+    n_leads: int, seed: int = 42, unrelated_rows: int = 0, breakdown: bool = False
+) -> Iterator[dict[str, Any]]:
+    """First, no-op and next-morning sync of ``n_leads``, each in a fresh process of its own against the
+    stand-in served from another (``python -m bench.google serve``); one dict per sync, as it ends.
+    Like ``python -m bench.run --json``, plus ``breakdown`` (the write's bytes per tab and request kind)
+    and the stand-in's seeding time."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "bench.google", "serve", "--leads", str(n_leads), "--seed", str(seed)]
+    t0 = time.perf_counter()
+    server = subprocess.Popen(
+        [*cmd, "--extra-rows", str(unrelated_rows)], stdout=subprocess.PIPE, text=True, cwd=root, env=env
+    )
+    try:
+        assert server.stdout is not None
+        port, sid = server.stdout.readline().split()
+        seeded = round(time.perf_counter() - t0, 1)
+        for scenario, day in (("first", TODAY), ("noop", TODAY), ("next_day", TODAY + dt.timedelta(days=1))):
+            url = f"http://127.0.0.1:{port}/_bench/today?day={day.isoformat()}"
+            urllib.request.urlopen(urllib.request.Request(url, method="POST")).read()  # the sheet's TODAY()
+            sync = [sys.executable, "-m", "bench.google", "sync", "--port", port, "--sid", sid, "--today", str(day)]
+            done = subprocess.run(
+                sync + (["--breakdown"] if breakdown else []), capture_output=True, text=True, cwd=root, env=env
+            )
+            if done.returncode:
+                line: dict[str, Any] = {"error": done.stderr.strip().splitlines()[-3:]}
+            else:
+                line = json.loads(done.stdout.strip().splitlines()[-1])
+            yield {
+                "backend": "google",
+                "leads": n_leads,
+                "unrelated_rows": unrelated_rows,
+                "sync": scenario,
+                "seed_s": seeded,
+                **line,
+            }
+    finally:
+        server.kill()
+        server.wait()
+
+
 def _main(argv: list[str]) -> int:
     import argparse
     import json
@@ -616,7 +666,16 @@ def _main(argv: list[str]) -> int:
     c.add_argument("--sid", required=True)
     c.add_argument("--today", default=TODAY.isoformat())
     c.add_argument("--breakdown", action="store_true", help="the write's bytes per tab and request kind")
+    r = sub.add_parser("run", help="serve N leads, then the first / no-op / next-day syncs: JSON lines")
+    r.add_argument("--leads", type=int, required=True)
+    r.add_argument("--seed", type=int, default=42)
+    r.add_argument("--extra-rows", type=int, default=0)
+    r.add_argument("--breakdown", action="store_true")
     args = parser.parse_args(argv)
+    if args.cmd == "run":
+        for result in scenarios(args.leads, args.seed, args.extra_rows, args.breakdown):
+            print(json.dumps(result), flush=True)
+        return 0
     if args.cmd == "serve":
         serve(args.leads, args.seed, args.extra_rows)
         return 0

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import pytest
 from conftest import TODAY
 from strategies import assert_only_the_tools_formulas
 from test_google_e2e import seed, workbook
@@ -19,9 +20,14 @@ from sheets_crm.app.sync import sync
 from sheets_crm.backends.google.live import days_formula
 
 
-def _leads(n: int) -> tuple[list[list[Any]], list[list[Any]]]:
+def _leads(n: int, never: int = 0) -> tuple[list[list[Any]], list[list[Any]]]:
+    """``n`` leads, each contacted ``i % 9`` days ago — except every ``never``-th (never contacted)."""
     leads = [[f"Lead {i}", "Ann", "", "", "New", "Anna", "", ""] for i in range(n)]
-    plan = [[f"Lead {i}", TODAY - dt.timedelta(days=i % 9), "Call", "Done", "ok", ""] for i in range(n)]
+    plan = [
+        [f"Lead {i}", TODAY - dt.timedelta(days=i % 9), "Call", "Done", "ok", ""]
+        for i in range(n)
+        if not never or i % never
+    ]
     return leads, plan
 
 
@@ -40,19 +46,20 @@ def _days_writes(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_days_since_is_one_repeat_cell_whatever_the_number_of_leads() -> None:
     fake = FakeGoogle(account="service")
-    leads, plan = _leads(40)
+    leads, plan = _leads(40, never=7)  # never-contacted leads (empty Days since) do not break the run
     sid = seed(fake, leads, plan)
     sync(workbook(fake, sid), today=TODAY)
     bodies = _bodies(fake)
     assert_only_the_tools_formulas(bodies)
     repeats = _days_writes(bodies)
     assert len(repeats) == 1, repeats
-    assert (repeats[0]["range"]["startRowIndex"], repeats[0]["range"]["endRowIndex"]) == (1, 41)
+    assert (repeats[0]["range"]["startRowIndex"], repeats[0]["range"]["endRowIndex"]) == (2, 41)
     assert not re.search(r"'updateCells'[^\]]*formulaValue", str(bodies))  # no formula cell by cell
     # Every row holds its own row's formula, and the sheet computes the right number.
     sheet = fake.values(sid, "Leads", render="FORMULA")
-    assert [row[12] for row in sheet[1:]] == [days_formula(8, r) for r in range(1, 41)]
-    assert [row[12] for row in fake.values(sid, "Leads")[1:]] == [i % 9 for i in range(40)]
+    assert [(row + [""] * 13)[12] for row in sheet[1:]] == [""] + [days_formula(8, r) for r in range(2, 41)]
+    days = [(row + [""] * 13)[12] for row in fake.values(sid, "Leads")[1:]]
+    assert days == ["" if i % 7 == 0 else i % 9 for i in range(40)]
     fake.reset_stats()
     again = sync(workbook(fake, sid), today=TODAY)
     assert again.changed_cells == 0 and fake.stats.writes == 0
@@ -75,3 +82,49 @@ def test_a_typed_over_days_since_cell_is_rewritten_alone() -> None:
     assert repeats[0]["cell"]["userEnteredValue"]["formulaValue"] == days_formula(8, 9)
     sheet = fake.values(sid, "Leads", render="FORMULA")
     assert [row[12] for row in sheet[1:]] == [days_formula(8, r) for r in range(1, 31)]
+
+
+# -- doctor: the live tool cells ------------------------------------------------------------------------------
+
+
+def _doctor(fake: FakeGoogle, sid: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    from sheets_crm.app.doctor import run_doctor
+    from sheets_crm.backends.google import auth as google_auth
+
+    account = google_auth.GoogleAccount("service_account", fake.credentials(), fake.identity)
+    monkeypatch.setattr(google_auth, "load_account", lambda *a, **k: account)
+    with fake.patch():
+        report = run_doctor(sid, today=TODAY)
+    return [p for p in report.problems if p.code == "live-cells"]
+
+
+def test_doctor_sees_a_deleted_rule_and_a_typed_over_formula_and_sync_restores_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeGoogle(account="service")
+    leads, plan = _leads(12)
+    sid = seed(fake, leads, plan)
+    sync(workbook(fake, sid), today=TODAY)
+    assert _doctor(fake, sid, monkeypatch) == []
+    rules = len(fake.conditional_formats(sid, "Leads"))
+
+    fake.person.delete_conditional_format(sid, "Leads", 5)  # a person deletes one of the colour rules
+    fake.person.set_value(sid, "Leads", "M4", "30")  # and types a number over a Days since formula
+    found = _doctor(fake, sid, monkeypatch)
+    assert [(p.row, p.value) for p in found] == [(None, None), (4, 30)]
+    assert f"{rules - 1} of {rules} in place" in found[0].message and "next sync restores" in found[0].message
+    assert "Days since contact holds 30, not its formula" in found[1].message
+    # Read only: the doctor wrote nothing (the rule is still missing, the typed number still there).
+    assert len(fake.conditional_formats(sid, "Leads")) == rules - 1
+
+    sync(workbook(fake, sid), today=TODAY)  # 30 is wrong (2 days): the sync puts the formula back
+    assert len(fake.conditional_formats(sid, "Leads")) == rules
+    assert fake.values(sid, "Leads", render="FORMULA")[3][12] == days_formula(8, 3)
+    assert _doctor(fake, sid, monkeypatch) == []
+
+
+def test_doctor_says_nothing_of_rules_on_a_sheet_never_synced(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeGoogle(account="service")
+    leads, plan = _leads(3)
+    sid = seed(fake, leads, plan)
+    assert _doctor(fake, sid, monkeypatch) == []

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_crm.app.adopt import INIT_PLACEHOLDER, with_init_command
+from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dedupe import Record, group_issues
 from sheets_crm.core.model import Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
@@ -69,6 +70,7 @@ KINDS: dict[str, str] = {
     "future-done": "Done rows dated in the future",
     "no-next-contact": "Open leads with no next contact",
     "stale-lead": "Leads not contacted for too long",
+    "live-cells": "Tool formulas and colour rules changed by hand (the next sync restores them)",
 }
 
 #: Kinds that stop a sync: listed first, and said so.
@@ -507,8 +509,9 @@ def diagnose(
 
     leads = None
     lm = maps.get("leads")
+    keys: dict[str, str] = {}  # project text -> key, shared by both frames (as core.reading.read_tables does)
     if lm is not None:
-        leads = _leads_frame(lm, template, reading)
+        leads = _leads_frame(lm, template, reading, keys)
         report.leads_checked = len(leads)
     pm = maps.get("plan")
     plan = None
@@ -519,7 +522,8 @@ def diagnose(
             else pd.DataFrame({"key": pd.Series([], dtype=object), "project": pd.Series([], dtype=object)})
         )
         plan_issues: list[Issue] = []
-        plan = _plan_frame(pm, template, snapshot.locale, known, lm.title if lm else "Leads", plan_issues, today)
+        title = lm.title if lm else "Leads"
+        plan = _plan_frame(pm, template, snapshot.locale, known, title, plan_issues, today, keys)
         if leads is None:  # without Leads every project would look unknown: say nothing about them
             plan_issues = [i for i in plan_issues if i.code != "unknown-project"]
         reading.extend(plan_issues)
@@ -561,4 +565,27 @@ def run_doctor(
         workbook.locale = locale
     snapshot = workbook.read()
     day = resolve_today(snapshot, today, tz)
-    return diagnose(snapshot, template or default_template(), day, target=workbook.name or target)
+    template = template or default_template()
+    report = diagnose(snapshot, template, day, target=workbook.name or target)
+    if workbook.computes:
+        report.problems.extend(_live_problems(workbook, snapshot, template))
+    return report
+
+
+def _live_problems(workbook: Workbook, snapshot: Snapshot, template: Template) -> list[Issue]:
+    """What a person did to the tool cells the sheet computes itself (Google: the Days since contact
+    formula, the freshness colour rules), asked of the backend: the snapshot's values cannot show it."""
+    tabs, lang = _match_tabs(snapshot, template, [])
+    data = tabs.get("leads")
+    if data is None:
+        return []
+    try:
+        lm = _map_columns(template.leads, data, lang, [], append=False)
+    except SheetShapeError:
+        return []
+    live = LiveColumns.build(template, lm.title, data.height, lm.columns)
+    if live is None:
+        return []
+    key = lm.columns["project"]
+    rows = [r for r in range(1, data.height) if cell_text(data.cell(r, key))]
+    return workbook.live_problems(snapshot, live, rows)

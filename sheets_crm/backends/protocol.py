@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 
-from sheets_crm.core.model import ChangeSet, Snapshot
+from sheets_crm.core.model import ChangeSet, Issue, Snapshot
 from sheets_crm.core.template import Template
 from sheets_crm.core.text import normalise
 
@@ -111,6 +111,11 @@ class Workbook(ABC):
         """The changes this backend will really write (default: all of them). A backend that
         :attr:`computes` some tool cells drops those changes and remembers what it must lay down."""
         return changes
+
+    def live_problems(self, base: Snapshot, live: LiveColumns, rows: Collection[int]) -> list[Issue]:
+        """For ``doctor``: the live tool cells (see :attr:`computes`) a person deleted or changed in
+        ``base`` (``rows``: the lead rows, 0-based), which the next sync restores. Reads only."""
+        return []
 
     def stats(self) -> dict[str, int]:
         """Requests made, bytes sent... (backends that talk to a service)."""

@@ -45,6 +45,7 @@ __all__ = [
     "rules_requests",
     "is_ours",
     "same_rules",
+    "rules_in_place",
     "RULE_MARK",
 ]
 
@@ -166,6 +167,12 @@ def same_rules(existing: Sequence[dict[str, Any]], wanted: Sequence[dict[str, An
     """Do our rules among ``existing`` match ``wanted`` (formulas, colours, columns, order)?"""
     ours = [_key(r) for r in existing if is_ours(r)]
     return ours == [_key(r) for r in wanted]
+
+
+def rules_in_place(existing: Sequence[dict[str, Any]], wanted: Sequence[dict[str, Any]]) -> int:
+    """How many of ``wanted`` are among ``existing`` exactly (formula, colour and columns)."""
+    ours = {_key(r) for r in existing if is_ours(r)}
+    return sum(1 for r in wanted if _key(r) in ours)
 
 
 def rules_requests(

@@ -45,13 +45,14 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from sheets_crm.backends.google.colors import color_to_hex, hex_to_color
 from sheets_crm.backends.google.http import BadRequestError, CrmHTTPClient, RetryPolicy, body_size
-from sheets_crm.backends.google.live import days_formula, rules_requests
+from sheets_crm.backends.google.live import days_formula, freshness_rules, rules_in_place, rules_requests
 from sheets_crm.backends.google.newtabs import add_sheet_requests
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
 from sheets_crm.backends.google.watching import workbook_change_token
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dates import EPOCH
-from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
+from sheets_crm.core.ledger import STATE_TITLE
+from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.text import column_letter
 from sheets_crm.errors import ConcurrentEditError, GoogleError, WorkbookError, WriteInDoubtError, WriteOutcome
 
@@ -628,7 +629,8 @@ class GoogleWorkbook(Workbook):
         """The rows of ``col`` to (re)write the Days since contact formula in: those of ``rows`` (the
         core found their number wrong) that do not hold it yet (one ``FORMULA`` read of just that
         span), plus — so that the write is one ``repeatCell`` per run, not one cell each — the rows
-        between them that already hold it (rewritten to the very same formula: nothing changes).
+        between them that already hold it (rewritten to the very same formula: nothing changes) or
+        are empty (a lead never contacted: the formula shows the same empty cell).
         Empty when every row in question has the formula already (a sheet whose date differs)."""
         if not rows:
             return []
@@ -643,8 +645,68 @@ class GoogleWorkbook(Workbook):
         missing = sorted(row for row in set(rows) if row not in present)
         if not missing:
             return []
-        bridge = {row for row in present if missing[0] < row < missing[-1]}
+        empty = {top + i for i, line in enumerate(lines) if not line or line[0] in ("", None)}
+        empty.update(range(top + len(lines), bottom + 1))  # trailing empty rows are not sent back
+        bridge = {row for row in present | empty if missing[0] < row < missing[-1]}
         return sorted(set(missing) | bridge)
+
+    # -- doctor ----------------------------------------------------------------
+    def live_problems(self, base: Snapshot, live: LiveColumns, rows: Collection[int]) -> list[Issue]:
+        """Our freshness rules deleted or edited by hand (from the rules :meth:`read` saw: no request),
+        and Days since contact cells holding something other than their formula (one ``FORMULA`` read
+        of the rows whose cell is not empty; an emptied cell is no problem: it shows what the formula
+        shows while Last contact is empty, and the sync writes the formula when that changes)."""
+        tab = base.tabs.get(live.leads)
+        if tab is None or tab.ref is None:
+            return []
+        problems: list[Issue] = []
+        if live.freshness and STATE_TITLE in base.tabs:  # synced before: the rules should be there
+            wanted = freshness_rules(live, tab.ref)
+            existing = self._rules.get(tab.ref, [])
+            present = rules_in_place(existing, wanted)
+            if rules_requests(existing, live, tab.ref, tab.grid_rows):
+                problems.append(
+                    Issue.of(
+                        tab.title,
+                        None,
+                        None,
+                        None,
+                        "The freshness colours' conditional-format rules were deleted or changed by hand "
+                        "({present} of {wanted} in place): the next sync restores them.",
+                        "live-cells",
+                        present=present,
+                        wanted=len(wanted),
+                    )
+                )
+        col = live.days_since
+        filled = sorted(r for r in rows if 0 < r < tab.height and tab.cell(r, col) not in (None, ""))
+        if not filled:
+            return problems
+        got = self.http.values_get(
+            self.id,
+            a1_range(tab.title, filled[0], col, filled[-1], col),
+            params={"majorDimension": "ROWS", "valueRenderOption": "FORMULA"},
+        )
+        lines = got.get("values") or []
+        header = str(tab.cell(0, col) or "")
+        for r in filled:
+            line = lines[r - filled[0]] if r - filled[0] < len(lines) else []
+            have = line[0] if line else None
+            if have != days_formula(live.last_contact, r):
+                problems.append(
+                    Issue.of(
+                        tab.title,
+                        r + 1,
+                        header,
+                        have,
+                        "{column} holds {value!r}, not its formula (typed or pasted over): "
+                        "the next sync puts the formula back.",
+                        "live-cells",
+                        column=header,
+                        value=have,
+                    )
+                )
+        return problems
 
     # -- writing -------------------------------------------------------------
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:
