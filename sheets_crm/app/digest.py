@@ -24,12 +24,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sheets_crm.app.config import DigestConfig
 from sheets_crm.core.model import SECTIONS, Call
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import CrmError
+
+if TYPE_CHECKING:  # the numbers come with the sync result; pandas is not imported here for them
+    from sheets_crm.app.review import DayNumbers, DigestNumbers
 
 __all__ = [
     "DigestError",
@@ -37,6 +40,7 @@ __all__ = [
     "SECTIONS",
     "guess_lang",
     "render_text",
+    "numbers_lines",
     "render_html",
     "build_digests",
     "send",
@@ -62,6 +66,16 @@ _LABELS: dict[str, dict[str, str]] = {
         "owner": "Owner",
         "last": "last",
         "source": "Spreadsheet",
+        "mine": "Yesterday done: {done_yesterday} · due today: {due_today} · overdue: {overdue} · "
+        "leads with nothing planned: {nothing_planned}",
+        "numbers": "Numbers per manager:",
+        "manager": "Manager",
+        "done_yesterday": "Done yesterday",
+        "due_today": "Due today",
+        "overdue_now": "Overdue",
+        "nothing_planned": "Nothing planned",
+        "nobody": "(no owner)",
+        "team": "Team",
         "footer": "Sent by sheets-crm after the morning sync. Record results in the Contact Plan.",
         "workbook_open": (
             "The workbook was open in Excel or LibreOffice at {at}, so the sheet itself is not updated yet: these "
@@ -85,6 +99,16 @@ _LABELS: dict[str, dict[str, str]] = {
         "owner": "Менеджер",
         "last": "итог",
         "source": "Таблица",
+        "mine": "Вчера проведено: {done_yesterday} · на сегодня: {due_today} · просрочено: {overdue} · "
+        "лидов без плана: {nothing_planned}",
+        "numbers": "Цифры по менеджерам:",
+        "manager": "Менеджер",
+        "done_yesterday": "Проведено вчера",
+        "due_today": "На сегодня",
+        "overdue_now": "Просрочено",
+        "nothing_planned": "Без плана",
+        "nobody": "(без менеджера)",
+        "team": "Команда",
         "footer": "Отправлено sheets-crm после утренней синхронизации. Итоги записывайте в План контактов.",
         "workbook_open": (
             "В {at} книга была открыта в Excel или LibreOffice, поэтому сама таблица ещё не обновлена: звонки "
@@ -163,6 +187,51 @@ def _counts(calls: Sequence[Call]) -> dict[str, int]:
     return {s: len(v) for s, v in _grouped(calls).items()}
 
 
+_NUMBERS = ("done_yesterday", "due_today", "overdue", "nothing_planned")
+
+
+def _numbers_rows(numbers: DigestNumbers, lang: str) -> tuple[list[str], list[list[str]]]:
+    """The team message's table: a header and one row per manager, the team last."""
+    labels = _LABELS[lang]
+    head = [labels["manager"], *(labels["overdue_now" if n == "overdue" else n] for n in _NUMBERS)]
+    rows = [[m.name or labels["nobody"], *(str(getattr(m, n)) for n in _NUMBERS)] for m in numbers.managers.values()]
+    rows.append([labels["team"], *(str(getattr(numbers.team, n)) for n in _NUMBERS)])
+    return head, rows
+
+
+def numbers_lines(numbers: DayNumbers | DigestNumbers | None, lang: str) -> list[str]:
+    """Each manager's own numbers (issue 14): one line in an owner's message, a table in the team's."""
+    if numbers is None:
+        return []
+    labels = _LABELS[lang]
+    if not hasattr(numbers, "managers"):  # one manager's
+        return [labels["mine"].format(**{n: getattr(numbers, n) for n in _NUMBERS}), ""]
+    head, rows = _numbers_rows(cast("DigestNumbers", numbers), lang)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    out = [labels["numbers"]]
+    for r in [head, *rows]:
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        out.append("  " + "  ".join(cells).rstrip())
+    return [*out, ""]
+
+
+def _numbers_html(numbers: DayNumbers | DigestNumbers | None, lang: str) -> list[str]:
+    if numbers is None:
+        return []
+    e = html.escape
+    if not hasattr(numbers, "managers"):
+        return [f"<p>{e(numbers_lines(numbers, lang)[0])}</p>"]
+    head, rows = _numbers_rows(cast("DigestNumbers", numbers), lang)
+    parts = [f"<h3>{e(_LABELS[lang]['numbers'])}</h3>"]
+    parts.append('<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">')
+    parts.append("<tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
+    for r in rows:
+        cells = "".join(f'<td style="text-align: right">{e(c)}</td>' for c in r[1:])
+        parts.append(f"<tr><td>{e(r[0])}</td>{cells}</tr>")
+    parts.append("</table>")
+    return parts
+
+
 def render_text(
     calls: Sequence[Call],
     *,
@@ -171,8 +240,9 @@ def render_text(
     show_owner: bool = True,
     source: str | None = None,
     note: str | None = None,
+    numbers: DayNumbers | DigestNumbers | None = None,
 ) -> str:
-    """The plain-text body: one block per non-empty section, one or two lines per call."""
+    """The plain-text body: the manager's numbers, then one block per non-empty section, one or two lines per call."""
     labels = _LABELS[lang]
     lines = [title]
     if source:
@@ -180,6 +250,7 @@ def render_text(
     if note:
         lines.append(note)
     lines.append("")
+    lines += numbers_lines(numbers, lang)
     for section, group in _grouped(calls).items():
         if not group or section not in labels:
             continue
@@ -213,8 +284,9 @@ def render_html(
     show_owner: bool = True,
     source: str | None = None,
     note: str | None = None,
+    numbers: DayNumbers | DigestNumbers | None = None,
 ) -> str:
-    """A simple HTML version: one table per section. All sheet text is escaped."""
+    """A simple HTML version: the numbers, then one table per section. All sheet text is escaped."""
     labels = _LABELS[lang]
     e = html.escape
     cols = ["date", "project", "topic", "contact", "phone", "last_result"] + (["owner"] if show_owner else [])
@@ -228,6 +300,7 @@ def render_html(
         parts.append(f"<p>{e(labels['source'])}: {e(source)}</p>")
     if note:
         parts.append(f"<p><b>{e(note)}</b></p>")
+    parts += _numbers_html(numbers, lang)
     for section, group in _grouped(calls).items():
         if not group or section not in labels:
             continue
@@ -268,6 +341,7 @@ def _message(
     show_owner: bool,
     source: str | None,
     note: str | None = None,
+    numbers: DayNumbers | DigestNumbers | None = None,
 ) -> DigestMessage:
     counts = _counts(calls)
     subject = _LABELS[lang]["subject"].format(
@@ -279,8 +353,12 @@ def _message(
         audience=audience,
         to=to,
         subject=subject,
-        text=render_text(calls, title=title, lang=lang, show_owner=show_owner, source=source, note=note),
-        html=render_html(calls, title=title, lang=lang, show_owner=show_owner, source=source, note=note),
+        text=render_text(
+            calls, title=title, lang=lang, show_owner=show_owner, source=source, note=note, numbers=numbers
+        ),
+        html=render_html(
+            calls, title=title, lang=lang, show_owner=show_owner, source=source, note=note, numbers=numbers
+        ),
     )
 
 
@@ -292,8 +370,13 @@ def build_digests(
     lang: str | None = None,
     source: str | None = None,
     workbook_open: Mapping[str, object] | None = None,
+    numbers: DigestNumbers | None = None,
 ) -> list[DigestMessage]:
     """One message per configured owner who has calls, plus one team message.
+
+    ``numbers`` (:func:`sheets_crm.app.review.digest_numbers`, which the sync result carries): each
+    owner's message opens with their own done yesterday / due today / overdue / nothing planned,
+    the team's with a table of everyone's.
 
     Owners match the sheet's Owner column ignoring case, spaces and ё/е.
     Calls whose owner has no address reach only the team message. Nothing is
@@ -329,12 +412,21 @@ def build_digests(
                     mine,
                     title=labels["title_owner"].format(owner=owner),
                     show_owner=False,
+                    numbers=numbers.of(owner) if numbers is not None else None,
                     **common,
                 )
             )
     if config.to_team:
         messages.append(
-            _message("team", tuple(config.to_team), calls, title=labels["title_team"], show_owner=True, **common)
+            _message(
+                "team",
+                tuple(config.to_team),
+                calls,
+                title=labels["title_team"],
+                show_owner=True,
+                numbers=numbers,
+                **common,
+            )
         )
     return messages
 
@@ -542,6 +634,12 @@ def deliver(
     if lang is None and config.lang == "auto":
         lang = getattr(result, "lang", None)  # the workbook's language, when the sync knows it
     messages = build_digests(
-        result.calls, config, today=result.today, lang=lang, source=source, workbook_open=workbook_open
+        result.calls,
+        config,
+        today=result.today,
+        lang=lang,
+        source=source,
+        workbook_open=workbook_open,
+        numbers=getattr(result, "numbers", None),  # the managers' own numbers, when the sync worked them out
     )
     return send(messages, config, ssl_context=ssl_context)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sheets_crm.app.adopt import with_init_command
 from sheets_crm.app.report_tab import keep_report
+from sheets_crm.app.review import DigestNumbers, digest_numbers
 from sheets_crm.backends import open_workbook
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core import history, worklist
@@ -21,7 +22,7 @@ from sheets_crm.core.dates import resolve_zone, today_in
 from sheets_crm.core.diff import diff
 from sheets_crm.core.ledger import Ledger
 from sheets_crm.core.model import Call, ChangeSet, Issue, Snapshot
-from sheets_crm.core.planner import SECTIONS, plan_crm
+from sheets_crm.core.planner import SECTIONS, Plan, plan_crm
 from sheets_crm.core.reading import Tables, read_tables
 from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import TitleSet
@@ -45,6 +46,7 @@ class Outcome:
     calls: list[Call]
     issues: list[Issue]
     tables: Tables | None = None
+    plan: Plan | None = None
 
 
 @dataclass
@@ -60,6 +62,8 @@ class SyncResult:
     stats: dict[str, int] = field(default_factory=dict)
     #: The zone "today" was taken in (--tz, the sheet's own, or the machine's).
     time_zone: str = "UTC"
+    #: Each manager's morning numbers for the digest (done yesterday, due today, overdue, nothing planned).
+    numbers: DigestNumbers | None = None
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(SECTIONS, 0)
@@ -92,7 +96,7 @@ def compute(snapshot: Snapshot, today: dt.date, template: Template) -> Outcome:
     keep_report(snapshot, tables, plan, template, today, rec, changes)  # issue 14: the Report / Отчёт tab
     history.finish(rec, changes)
     issues = tables.issues + plan.issues + work.issues + rec.issues
-    return Outcome(today, tables.lang, changes, plan.call_list(), issues, tables)
+    return Outcome(today, tables.lang, changes, plan.call_list(), issues, tables, plan)
 
 
 def live_columns(tables: Tables, template: Template) -> LiveColumns | None:
@@ -166,7 +170,14 @@ def sync(
             attempts=attempt,
             stats=workbook.stats(),
             time_zone=zone.key,
+            numbers=_numbers(outcome, template),
         )
+
+
+def _numbers(outcome: Outcome, template: Template) -> DigestNumbers | None:
+    if outcome.tables is None or outcome.plan is None:
+        return None
+    return digest_numbers(outcome.tables, outcome.plan, outcome.today, template)
 
 
 def _again(

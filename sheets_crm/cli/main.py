@@ -735,7 +735,11 @@ def digest(
             return
         cfg = ctx.config.digest
         messages = build_digests(
-            result.calls, cfg, today=result.today, lang=lang or (result.lang if cfg.lang == "auto" else None)
+            result.calls,
+            cfg,
+            today=result.today,
+            lang=lang or (result.lang if cfg.lang == "auto" else None),
+            numbers=result.numbers,
         )
         if not result.calls:
             out.print(_("No calls: nothing would be sent."), markup=False)
@@ -745,6 +749,7 @@ def digest(
                 cfg.model_copy(update={"to_team": (_("(nobody yet)"),)}),
                 today=result.today,
                 lang=lang or (result.lang if cfg.lang == "auto" else None),
+                numbers=result.numbers,
             )
             render.print_lines(
                 out,
