@@ -7,15 +7,16 @@ even on a day the sync did not run — and the next-morning sync writes only
 what really changed.
 
 * **Days since contact** is a formula per row, ``=IF(I5="","",TODAY()-I5)``
-  (``I`` = the Last contact column), written once (about 45 bytes a lead, on
-  the first sync only) and never again while it stays: the next-morning sync
-  reads the numbers the sheet computed, finds them right and writes nothing.
-  ``TODAY()`` is the spreadsheet's own date in its own time zone — the
-  product's definition of "today". A person sorting rows or moving the column
-  keeps it right (Google adjusts relative references). One ``repeatCell``
-  of ``=IF(I2="",…)`` over the column would cost constant bytes even on the
-  first sync (Google increments relative references in ``repeatCell``), but
-  the stand-in does not model that increment yet, so the per-row form is used.
+  (``I`` = the Last contact column), laid down as **one** ``repeatCell`` per run
+  of rows carrying the run's top formula: Google increments its relative
+  references row by row ("the formula's ranges will automatically increment for
+  each field in the range", RepeatCellRequest reference; the stand-in does the
+  same), so the first sync's cost is constant, not ~45 bytes a lead. It is
+  never written again while it stays: the next-morning sync reads the numbers
+  the sheet computed, finds them right and writes nothing. ``TODAY()`` is the
+  spreadsheet's own date in its own time zone — the product's definition of
+  "today". A person sorting rows or moving the column keeps it right (Google
+  adjusts relative references).
 * **Freshness**: one ``CUSTOM_FORMULA`` rule per stage group and day of fading
   (a gradient rule can only colour a cell by its *own* value, and the tint
   spans every freshness column and depends on Last contact and Stage), each
@@ -24,7 +25,9 @@ what really changed.
   stage's fade days, closed stages and never-contacted leads untinted). With
   the default template that is 30 + 14 + 10 = 54 rules, about 15 KB, sent once.
   Our rules are recognised by their formula's shape; if a person deletes or
-  edits one, the next sync replaces the set (and ``doctor`` says so).
+  edits one, the next sync replaces the set, and ``doctor`` says so
+  (:meth:`GoogleWorkbook.live_problems`), as it does for a Days since contact
+  cell typed or pasted over.
 """
 
 from __future__ import annotations
