@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_crm.core.ledger import STATE_TITLE, Ledger, canon, find_tab, grid_changes
-from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Issue, Snapshot, TabData
+from sheets_crm.core.model import KEEP, N_, CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.reading import Tables, TabMap, cell_text
 from sheets_crm.core.template import Template, default_template
 from sheets_crm.core.text import normalise
@@ -172,15 +172,17 @@ def _typed_over(
         project = cell_text(tm.data.cell(r, tm.columns["project"])) if "project" in tm.columns else ""
         lines.append([day, title, r + 1, project, tm.headers.get(c, cid), have, now, "typed-over"])
         issues.append(
-            Issue(
+            Issue.of(
                 title,
                 r + 1,
                 tm.headers.get(c, cid),
                 have,
-                f"typed into a tool column: kept in {history!r} and replaced by {now!r}"
+                N_("typed into a tool column: kept in {history!r} and replaced by {now!r}")
                 if now
-                else f"typed into a tool column: kept in {history!r} and cleared",
+                else N_("typed into a tool column: kept in {history!r} and cleared"),
                 "typed-over",
+                history=history,
+                now=now,
             )
         )
     return issues

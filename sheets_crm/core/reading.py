@@ -117,13 +117,14 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
         if not text:
             if _column_has_data(data, col):
                 issues.append(
-                    Issue(
+                    Issue.of(
                         data.title,
                         1,
                         _letter(col),
                         None,
-                        f"column {_letter(col)} has data but no header; it is ignored",
+                        "column {letter} has data but no header; it is ignored",
                         "blank-header",
+                        letter=_letter(col),
                     )
                 )
             continue
@@ -139,14 +140,17 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
         elif rank == rank_of[match.id] and rank != SYNONYM:
             first = headers[columns[match.id]]
             issues.append(
-                Issue(
+                Issue.of(
                     data.title,
                     1,
                     text,
                     text,
-                    f"duplicate header: column {_letter(col)} repeats {first!r} "
-                    f"(column {_letter(columns[match.id])}); only the first is used",
+                    "duplicate header: column {letter} repeats {first!r} (column {first_letter}); "
+                    "only the first is used",
                     "duplicate-header",
+                    letter=_letter(col),
+                    first=first,
+                    first_letter=_letter(columns[match.id]),
                 )
             )
     guesses = header_guesses(tab, columns, unmatched)
@@ -160,14 +164,15 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
     for column_id, (_col, text) in guesses.items():
         column = tab.column(column_id)
         issues.append(
-            Issue(
+            Issue.of(
                 data.title,
                 1,
                 text,
                 text,
-                f"header not recognised; did you mean {column.names[lang]!r}? {_consequence(column)}. "
-                f"Rename it, or map it in sheets-crm.toml: {_mapping_hint(tab, column, text)}",
+                _unrecognised(column),
                 "unknown-header",
+                name=column.names[lang],
+                mapping=_mapping_hint(tab, column, text),
             )
         )
     added: dict[str, int] = {}
@@ -238,12 +243,22 @@ def _mapping_hint(tab: Tab, column: Column, header: str) -> str:
     return f'[columns.{tab.id}] "{header}" = "{column.id}"'
 
 
-def _consequence(column: Column) -> str:
+def _unrecognised(column: Column) -> str:
+    """The warning for a header that looks like ``column``'s, by what its absence means to the sync."""
     if column.required:
-        return "Until then the sync stops"
+        return N_(
+            "header not recognised; did you mean {name!r}? Until then the sync stops. "
+            "Rename it, or map it in sheets-crm.toml: {mapping}"
+        )
     if column.owner == "tool":
-        return "Until then the sync adds its own column after the last one"
-    return "Until then the column is read as empty"
+        return N_(
+            "header not recognised; did you mean {name!r}? Until then the sync adds its own column after the "
+            "last one. Rename it, or map it in sheets-crm.toml: {mapping}"
+        )
+    return N_(
+        "header not recognised; did you mean {name!r}? Until then the column is read as empty. "
+        "Rename it, or map it in sheets-crm.toml: {mapping}"
+    )
 
 
 def _first_free_column(data: TabData) -> int:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from sheets_crm.core.dates import to_date
 from sheets_crm.core.ledger import Ledger, canon
-from sheets_crm.core.model import CellChange, ChangeSet, Issue
+from sheets_crm.core.model import N_, CellChange, ChangeSet, Issue
 from sheets_crm.core.planner import Plan
 from sheets_crm.core.reading import Tables, TabMap, cell_text
 from sheets_crm.core.template import Template
@@ -101,13 +101,14 @@ def _assign_ids(tables: Tables) -> WorkList:
         if not have or have in work.row_of:
             if have:
                 work.issues.append(
-                    Issue(
+                    Issue.of(
                         pm.title,
                         r + 1,
                         pm.header_of("id"),
                         have,
-                        f"duplicate ID (also row {work.row_of[have] + 1}, a copied row?); this row gets a new one",
+                        "duplicate ID (also row {first}, a copied row?); this row gets a new one",
                         "duplicate-id",
+                        first=work.row_of[have] + 1,
                     )
                 )
             have = work.new_id()
@@ -199,13 +200,14 @@ def _record(
     row = w.row_of.get(call.id)
     if row is None:
         w.issues.append(
-            Issue(
+            Issue.of(
                 cm.title,
                 call.row + 1,
                 cm.header_of("status"),
                 typed,
-                f"this call is not in {pm.title} any more (its row was deleted?); its text is kept in History",
+                "this call is not in {plan} any more (its row was deleted?); its text is kept in History",
                 "call-not-in-plan",
+                plan=pm.title,
             )
         )
         return
@@ -245,14 +247,17 @@ def _conflict(
 ) -> None:
     pm, cm = tables.plan_map, tables.calls_map
     w.issues.append(
-        Issue(
+        Issue.of(
             pm.title,
             row + 1,
             pm.header_of(column_id),
             plan,
-            f"conflict: {cm.title} row {call.row + 1} says {typed!r}, but this cell was changed since the last sync; "
-            f"the plan wins ({typed!r} is kept in History)",
+            "conflict: {calls} row {row} says {typed!r}, but this cell was changed since the last sync; "
+            "the plan wins ({typed!r} is kept in History)",
             "conflict",
+            calls=cm.title,
+            row=call.row + 1,
+            typed=typed,
         )
     )
     w.events.append((pm.header_of(column_id), plan, typed, "conflict", row, project))
@@ -292,7 +297,15 @@ def _follow_up(
     call.used.update((date_col, topic_col))
     if day is None:
         w.issues.append(
-            Issue(cm.title, call.row + 1, cm.header_of("next_date"), raw, f"not a date; copied to {pm.title} as typed")
+            Issue.of(
+                cm.title,
+                call.row + 1,
+                cm.header_of("next_date"),
+                raw,
+                "not a date; copied to {plan} as typed",
+                "warning",
+                plan=pm.title,
+            )
         )
         return
     text = cell_text(project)
@@ -318,7 +331,7 @@ def settle(work: WorkList, tables: Tables, plan: Plan) -> bool:
         if row is None or "result" not in pm.columns:
             for c, text in left:
                 work.events.append((work.carried[c], text, "", "calls-text", None, ""))
-            where = "History"
+            msgid, params = N_("the call left the list; its text was added to History"), {}
         else:
             before = cell_text(work.plan_value(tables, row, "result"))
             after = "\n".join([before, *notes]) if before else "\n".join(notes)
@@ -327,17 +340,11 @@ def settle(work: WorkList, tables: Tables, plan: Plan) -> bool:
             if len(hit):
                 tables.plan.loc[hit, "result"] = after
                 changed = True
-            where = f"{pm.title} row {row + 1}, column {pm.header_of('result')!r}"
+            msgid = N_("the call left the list; its text was added to {plan} row {row}, column {column!r}")
+            params = {"plan": pm.title, "row": row + 1, "column": pm.header_of("result")}
         for c, text in left:
             work.issues.append(
-                Issue(
-                    cm.title,
-                    call.row + 1,
-                    work.carried[c],
-                    text,
-                    f"the call left the list; its text was added to {where}",
-                    "call-text-moved",
-                )
+                Issue.of(cm.title, call.row + 1, work.carried[c], text, msgid, "call-text-moved", **params)
             )
         call.used.update(c for c, _ in left)
     return changed
