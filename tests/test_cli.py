@@ -774,7 +774,7 @@ def test_which_language(env, sheet, expected):
 
 
 def _extracted_messages():
-    from sheets_crm.cli.i18n import messages
+    from sheets_crm.cli.catalog import messages
 
     return messages()  # the CLI's own words, the core's warnings, every --help text
 

@@ -14,7 +14,7 @@ Which language, first match wins:
 Words that come from the template (tab, column and section names) are already in the sheet's
 language and do not go through here.
 
-What the catalog holds (:func:`messages`, and ``python -m sheets_crm.cli.i18n`` writes the ``.pot``):
+What the catalog holds (:mod:`sheets_crm.cli.catalog`; ``python -m sheets_crm.cli.catalog`` writes the ``.pot``):
 the command line's ``_()``/``ngettext()``/``N_()`` strings, the core's warnings (``Issue(...)``,
 ``Issue.of(...)``, ``N_()`` in :mod:`sheets_crm.core`, translated by :meth:`Issue.text`), and every
 ``--help`` text of the commands (typer help strings and docstrings, translated by
@@ -41,7 +41,6 @@ __all__ = [
     "current",
     "day",
     "help_texts",
-    "messages",
     "ngettext",
     "request",
     "translate_help",
@@ -176,7 +175,7 @@ def translate_help(command: Any, ctx: Any = None) -> None:
     """
     context = _help_context() if _State.lang != "en" else None
     if context is not None and ctx is not None:  # the group's own context exists already
-        ctx.formatter_class = context.formatter_class
+        ctx.formatter_class = context.formatter_class  # type: ignore[attr-defined]
     for item in _helped(command):
         if context is not None and hasattr(item, "context_class"):
             item.context_class = context
@@ -186,58 +185,3 @@ def translate_help(command: Any, ctx: Any = None) -> None:
             if isinstance(text, str) and text.strip():
                 originals[attr] = text
                 setattr(item, attr, _(text))
-
-
-# -- what the catalog holds (for the .pot and the catalog test) -------------------------------------
-
-#: gettext keywords: the command line's, and the core's marks (an Issue's message is its 5th argument)
-CLI_KEYWORDS: dict[str, Any] = {"_": None, "ngettext": (1, 2), "N_": None}
-CORE_KEYWORDS: dict[str, Any] = {"Issue": (5,), "of": (5,), "N_": None}
-
-
-def messages() -> dict[str, str | tuple[str, str]]:
-    """msgid -> message (a (singular, plural) pair for plurals): everything the catalog should translate."""
-    import contextlib
-    import io
-
-    from babel.messages.extract import extract_from_dir
-
-    package = Path(__file__).resolve().parent.parent
-    found: dict[str, str | tuple[str, str]] = {}
-    for folder, keywords in (("cli", CLI_KEYWORDS), ("core", CORE_KEYWORDS)):
-        # babel says "skipping f-string" on stderr for the messages not (yet) given a key: not for here
-        with contextlib.redirect_stderr(io.StringIO()):
-            extracted = list(extract_from_dir(package / folder, keywords=keywords))
-        for _file, _line, msg, _comments, _context in extracted:
-            if isinstance(msg, str):
-                found.setdefault(msg, msg)
-            elif isinstance(msg, tuple) and all(isinstance(m, str) for m in msg):
-                found.setdefault(msg[0], (msg[0], msg[1]))
-    from sheets_crm.app.doctor import KINDS  # the doctor's headings, translated where they are shown
-
-    for title in KINDS.values():
-        found.setdefault(title, title)
-    from typer.main import get_command
-
-    from sheets_crm.cli.main import app
-
-    for text in help_texts(get_command(app)):
-        found.setdefault(text, text)
-    return found
-
-
-def write_pot(path: Path = LOCALE_DIR / f"{DOMAIN}.pot") -> int:
-    """Write the catalog template (then: ``pybabel update`` and ``pybabel compile``, see the README)."""
-    from babel.messages.catalog import Catalog
-    from babel.messages.pofile import write_po
-
-    catalog = Catalog(project="sheets-crm", domain=DOMAIN)
-    for msg in messages().values():
-        catalog.add(msg, flags=("python-brace-format",) if "{" in (msg if isinstance(msg, str) else msg[0]) else ())
-    with path.open("wb") as fh:
-        write_po(fh, catalog, omit_header=False, sort_output=True, width=120)
-    return len(catalog)
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
-    print(f"{write_pot()} messages written to {LOCALE_DIR / (DOMAIN + '.pot')}")

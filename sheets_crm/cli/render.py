@@ -239,8 +239,10 @@ def issue_line(issue: Issue) -> str:
     value = issue.value
     if value is None:
         shown = ""
-    elif isinstance(value, dt.datetime | dt.date):
-        shown = ": " + i18n.day(value if type(value) is dt.date else value.date())
+    elif isinstance(value, dt.datetime):
+        shown = ": " + i18n.day(value.date())
+    elif isinstance(value, dt.date):
+        shown = ": " + i18n.day(value)
     else:
         text = str(value)
         shown = f": «{text[:59] + '…' if len(text) > 60 else text}»"
