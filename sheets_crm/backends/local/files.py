@@ -1,12 +1,21 @@
-"""The workbook file on disk: where it really is, who holds it, and the one atomic way to replace it.
+"""The workbook file on disk: where it really is, who holds it, and the one atomic way to replace any file.
 
-A workbook reached through a symlink is read and written at its real location
-(the link stays a link). Before writing: the Excel/LibreOffice lock file beside
-the real file refuses the save, and so does a read-only file. The save writes a
-temporary file in the same folder, fsyncs it, re-checks that the workbook is the
-very file that was read (inode, size, mtime) and moves the new one over it with
-``os.replace``: a crash leaves the old file or the new one, never half of one.
-Every OS failure becomes one :class:`WorkbookError` naming the file.
+:func:`replace_atomically` is the project's only atomic file replacement, for the
+workbook save here and for the app's small files (the calendar feed, the
+scheduler's state: :mod:`sheets_crm.app.files`). It writes a temporary file in
+the same folder, fsyncs it, gives it the mode the file had (a new file: ``0o666``
+less the umask, as ``open()`` would), runs an optional last check, moves it over
+the target with ``os.replace`` and fsyncs the folder: a crash leaves the old file
+or the new one, never half of one, and no temporary file. It raises the OS's own
+errors (:class:`TempFileError` when not even the temporary file could be made);
+each caller words them.
+
+The workbook's caller, :func:`write_atomically`: a workbook reached through a
+symlink is read and written at its real location (the link stays a link). Before
+writing, the Excel/LibreOffice lock file beside the real file refuses the save,
+and so does a read-only file; the last check is that the workbook is still the
+very file that was read (inode, size, mtime). Every OS failure becomes one
+:class:`WorkbookError` naming the file.
 """
 
 from __future__ import annotations
@@ -14,12 +23,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import shutil
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sheets_crm.errors import ConcurrentEditError, WorkbookError, WorkbookLockedError
 
@@ -31,6 +39,8 @@ __all__ = [
     "check_writable",
     "identity",
     "read_file",
+    "replace_atomically",
+    "TempFileError",
     "write_atomically",
     "save_atomically",
 ]
@@ -109,6 +119,47 @@ def _explain(exc: OSError, path: Path) -> str:
     return f"{path}: cannot save ({exc.strerror or exc}); the workbook was not changed."
 
 
+class TempFileError(OSError):
+    """The temporary file beside the target could not be made: nothing was written (same errno as the OS's)."""
+
+
+def replace_atomically(
+    path: Path,
+    write: Callable[[IO[bytes]], Any],
+    *,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
+    """Write a new version of ``path`` through ``write(binary file)`` and swap it in atomically.
+
+    ``before_replace`` runs once the new content is on disk, right before the rename; whatever it
+    raises stops the replacement. On any failure the target is left as it was and the temporary
+    file is removed; OS errors propagate as they are (:class:`TempFileError` for the temporary
+    file itself), so each caller says what the file was for.
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)  # an existing file keeps its permissions
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()  # a new one: what open() would give (mkstemp's 0600 would hide an .ics feed)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise TempFileError(exc.errno, exc.strerror, exc.filename) from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
 def write_atomically(
     path: Path,
     write: Callable[[Any], None],
@@ -116,49 +167,36 @@ def write_atomically(
     expected: Identity | None = None,
     shown: Path | None = None,
 ) -> None:
-    """Write a new version of ``path`` through ``write(binary file)`` and swap it in atomically.
+    """Save a new version of the workbook at ``path`` (its real location) through ``write(binary file)``.
 
     ``expected``: the identity of the file the new content was made from; if the
     file on disk is no longer that one just before the rename, nothing is
     replaced and :class:`ConcurrentEditError` is raised (the sync re-plans).
     """
     shown = shown or path
+
+    def still_the_file_read() -> None:
+        if expected is None:
+            return
+        try:
+            now: Identity | None = identity(path.stat())
+        except FileNotFoundError:
+            now = None
+        if now != expected:
+            raise ConcurrentEditError(
+                f"{shown} was saved by another program while the sync was running; nothing was written."
+            )
+
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
+        replace_atomically(path, write, before_replace=still_the_file_read)
+    except TempFileError as exc:  # the folder refused even the temporary file
         raise WorkbookError(_explain(exc, shown)) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        else:  # a new file: the permissions any program would give it (mkstemp makes it owner-only)
-            os.chmod(tmp, 0o666 & ~_umask())
-        if expected is not None:
-            try:
-                now = identity(path.stat())
-            except FileNotFoundError:
-                now = None
-            if now != expected:
-                raise ConcurrentEditError(
-                    f"{shown} was saved by another program while the sync was running; nothing was written."
-                )
-        os.replace(tmp, path)
     except PermissionError:
-        tmp.unlink(missing_ok=True)
         raise WorkbookLockedError(
             f"{shown}: cannot replace the file (is it open in another program?); nothing was written"
         ) from None
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise WorkbookError(_explain(exc, shown)) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
 
 
 def _umask() -> int:
