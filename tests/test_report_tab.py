@@ -222,3 +222,22 @@ def test_google_makes_the_same_tab_in_its_one_write_and_keeps_typed_text(fake_go
     assert [i.code for i in third.issues].count("typed-over") == 1
     fake_google.reset_stats()
     assert not sync(workbook(fake_google, sid), today=TODAY).written and fake_google.stats.writes == 0
+
+
+def test_the_warnings_are_in_the_russian_catalog(crm, make_workbook):
+    """The Report tab's warnings speak Russian through the CLI's catalog like every other warning about the sheet."""
+    from sheets_crm.cli import i18n
+
+    sync(LocalWorkbook(crm), today=TODAY)
+    book = openpyxl.load_workbook(crm)
+    book["Report"]["C4"].value = "моя заметка"
+    book.save(crm)
+    issue = next(i for i in sync(LocalWorkbook(crm), today=TODAY).issues if i.code == "typed-over")
+    translate = i18n._catalog("ru").gettext
+    assert issue.text(translate) == "написано во вкладке отчёта: сохранено в «History» и заменено на «2»"
+    fresh = make_workbook([row[:8] for row in LEADS], PLAN, name="fresh.xlsx")
+    book = openpyxl.load_workbook(fresh)
+    book.create_sheet("Report")["A1"] = "мой отчёт"
+    book.save(fresh)
+    other = next(i for i in sync(LocalWorkbook(fresh), today=TODAY).issues if i.code == "report-tab-not-ours")
+    assert other.text(translate).startswith("вкладку «Report» создала не sheets-crm: отчёт туда не пишется")

@@ -12,7 +12,9 @@ state tab), so
 * a cell the tool no longer needs is cleared only while it still holds the
   tool's own value; a person's text elsewhere in the tab is left where it is;
 * a tab with that name that the tool did not make (no memory, no mark in its
-  first cell, not empty) is left alone, with a warning.
+  first cell, not empty) is left alone, with a warning. (Once the tool has
+  kept a Report tab it remembers so: a tab re-made under that name later is
+  treated as its own, and the text found in it goes to History as above.)
 
 No I/O; the sync calls :func:`keep_report` between History's
 :func:`~sheets_crm.core.history.begin` and :func:`~sheets_crm.core.history.finish`.
@@ -35,9 +37,9 @@ from sheets_crm.app.review import (
     period_for,
 )
 from sheets_crm.app.review_words import COLUMNS, FLOW_HEAD, TEXT, day_text, flow_cells, manager_label, stage_label
-from sheets_crm.core.history import Recording
+from sheets_crm.core.history import REPORT_NOT_OURS, REPORT_TYPED_OVER, Recording
 from sheets_crm.core.ledger import find_tab
-from sheets_crm.core.model import N_, CellChange, ChangeSet, Issue, Snapshot, TabData
+from sheets_crm.core.model import CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.planner import Plan
 from sheets_crm.core.reading import Tables, cell_text
 from sheets_crm.core.template import Template
@@ -48,13 +50,6 @@ __all__ = ["MEMORY", "report_tab_rows", "keep_report", "is_ours"]
 #: The state tab's (Tab, Key) row holding what the tool last wrote in the Report tab: {"row:col": text}.
 MEMORY = ("report", "grid")
 _MOVES = ("moves", "won", "lost")
-
-TYPED_OVER = N_("typed into the Report tab: kept in {history!r} and replaced by {now!r}")
-TYPED_CLEARED = N_("typed into the Report tab: kept in {history!r} and cleared")
-NOT_OURS = N_(
-    "a tab named {title!r} exists that sheets-crm did not make: the report is not written there; "
-    "rename or delete that tab to let the sync keep its Report tab"
-)
 
 
 def is_ours(tab: TabData) -> bool:
@@ -147,7 +142,9 @@ def keep_report(
     tab = find_tab(snapshot.tabs, template.report_names.values())
     remembered = rec.ledger.get(*MEMORY)
     if tab is not None and remembered is None and _filled(tab) and not is_ours(tab):
-        rec.issues.append(Issue.of(tab.title, None, None, None, NOT_OURS, "report-tab-not-ours", title=tab.title))
+        rec.issues.append(
+            Issue.of(tab.title, None, None, None, REPORT_NOT_OURS, "report-tab-not-ours", title=tab.title)
+        )
         return
     title = tab.title if tab is not None else template.report_names[tables.lang]
     if tab is None:
@@ -183,8 +180,9 @@ def _filled(tab: TabData) -> bool:
 def _typed(rec: Recording, title: str, r: int, c: int, have: str, now: str, day: str) -> None:
     """A person's text in a cell the tool needs: into History and the warnings, before it is replaced."""
     rec.lines.append([day, title, r + 1, "", _column(c), have, now, "typed-over"])
-    msgid = TYPED_OVER if now else TYPED_CLEARED
-    rec.issues.append(Issue.of(title, r + 1, _column(c), have, msgid, "typed-over", history=rec.title, now=now))
+    rec.issues.append(
+        Issue.of(title, r + 1, _column(c), have, REPORT_TYPED_OVER, "typed-over", history=rec.title, now=now)
+    )
 
 
 def _column(c: int) -> str:

@@ -33,6 +33,8 @@ __all__ = [
     "HISTORY_HEADERS",
     "KEEP_DAYS",
     "PRUNE_AFTER_DAYS",
+    "REPORT_TYPED_OVER",
+    "REPORT_NOT_OURS",
     "Recording",
     "begin",
     "finish",
@@ -49,6 +51,13 @@ HISTORY_HEADERS = {
 KEEP_DAYS = 365
 #: ... once the oldest is older than this (so the tab is rewritten about once a month, not daily).
 PRUNE_AFTER_DAYS = 395
+#: The Report tab's warnings (:mod:`sheets_crm.app.report_tab` keeps the tab; its words live in the core so
+#: the message catalog finds them, like every other warning about the sheet).
+REPORT_TYPED_OVER = N_("typed into the Report tab: kept in {history!r} and replaced by {now!r}")
+REPORT_NOT_OURS = N_(
+    "a tab named {title!r} exists that sheets-crm did not make: the report is not written there; "
+    "rename or delete that tab to let the sync keep its Report tab"
+)
 #: Recomputed every day (and live as a formula on Google): remembered as "a number", not a value.
 _DAILY = frozenset({"days_since_contact"})
 
