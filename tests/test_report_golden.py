@@ -195,3 +195,29 @@ def test_cli_card_shows_the_stage_history(runner, crm):
         "  2026-11-16  Proposal → Negotiation\n"
         "  2026-11-23  Negotiation → Won\n"
     )
+
+
+def test_json_and_html_carry_the_flow(runner, crm, tmp_path):
+    import json
+
+    data = json.loads(runner.invoke(app, ["report", str(crm), "--json", "--today", "2026-11-25"]).stdout)
+    flow = data["history"]["flow"]
+    assert flow["since"] == "2026-11-03" and flow["min_sample"] == 3
+    assert flow["stages"][0] == {
+        "stage": "new",
+        "seen": 6,
+        "moved_on": 5,
+        "lost": 1,
+        "still": 0,
+        "conversion": 0.8333,
+        "dated_stays": 5,
+        "median_days": 2.0,
+    }
+    assert flow["stages"][2]["conversion"] is None and flow["stages"][2]["median_days"] is None
+    page = tmp_path / "review.html"
+    result = runner.invoke(app, ["report", str(crm), "--html", str(page), "--today", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert '<table class="kpi" id="flow">' in html
+    assert '<tr><td>Qualified</td><td class="n">5</td><td class="n">2</td>' in html and ">40%<" in html
+    assert ">too few<" in html
