@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from google_standin import FakeGoogle
 from sheets_crm.app.sync import sync
 from sheets_crm.app.watch import Watch, start_file_watcher
+from sheets_crm.backends.google.http import SHEETS_API
 from sheets_crm.backends.google.workbook import GoogleWorkbook
 from sheets_crm.backends.local.workbook import LocalWorkbook
 from sheets_crm.backends.protocol import ChangeToken, Workbook
@@ -264,6 +265,9 @@ def test_stand_in_drive_version_moves_on_every_write_and_only_then(fake_google):
     sync(book, today=TODAY)
     third = book.change_token()
     assert third is not None and int(third.value) > int(second.value)  # the tool's own write too
+    with pytest.raises(CrmError):  # a batchUpdate Google refuses is applied not at all (atomic): no new version
+        book.http.post_json(f"{SHEETS_API}/{sid}:batchUpdate", {"requests": [{"deleteSheet": {"sheetId": 12345}}]})
+    assert book.change_token() == third
 
 
 def test_google_watch_a_persons_edit_is_one_sync_and_the_tools_write_none(fake_google):
@@ -427,18 +431,19 @@ def _read_until(stream: Any, text: str, timeout: float = 60) -> str:
     raise AssertionError(f"{text!r} never came; got {seen!r}")
 
 
-@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
-def test_sigterm_stops_the_watch_with_exit_0(make_workbook):
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_stops_the_watch_with_exit_0(make_workbook, sig):
     path = make_workbook([["Acme", "Ann", "+1 555 0100"]], [])
     child = _spawn(str(path), "--tz", "UTC")
     try:
         _read_until(child.stderr, "watching 1 spreadsheet")
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(sig)
         _out, err = child.communicate(timeout=30)
     finally:
         child.kill()
     assert child.returncode == 0, err
-    assert "SIGTERM received" in err and "watch stopped after 0 syncs" in err
+    assert f"{sig.name} received" in err and "watch stopped after 0 syncs" in err
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
