@@ -241,3 +241,30 @@ def test_the_warnings_are_in_the_russian_catalog(crm, make_workbook):
     book.save(fresh)
     other = next(i for i in sync(LocalWorkbook(fresh), today=TODAY).issues if i.code == "report-tab-not-ours")
     assert other.text(translate).startswith("вкладку «Report» создала не sheets-crm: отчёт туда не пишется")
+
+
+def test_a_history_prune_does_not_make_the_next_sync_write(template):
+    """History drops lines older than a year about monthly; the tab counts a rolling year every day, so the sync
+    after the prune has nothing new to write."""
+    from conftest import make_snapshot
+    from test_history import LEADS as H_LEADS
+    from test_history import PLAN as H_PLAN
+    from test_history import run
+
+    from sheets_crm.app.sync import compute
+    from sheets_crm.core.history import KEEP_DAYS, PRUNE_AFTER_DAYS
+    from sheets_crm.core.model import KEEP
+
+    snap = make_snapshot(template, [list(r) for r in H_LEADS], [list(r) for r in H_PLAN])
+    day = dt.date(2026, 11, 22)
+    run(snap, template, day)
+    old = (day - dt.timedelta(days=KEEP_DAYS + 5)).isoformat()  # kept in History for now, but older than a year
+    snap.tabs["History"].values.append([old, "Leads", 2, "Acme", "Stage", "New", "Proposal", "stage"])
+    run(snap, template, day)
+    report = snap.tabs["Report"].values
+    assert not any(cell_text(v).startswith("Conversion and days in a stage (History since") for r in report for v in r)
+    later = day + dt.timedelta(days=PRUNE_AFTER_DAYS - KEEP_DAYS)  # now the old line is pruned
+    run(snap, template, later)
+    assert old not in [cell_text(r[0]) for r in snap.tabs["History"].values if r]
+    again = compute(snap, later, template)
+    assert not [ch for ch in again.changes.changes if ch.value is not KEEP]

@@ -37,7 +37,7 @@ from sheets_crm.app.review import (
     period_for,
 )
 from sheets_crm.app.review_words import COLUMNS, FLOW_HEAD, TEXT, day_text, flow_cells, manager_label, stage_label
-from sheets_crm.core.history import REPORT_NOT_OURS, REPORT_TYPED_OVER, Recording
+from sheets_crm.core.history import KEEP_DAYS, REPORT_NOT_OURS, REPORT_TYPED_OVER, Recording
 from sheets_crm.core.ledger import find_tab
 from sheets_crm.core.model import CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.planner import Plan
@@ -152,8 +152,11 @@ def keep_report(
     if remembered is None and tab is not None:  # the tool's tab whose memory was lost: what is there counts as ours
         remembered = {f"{r}:{c}": cell_text(v) for r, line in enumerate(tab.values) for c, v in enumerate(line)}
     memory = remembered or {}
-    moves = history_moves(snapshot, rec.lines)
-    grid = report_tab_rows(tables, plan, today, template, moves if moves is not None else [])
+    # History keeps a rolling year and drops older lines about monthly: the tab counts the same year every day,
+    # so the day a prune lands does not change it (and a second sync still writes nothing).
+    since = today - dt.timedelta(days=KEEP_DAYS)
+    moves = [m for m in history_moves(snapshot, rec.lines) or [] if m.day >= since]
+    grid = report_tab_rows(tables, plan, today, template, moves)
     want = {(r, c): v for r, line in enumerate(grid) for c, v in enumerate(line) if cell_text(v)}
     day = today.isoformat()
     for (r, c), value in want.items():
