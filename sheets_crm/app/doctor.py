@@ -27,7 +27,7 @@ import pandas as pd
 from sheets_crm.app.adopt import INIT_PLACEHOLDER, with_init_command
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dedupe import Record, group_issues
-from sheets_crm.core.model import Issue, Snapshot, TabData
+from sheets_crm.core.model import N_, Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
 from sheets_crm.core.reading import (
@@ -346,7 +346,9 @@ def _duplicates(leads: pd.DataFrame, lm: TabMap, region: str | None, problems: l
                             row,
                             lm.header_of("phone"),
                             phone,
-                            "not a readable phone number" + ("" if region else " (write it with its +country code)"),
+                            N_("not a readable phone number")
+                            if region
+                            else N_("not a readable phone number (write it with its +country code)"),
                             "bad-phone",
                         )
                     )
@@ -415,17 +417,23 @@ def _follow_ups(
         stage = template.stage(stage_text)
         if stage is not None and stage.closed:
             continue
-        stage_name = f" ({stage_text})" if stage_text else ""
         if next_contact[i]:
             problems.append(
-                Issue(
+                Issue.of(
                     lm.title,
                     row,
                     lm.header_of("project"),
                     project,
-                    f"open lead{stage_name} with no next contact planned; "
-                    "add a row to the Contact Plan (or close the lead)",
+                    N_(
+                        "open lead ({stage}) with no next contact planned; "
+                        "add a row to the Contact Plan (or close the lead)"
+                    )
+                    if stage_text
+                    else N_(
+                        "open lead with no next contact planned; add a row to the Contact Plan (or close the lead)"
+                    ),
                     "no-next-contact",
+                    stage=stage_text,
                 )
             )
         days = days_since[i]
@@ -433,19 +441,20 @@ def _follow_ups(
             continue
         fade = stage.fade_days if stage is not None and stage.fade_days else settings.freshness_days
         if int(days) > fade:
-            why = (
-                f"{stage.labels.get('en', stage.id)} leads fade"
-                if stage is not None and stage.fade_days
-                else "leads fade"
-            )
             problems.append(
-                Issue(
+                Issue.of(
                     lm.title,
                     row,
                     lm.header_of("project"),
                     project,
-                    f"not contacted for {int(days)} days (last contact {last_contact[i]}); {why} after {fade} days",
+                    N_("not contacted for {days} days (last contact {last}); {stage} leads fade after {fade} days")
+                    if stage is not None and stage.fade_days
+                    else N_("not contacted for {days} days (last contact {last}); leads fade after {fade} days"),
                     "stale-lead",
+                    days=int(days),
+                    last=last_contact[i],
+                    stage=stage_text,
+                    fade=fade,
                 )
             )
 

@@ -4,8 +4,9 @@
 sources, then ``pybabel update`` / translate / ``pybabel compile`` as the README says:
 
 * the command line's words: ``_()``, ``ngettext()`` and ``N_()`` in :mod:`sheets_crm.cli`;
-* the core's warnings: the message of ``Issue(...)`` / ``Issue.of(...)`` (their 5th argument) and
-  ``N_()`` in :mod:`sheets_crm.core` (rendered by :func:`sheets_crm.cli.render.issue_line`);
+* the warnings: the message of ``Issue(...)`` / ``Issue.of(...)`` (their 5th argument) and
+  ``N_()`` in :mod:`sheets_crm.core` and :mod:`sheets_crm.app` (the doctor's own checks), rendered by
+  :func:`sheets_crm.cli.render.issue_line`;
 * every ``--help`` text of the commands (typer help strings and docstrings) and the doctor's
   headings (:data:`sheets_crm.app.doctor.KINDS`), which are data rather than calls.
 
@@ -21,11 +22,13 @@ from typing import Any
 
 from sheets_crm.cli.i18n import DOMAIN, LOCALE_DIR, help_texts
 
-__all__ = ["CLI_KEYWORDS", "CORE_KEYWORDS", "messages", "write_pot"]
+__all__ = ["APP_KEYWORDS", "CLI_KEYWORDS", "CORE_KEYWORDS", "messages", "write_pot"]
 
 #: gettext keywords: the command line's, and the core's marks (an Issue's message is its 5th argument)
 CLI_KEYWORDS: dict[str, Any] = {"_": None, "ngettext": (1, 2), "N_": None}
 CORE_KEYWORDS: dict[str, Any] = {"Issue": (5,), "of": (5,), "N_": None}
+#: the app only marks what it has made translatable (its other Issue(...) messages are still f-strings)
+APP_KEYWORDS: dict[str, Any] = {"of": (5,), "N_": None}
 
 
 def messages() -> dict[str, str | tuple[str, str]]:
@@ -38,7 +41,7 @@ def messages() -> dict[str, str | tuple[str, str]]:
 
     package = Path(__file__).resolve().parent.parent
     found: dict[str, str | tuple[str, str]] = {}
-    for folder, keywords in (("cli", CLI_KEYWORDS), ("core", CORE_KEYWORDS)):
+    for folder, keywords in (("cli", CLI_KEYWORDS), ("core", CORE_KEYWORDS), ("app", APP_KEYWORDS)):
         # babel says "skipping f-string" on stderr for the messages not (yet) given a key: not for here
         with contextlib.redirect_stderr(io.StringIO()):
             extracted = list(extract_from_dir(package / folder, keywords=keywords))

@@ -24,7 +24,7 @@ from typing import cast
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
 
-from sheets_crm.core.model import Issue
+from sheets_crm.core.model import N_, Issue, Msg
 from sheets_crm.core.phones import normalise_phones
 from sheets_crm.core.text import normalise
 
@@ -46,6 +46,13 @@ __all__ = [
 
 #: Reasons, strongest first.
 PHONE, EMAIL, NAME, SIMILAR = "same phone", "same e-mail", "same name", "similar name"
+#: How a reason reads in a warning (the catalog's keys; the details are the linking values).
+_REASON_TEXT = {
+    PHONE: N_("same phone ({details})"),
+    EMAIL: N_("same e-mail ({details})"),
+    NAME: N_("same name ({details})"),
+    SIMILAR: N_("similar name ({details})"),
+}
 
 #: The least token-sorted similarity (0..100) of two folded names that counts as "similar".
 SIMILARITY = 90.0
@@ -257,10 +264,22 @@ def group_issues(title: str, header: str, records: Sequence[Record], region: str
     out: list[Issue] = []
     for group in find_groups(records, region):
         refs = sorted(int(cast(int, r)) for r in group.refs)
-        why = "; ".join(f"{reason} ({', '.join(details)})" for reason, details in group.reasons.items())
+        why = tuple(
+            Msg(_REASON_TEXT.get(reason, reason + " ({details})"), {"details": ", ".join(details)})
+            for reason, details in group.reasons.items()
+        )
         project = next((r.project for r in records if r.ref == refs[0]), "")
         shown = ", ".join(str(r) for r in refs)
         out.append(
-            Issue(title, refs[0], header, project, f"probably one client in rows {shown}: {why}", "duplicate-group")
+            Issue.of(
+                title,
+                refs[0],
+                header,
+                project,
+                "probably one client in rows {rows}: {why}",
+                "duplicate-group",
+                rows=shown,
+                why=why,
+            )
         )
     return out

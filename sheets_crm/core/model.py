@@ -26,6 +26,7 @@ __all__ = [
     "ChangeBlock",
     "ChangeSet",
     "Issue",
+    "Msg",
     "N_",
     "Call",
 ]
@@ -364,7 +365,7 @@ class Issue:
         cls, tab: str, row: int | None, column: str | None, value: Any, msgid: str, code: str, /, **params: Any
     ) -> Issue:
         """An issue whose message is ``msgid`` with ``params`` filled in (the catalog's key stays ``msgid``)."""
-        return cls(tab, row, column, value, msgid.format(**params), code, msgid, params)
+        return cls(tab, row, column, value, msgid.format(**_filled(params, None)), code, msgid, params)
 
     def text(self, gettext: Callable[[str], str] | None = None) -> str:
         """The message in the language ``gettext`` speaks (English without one, or when it has no translation)."""
@@ -373,7 +374,7 @@ class Issue:
         if said == key:
             return self.message
         try:
-            return said.format(**self.params) if self.msgid else said
+            return said.format(**_filled(self.params, gettext)) if self.msgid else said
         except (KeyError, IndexError, ValueError):  # a translation naming a value the core did not pass
             return self.message
 
@@ -398,6 +399,34 @@ class Issue:
             "message": self.message,
             "code": self.code,
         }
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A part of an Issue's message with its own catalog key, given as a value of :meth:`Issue.of`
+    (e.g. each reason two leads look like one client); a tuple of them reads as a "; "-joined list."""
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def text(self, gettext: Callable[[str], str] | None = None) -> str:
+        said = gettext(self.msgid) if gettext is not None else self.msgid
+        try:
+            return said.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return self.msgid.format(**self.params)
+
+
+def _filled(params: Mapping[str, Any], gettext: Callable[[str], str] | None) -> dict[str, Any]:
+    """The values to put in a message: :class:`Msg` parts in the language of ``gettext``."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, Msg):
+            value = value.text(gettext)
+        elif isinstance(value, tuple) and value and all(isinstance(v, Msg) for v in value):
+            value = "; ".join(v.text(gettext) for v in value)
+        out[name] = value
+    return out
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for "mark, do not translate"
