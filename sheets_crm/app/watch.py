@@ -38,7 +38,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,6 @@ class WatchTarget:
     retry_at: float = 0.0
     busy_logged: bool = False
     syncs: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 class Watch:
@@ -243,7 +242,6 @@ class Watch:
             target.failed = token.value if token is not None else _UNSET
             pause = min(self.every * 2**target.failures, MAX_RETRY_PAUSE)
             target.retry_at = now + pause
-            target.errors.append(str(exc))
             log.error("%s: sync failed (%s); trying again when it changes or in %g s", target.name, exc, pause)
             return
         self.syncs += 1
