@@ -136,6 +136,28 @@ def test_a_sync_that_writes_nothing_is_not_repeated():
     assert syncs.calls == ["SHEET"]
 
 
+def test_an_edit_during_a_sync_that_wrote_nothing_is_synced_next():
+    clock, book = Clock(), FakeBook()
+
+    class Result:
+        written = False
+
+    calls: list[str] = []
+
+    def sync_during_an_edit(name: str, workbook: Workbook) -> object:
+        calls.append(name)
+        if len(calls) == 1:
+            book.value = "typed while the sync ran"
+        return Result()
+
+    watch = make({"SHEET": book}, Syncs(), clock, every=60)
+    watch.sync = sync_during_an_edit
+    watch.start()
+    book.value = 2
+    run_for(watch, clock, 300, start=False)
+    assert calls == ["SHEET", "SHEET"]  # the second sync carries the edit; then quiet
+
+
 def test_local_save_is_synced_once_it_settles_and_the_workbook_is_closed():
     clock, syncs, book = Clock(), Syncs(), FakeBook()
     watch = make({"crm.xlsx": book}, syncs, clock, every=60, debounce=2)

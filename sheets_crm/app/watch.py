@@ -248,9 +248,17 @@ class Watch:
         target.syncs += 1
         target.failures = 0
         target.failed = _UNSET
-        after = self._look(target)  # the tool's own write moved the token: remember that one
-        target.synced = after.value if after is not None and after is not _NO_ANSWER else _UNSET
         log.info("%s synced: %s", target.name, _describe(result))
+        after = self._look(target)  # the tool's own write moved the token: remember that one
+        if after is None or after is _NO_ANSWER:
+            target.synced = _UNSET
+        elif token is not None and after.value != token.value and not getattr(result, "written", True):
+            # The sync wrote nothing, yet the token moved: someone edited while it ran. Keep the old
+            # token, so the next look syncs their edit. (After a write the two cannot be told apart.)
+            log.info("%s changed while it was being synced; syncing again", target.name)
+            target.synced = token.value
+        else:
+            target.synced = after.value
 
 
 # -- waking the loop on file events ------------------------------------------------------------------
