@@ -128,3 +128,26 @@ def test_doctor_says_nothing_of_rules_on_a_sheet_never_synced(monkeypatch: pytes
     leads, plan = _leads(3)
     sid = seed(fake, leads, plan)
     assert _doctor(fake, sid, monkeypatch) == []
+
+
+# -- a write too big for one request -----------------------------------------------------------------------
+
+
+def test_a_split_write_sent_batch_by_batch_says_how_much_landed_when_one_fails() -> None:
+    """Batches are built as they are sent (one in memory at a time); if one fails midway the outcome
+    still says how many of how many landed."""
+    from sheets_crm.errors import GoogleError, WriteOutcome
+
+    leads, plan = _leads(80)
+    twin = FakeGoogle(account="service")
+    sync(workbook(twin, seed(twin, leads, plan), max_payload=6_000), today=TODAY)
+    total = len(twin.calls("spreadsheets.batchUpdate"))
+    assert total > 2
+
+    fake = FakeGoogle(account="service")
+    sid = seed(fake, leads, plan)
+    fake.on_request(2, lambda: fake.inject("spreadsheets.batchUpdate", status=400), method="spreadsheets.batchUpdate")
+    with pytest.raises(GoogleError) as err:
+        sync(workbook(fake, sid, max_payload=6_000), today=TODAY)
+    assert err.value.outcome is WriteOutcome.PARTLY_UPDATED and err.value.parts == (1, total)
+    assert f"split in {total} parts and 1 of them were applied" in str(err.value)

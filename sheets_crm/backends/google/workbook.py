@@ -36,7 +36,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -297,12 +297,24 @@ def _grid_range(sheet_id: Any, r0: int, r1: int, c0: int, c1: int) -> dict[str, 
 
 
 def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, Any]]:
-    """The change set as ``batchUpdate`` requests, in layers:
+    """The change set as ``batchUpdate`` requests (all of them: see :func:`iter_update_requests`)."""
+    return list(iter_update_requests(changes, base))
+
+
+#: Rows per ``updateCells`` request: a tall rectangle is sent as several requests of at most this many
+#: rows (in the same batch), so the requests can be built, encoded and sent a batch at a time.
+ROWS_PER_REQUEST = 1000
+
+
+def iter_update_requests(changes: ChangeSet, base: Snapshot) -> Iterator[dict[str, Any]]:
+    """The change set as ``batchUpdate`` requests, in layers, built as they are consumed (a first sync of
+    100k leads is hundreds of MB of requests: only the batch being sent is held in memory):
 
     * grid growth (``appendDimension``) first;
     * values: ``updateCells`` over rectangles of adjacent changed cells
       (``userEnteredValue`` only; text always ``stringValue``, our own
-      :class:`Formula` values ``formulaValue``);
+      :class:`Formula` values ``formulaValue``), and one ``repeatCell`` per run
+      of :attr:`Formula.fill_down` formulas;
     * number formats: one ``repeatCell`` per tool column written to;
     * colours: one ``repeatCell`` per rectangle of one colour (a Calls Today
       section), so a colour is sent once, not once per cell;
@@ -313,28 +325,13 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
     by_tab: dict[str, list[CellChange]] = {}
     for ch in merged.values():
         by_tab.setdefault(ch.tab, []).append(ch)
+    del merged
     grow: list[dict[str, Any]] = []
-    values: list[dict[str, Any]] = []
     formats: list[dict[str, Any]] = []
     fills: list[dict[str, Any]] = []
     for title, tab_changes in by_tab.items():
         tab = _tab(base, title)
-        sheet_id = tab.ref
         grow.extend(_grow(tab, tab_changes))
-        filled = [ch for ch in tab_changes if isinstance(ch.value, Formula) and ch.value.fill_down]
-        values.extend(_fill_down(sheet_id, filled))
-        taken = {id(ch) for ch in filled}
-        plain = [(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP and id(ch) not in taken]
-        for r0, c0, _key, rows in _rects(plain):
-            values.append(
-                {
-                    "updateCells": {
-                        "start": {"sheetId": sheet_id, "rowIndex": r0, "columnIndex": c0},
-                        "rows": [{"values": [_value_cell(ch) for ch in line]} for line in rows],
-                        "fields": VALUE_FIELDS,
-                    }
-                }
-            )
         formats.extend(_column_formats(tab, tab_changes))
         painted = [(ch.row, ch.col, (ch.fill or "").upper() or None, ch) for ch in tab_changes if ch.fill is not KEEP]
         for r0, c0, color, rows in _rects(painted):
@@ -342,14 +339,38 @@ def build_update_requests(changes: ChangeSet, base: Snapshot) -> list[dict[str, 
             fills.append(
                 {
                     "repeatCell": {
-                        "range": _grid_range(sheet_id, r0, r0 + len(rows), c0, c0 + len(rows[0])),
+                        "range": _grid_range(tab.ref, r0, r0 + len(rows), c0, c0 + len(rows[0])),
                         "cell": cell,
                         "fields": FILL_FIELDS,
                     }
                 }
             )
-    extra = list(changes.requests) if isinstance(changes, GoogleChangeSet) else []
-    return adds + grow + values + formats + fills + extra
+    yield from adds
+    yield from grow
+    for title, tab_changes in by_tab.items():
+        yield from _value_requests(_tab(base, title).ref, tab_changes)
+    yield from formats
+    yield from fills
+    if isinstance(changes, GoogleChangeSet):
+        yield from changes.requests
+
+
+def _value_requests(sheet_id: Any, tab_changes: list[CellChange]) -> Iterator[dict[str, Any]]:
+    filled = [ch for ch in tab_changes if isinstance(ch.value, Formula) and ch.value.fill_down]
+    yield from _fill_down(sheet_id, filled)
+    taken = {id(ch) for ch in filled}
+    plain = [(ch.row, ch.col, None, ch) for ch in tab_changes if ch.value is not KEEP and id(ch) not in taken]
+    for r0, c0, _key, rows in _rects(plain):
+        for top in range(0, len(rows), ROWS_PER_REQUEST):
+            yield {
+                "updateCells": {
+                    "start": {"sheetId": sheet_id, "rowIndex": r0 + top, "columnIndex": c0},
+                    "rows": [
+                        {"values": [_value_cell(ch) for ch in line]} for line in rows[top : top + ROWS_PER_REQUEST]
+                    ],
+                    "fields": VALUE_FIELDS,
+                }
+            }
 
 
 def _fill_down(sheet_id: Any, cells: list[CellChange]) -> list[dict[str, Any]]:
@@ -419,28 +440,37 @@ def _rects(cells: list[tuple[int, int, Any, Any]]) -> list[tuple[int, int, Any, 
     return [(x["row"], x["col"], x["key"], x["rows"]) for x in rects]
 
 
-def split_requests(requests_: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:
+def split_requests(requests_: Iterable[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:
     """Pack requests into batches whose JSON body stays under ``limit`` bytes;
     an ``updateCells`` block too big on its own is cut by rows."""
-    pieces: list[dict[str, Any]] = []
+    return list(iter_batches(requests_, limit))
+
+
+def iter_batches(requests_: Iterable[dict[str, Any]], limit: int) -> Iterator[list[dict[str, Any]]]:
+    """:func:`split_requests` as the requests come: each batch is yielded once full (or at the end),
+    so a caller holds one batch at a time. Each request is measured once, on its own (no encoding
+    of the whole body)."""
+    empty = body_size({"requests": []})
+    batch: list[dict[str, Any]] = []
+    size = empty
     for req in requests_:
-        pieces.extend(_cut(req, limit))
-    batches: list[list[dict[str, Any]]] = [[]]
-    size = body_size({"requests": []})
-    for piece in pieces:
-        extra = body_size(piece) + 1
-        if batches[-1] and size + extra > limit:
-            batches.append([])
-            size = body_size({"requests": []})
-        batches[-1].append(piece)
-        size += extra
-    return batches
+        for piece, piece_size in _cut(req, limit):
+            extra = piece_size + 1
+            if batch and size + extra > limit:
+                yield batch
+                batch, size = [], empty
+            batch.append(piece)
+            size += extra
+    if batch:
+        yield batch
 
 
-def _cut(req: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+def _cut(req: dict[str, Any], limit: int) -> list[tuple[dict[str, Any], int]]:
+    """``req`` and its size in bytes — or, for an ``updateCells`` too big for one batch, its halves (by rows)."""
+    size = body_size(req)
     upd = req.get("updateCells")
-    if upd is None or "rows" not in upd or len(upd["rows"]) < 2 or body_size({"requests": [req]}) <= limit:
-        return [req]
+    if upd is None or "rows" not in upd or len(upd["rows"]) < 2 or size + body_size({"requests": []}) + 1 <= limit:
+        return [(req, size)]
     half = len(upd["rows"]) // 2
     start = upd["start"]
     first = {"updateCells": {**upd, "rows": upd["rows"][:half]}}
@@ -712,61 +742,78 @@ class GoogleWorkbook(Workbook):
     def apply(self, changes: ChangeSet, base: Snapshot) -> None:
         if not changes:
             return
-        reqs = build_update_requests(changes, base)
-        if not reqs:
+        # Requests are built and packed as they are sent: one batch (≤ max_payload) in memory at a time.
+        batches = iter_batches(iter_update_requests(changes, base), self.max_payload)
+        batch = next(batches, None)
+        if batch is None:
             return
         if self.guard:
             self._check_guard(changes, base)
-        batches = split_requests(reqs, self.max_payload) if body_size({"requests": reqs}) > self.max_payload else [reqs]
-        if len(batches) > 1:
+        following = next(batches, None)
+        if following is not None:
             self.split_writes += 1
             log.warning(
-                "%s: the write is %.1f MB, over Google's recommended %.1f MB; sending it as %d batchUpdate "
-                "requests. It is no longer atomic: if one fails, the sheet is partly updated (run sync again).",
+                "%s: the write is over Google's recommended %.1f MB; sending it as several batchUpdate requests. "
+                "It is no longer atomic: if one fails, the sheet is partly updated (run sync again).",
                 self.name,
-                body_size({"requests": reqs}) / 1e6,
                 self.max_payload / 1e6,
-                len(batches),
             )
         # One batch: its reply carries the headers and Leads key column as they are *after* the
         # write (responseRanges), checked against the plan's snapshot — no extra request.
-        after = _guard_expect(changes, base, targets=False) if self.guard and len(batches) == 1 else {}
+        after = _guard_expect(changes, base, targets=False) if self.guard and following is None else {}
         response_ranges = _guard_ranges(after)[0]
-        for i, batch in enumerate(batches):
-            body: dict[str, Any] = {"requests": batch}
-            params = None
-            if response_ranges:
-                body.update(
-                    includeSpreadsheetInResponse=True, responseRanges=response_ranges, responseIncludeGridData=True
-                )
-                params = {"fields": AFTER_WRITE_FIELDS}
-            idempotent = all(next(iter(req)) in IDEMPOTENT_REQUESTS for req in batch)
-            try:
-                reply = self.http.post_json(
-                    SPREADSHEET_BATCH_UPDATE_URL % self.id, body, params=params, idempotent=idempotent
-                )
-            except BadRequestError as exc:
-                message = exc.google_message.lower()
-                if not i and ("grid" in message or (response_ranges and "range" in message)):
-                    # "No grid with id: N": a tab we read was deleted meanwhile; "Unable to parse
-                    # range" / "exceeds grid limits" for a responseRange: a tab renamed or rows
-                    # removed. Google applies a batch all or nothing, so a refused batch wrote nothing.
-                    raise ConcurrentEditError(
-                        f"{self.name} changed shape while the sync was running ({exc.google_message}).",
-                        outcome=WriteOutcome.UNTOUCHED,
-                    ) from None
-                self._partial(exc, i, len(batches))
-                raise
-            except GoogleError as exc:
-                if not idempotent and exc.outcome is WriteOutcome.UNKNOWN and not i:
-                    # Re-sending would grow the grid (or add a rule) twice if the first one landed:
-                    # the sync re-reads and re-plans from what is really there.
-                    raise WriteInDoubtError(exc.message) from exc
-                self._partial(exc, i, len(batches))
-                raise
-            self.write_batches += 1
-            if response_ranges:
-                self._check_after(after, base, reply)
+        i = 0
+        while batch is not None:
+            self._send(batch, i, response_ranges, after, base, int(following is not None), batches)
+            batch, following = following, (next(batches, None) if following is not None else None)
+            i += 1
+        if i > 1:
+            log.info("%s: the write went out as %d batchUpdate requests", self.name, i)
+
+    def _send(
+        self,
+        batch: list[dict[str, Any]],
+        i: int,
+        response_ranges: list[str],
+        after: dict[str, dict[tuple[int, int], Any]],
+        base: Snapshot,
+        pending: int,
+        rest: Iterator[list[dict[str, Any]]],
+    ) -> None:
+        """Send batch ``i`` of a write; ``pending`` batches are built and waiting, ``rest`` not built yet
+        (counted only if this one fails, for the "partly updated: i of n" outcome)."""
+        body: dict[str, Any] = {"requests": batch}
+        params = None
+        if response_ranges:
+            body.update(includeSpreadsheetInResponse=True, responseRanges=response_ranges, responseIncludeGridData=True)
+            params = {"fields": AFTER_WRITE_FIELDS}
+        idempotent = all(next(iter(req)) in IDEMPOTENT_REQUESTS for req in batch)
+        try:
+            reply = self.http.post_json(
+                SPREADSHEET_BATCH_UPDATE_URL % self.id, body, params=params, idempotent=idempotent
+            )
+        except BadRequestError as exc:
+            message = exc.google_message.lower()
+            if not i and ("grid" in message or (response_ranges and "range" in message)):
+                # "No grid with id: N": a tab we read was deleted meanwhile; "Unable to parse
+                # range" / "exceeds grid limits" for a responseRange: a tab renamed or rows
+                # removed. Google applies a batch all or nothing, so a refused batch wrote nothing.
+                raise ConcurrentEditError(
+                    f"{self.name} changed shape while the sync was running ({exc.google_message}).",
+                    outcome=WriteOutcome.UNTOUCHED,
+                ) from None
+            self._partial(exc, i, i + 1 + pending + sum(1 for _ in rest))
+            raise
+        except GoogleError as exc:
+            if not idempotent and exc.outcome is WriteOutcome.UNKNOWN and not i:
+                # Re-sending would grow the grid (or add a rule) twice if the first one landed:
+                # the sync re-reads and re-plans from what is really there.
+                raise WriteInDoubtError(exc.message) from exc
+            self._partial(exc, i, i + 1 + pending + sum(1 for _ in rest))
+            raise
+        self.write_batches += 1
+        if response_ranges:
+            self._check_after(after, base, reply)
 
     @staticmethod
     def _partial(exc: GoogleError, done: int, total: int) -> GoogleError:
