@@ -2,8 +2,9 @@
 
 Reading goes through the backends factory (a path or a Google Sheets URL);
 the numbers come from :mod:`sheets_crm.app.review` (pure). Every word shown
-lives in :data:`TEXT`, one block per language; the sheet's own language (as
-the reader detects it from tab names) picks the block. Nothing here prints.
+lives in :data:`~sheets_crm.app.review_words.TEXT` (shared with the sync's
+Report tab), one block per language; the sheet's own language (as the reader
+detects it from tab names) picks the block. Nothing here prints.
 """
 
 from __future__ import annotations
