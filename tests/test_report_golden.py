@@ -221,3 +221,15 @@ def test_json_and_html_carry_the_flow(runner, crm, tmp_path):
     assert '<table class="kpi" id="flow">' in html
     assert '<tr><td>Qualified</td><td class="n">5</td><td class="n">2</td>' in html and ">40%<" in html
     assert ">too few<" in html
+
+
+def test_one_managers_flow(crm):
+    review, _ = run_report(str(crm), period="week", today=TODAY, owner="anna")
+    assert review.flow is not None
+    got = {
+        f.stage: (f.seen, f.moved_on, f.lost, f.still, f.conversion, f.stays, f.median_days) for f in review.flow.stages
+    }
+    # Anna's leads in History: Alfa, Charlie, Echo (Mike never moved). New: all three moved on, stays 2, 2, 17.
+    # Qualified: Alfa on, Charlie lost, Echo still there; finished stays Alfa 4 and Charlie 7: too few for days.
+    assert got["new"] == (3, 3, 0, 0, 1.0, 3, 2.0)
+    assert got["qualified"] == (3, 1, 1, 1, 1 / 3, 2, None)
