@@ -268,3 +268,16 @@ def test_a_history_prune_does_not_make_the_next_sync_write(template):
     assert old not in [cell_text(r[0]) for r in snap.tabs["History"].values if r]
     again = compute(snap, later, template)
     assert not [ch for ch in again.changes.changes if ch.value is not KEEP]
+
+
+def test_a_state_tab_edited_by_hand_is_no_crash(crm):
+    sync(LocalWorkbook(crm), today=TODAY)
+    book = openpyxl.load_workbook(crm)
+    state = book[STATE_TITLE]
+    row = next(r for r in state.iter_rows(min_row=2) if r[0].value == "report")
+    row[2].value = '{"x":"1","3:2":"Anna","-1:0":"?"}'
+    book.save(crm)
+    result = sync(LocalWorkbook(crm), today=TODAY)
+    assert _local(crm) == _expected()
+    assert not sync(LocalWorkbook(crm), today=TODAY).written
+    assert result.written  # the memory line is written again in full

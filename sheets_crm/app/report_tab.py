@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from sheets_crm.app.review import (
@@ -50,6 +51,7 @@ __all__ = ["MEMORY", "report_tab_rows", "keep_report", "is_ours"]
 #: The state tab's (Tab, Key) row holding what the tool last wrote in the Report tab: {"row:col": text}.
 MEMORY = ("report", "grid")
 _MOVES = ("moves", "won", "lost")
+_CELL = re.compile(r"(\d{1,7}):(\d{1,5})")
 
 
 def is_ours(tab: TabData) -> bool:
@@ -168,7 +170,10 @@ def keep_report(
             _typed(rec, title, r, c, have, text, day)
         changes.changes.append(CellChange(title, r, c, value=value))
     for key, old in memory.items():
-        r, c = (int(x) for x in key.split(":"))
+        at = _CELL.fullmatch(key)
+        if at is None:  # the state tab edited by hand: a line it cannot read is forgotten, never a crash
+            continue
+        r, c = int(at[1]), int(at[2])
         have = cell_text(tab.cell(r, c)) if tab is not None else ""
         if (r, c) not in want and have and have == old:  # the tool's own value, no longer needed
             changes.changes.append(CellChange(title, r, c, value=None))
