@@ -12,9 +12,9 @@ row-by-row form a Google read still gives. Peak memory is the process's resident
 during ``compute`` (reset just before it, see :mod:`bench.measure`); ``base_mb`` is what was
 resident before (interpreter, imports and the snapshot itself).
 
-``sync_compute`` is :func:`sheets_crm.app.sync.compute` once: the same three plus the work list
-(which still reads the plan row by row, so it asks the snapshot for rows), History and the Calls
-Today list (which read the changes one cell at a time).
+``sync_compute`` (up to ``--sync-max`` leads) is :func:`sheets_crm.app.sync.compute` once: the
+same three plus the work list (which still reads the plan row by row, so it asks the snapshot for
+rows), History and the Calls Today list (which read the changes one cell at a time).
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ import os
 import statistics
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .generate import PLAN_PER_LEAD, TODAY, generate, snapshot
 from .measure import Phase, measure, run_worker
+
+if TYPE_CHECKING:
+    from sheets_crm.core.model import ChangeSet, Snapshot
 
 __all__ = ["compute", "main"]
 
@@ -39,12 +42,13 @@ def _pin(cpu: int | None) -> list[int]:
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
-def _runs(fn: Callable[[], Any], repeat: int) -> tuple[list[Phase], Any]:
+def _runs(fn: Callable[..., Any], repeat: int, *args: Any) -> tuple[list[Phase], Any]:
+    """``fn(*args)`` measured ``repeat`` times; the phases and the last result."""
     phases, result = [], None
     for _ in range(repeat):
         result = None  # the last run's result is freed before the next one is measured
         with measure() as phase:
-            result = fn()
+            result = fn(*args)
         phases.append(phase)
     return phases, result
 
@@ -59,7 +63,9 @@ def _summary(phases: list[Phase]) -> dict[str, Any]:
     }
 
 
-def compute(n_leads: int, seed: int = 42, repeat: int = 5, cpu: int | None = 0) -> dict[str, Any]:
+def compute(
+    n_leads: int, seed: int = 42, repeat: int = 5, cpu: int | None = 0, sync_max: int = 10_000
+) -> dict[str, Any]:
     """Measure the phases on ``n_leads`` leads (``PLAN_PER_LEAD`` plan rows each); one result dict."""
     from sheets_crm.app.sync import compute as sync_compute
     from sheets_crm.core.diff import diff
@@ -69,42 +75,44 @@ def compute(n_leads: int, seed: int = 42, repeat: int = 5, cpu: int | None = 0) 
 
     cpus = _pin(cpu)
     template = default_template()
-    crm = generate(n_leads, seed)
-    snap = snapshot(crm, template)
-    rows_snap = snapshot(crm, template, columnar=False)
-    del crm
 
-    def core(snap_: Any = snap) -> Any:
-        tables = read_tables(snap_, template, TODAY)
+    def core(snap: Snapshot) -> ChangeSet:
+        tables = read_tables(snap, template, TODAY)
         return diff(tables, plan_crm(tables.leads, tables.plan, TODAY, template), template)
 
-    read_runs, tables = _runs(lambda: read_tables(snap, template, TODAY), repeat)
-    plan_runs, plan = _runs(lambda: plan_crm(tables.leads, tables.plan, TODAY, template), repeat)
-    diff_runs, changes = _runs(lambda: diff(tables, plan, template), repeat)
-    n_changes, n_blocks, plan_rows = len(changes), len(changes.blocks or []), len(tables.plan)
-    del tables, plan, changes
-    compute_runs, _ = _runs(core, repeat)
-    rows_runs, _ = _runs(lambda: core(rows_snap), 1)
-    del rows_snap
-    assert all(t.columnar for t in snap.tabs.values()), "the core turned the columnar snapshot into rows"
-    sync_runs, outcome = _runs(lambda: sync_compute(snap, TODAY, template), 1)
+    def phases(snap: Snapshot) -> dict[str, Any]:
+        read_runs, tables = _runs(read_tables, repeat, snap, template, TODAY)
+        plan_runs, plan = _runs(plan_crm, repeat, tables.leads, tables.plan, TODAY, template)
+        diff_runs, changes = _runs(diff, repeat, tables, plan, template)
+        out = {
+            "plan_rows_usable": len(tables.plan),
+            "changes": len(changes),
+            "change_blocks": len(changes.blocks or []),
+            "read_tables": _summary(read_runs),
+            "plan_crm": _summary(plan_runs),
+            "diff": _summary(diff_runs),
+        }
+        del tables, plan, changes
+        out["compute"] = _summary(_runs(core, repeat, snap)[0])
+        assert all(t.columnar for t in snap.tabs.values()), "the core turned the columnar snapshot into rows"
+        if n_leads <= sync_max:
+            sync_runs, outcome = _runs(sync_compute, 1, snap, TODAY, template)
+            out["sync_compute"] = _summary(sync_runs)
+            out["calls"] = len(outcome.calls)
+            # The work list (plan row IDs) reads the plan row by row, so the app's compute asks for rows.
+            out["rows_built_by_sync_compute"] = sorted(t.title for t in snap.tabs.values() if not t.columnar)
+        return out
+
+    # The generator's rows are freed before anything is measured: only the snapshot stays resident.
+    result = phases(snapshot(generate(n_leads, seed), template))
+    rows_runs, _ = _runs(core, 1, snapshot(generate(n_leads, seed), template, columnar=False))
     return {
         "n_leads": n_leads,
         "plan_rows_in_sheet": n_leads * PLAN_PER_LEAD,
-        "plan_rows_usable": plan_rows,
         "cpus": cpus,
         "repeat": repeat,
-        "read_tables": _summary(read_runs),
-        "plan_crm": _summary(plan_runs),
-        "diff": _summary(diff_runs),
-        "compute": _summary(compute_runs),
+        **result,
         "rows_snapshot": _summary(rows_runs),
-        "sync_compute": _summary(sync_runs),
-        # The work list (plan row IDs) still reads the plan row by row, so the app's compute asks for rows.
-        "rows_built_by_sync_compute": sorted(t.title for t in snap.tabs.values() if not t.columnar),
-        "changes": n_changes,
-        "change_blocks": n_blocks,
-        "calls": len(outcome.calls),
     }
 
 
@@ -114,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5, help="runs of each phase; the median is reported")
     p.add_argument("--cpu", type=int, default=0, help="the CPU to pin the measuring process to (-1: no pinning)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--sync-max", type=int, default=10_000, help="largest size the app's whole compute is timed at")
     args = p.parse_args(argv)
     for n in [int(x.replace("k", "000")) for x in args.sizes.split(",")]:
         cpu = None if args.cpu < 0 else args.cpu
-        result = run_worker("compute", n_leads=n, seed=args.seed, repeat=args.repeat, cpu=cpu)
+        result = run_worker("compute", n_leads=n, seed=args.seed, repeat=args.repeat, cpu=cpu, sync_max=args.sync_max)
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
     return 0

@@ -35,6 +35,11 @@ LOCAL_TARGET_SIZE = 10_000
 LOCAL_TARGET_RATIO = 1.3
 PLANNER_TARGET_ROWS = 1_000_000
 PLANNER_TARGET_S = 2.0
+#: Issue 17: the whole pure compute (read_tables + plan_crm + diff) at 1M plan rows and at 10k.
+COMPUTE_TARGET_S = 2.0
+COMPUTE_TARGET_MB = 500.0
+COMPUTE_SMALL_LEADS = 10_000
+COMPUTE_SMALL_S = 0.2
 
 
 @dataclass
@@ -60,7 +65,10 @@ class Config:
     #: and keep the fastest: the least disturbed by whatever else the machine runs.
     repeat: int = 3
     repeat_max: int = 10_000
-    parts: tuple[str, ...] = ("planner", "local", "google", "baseline")
+    parts: tuple[str, ...] = ("planner", "compute", "local", "google", "baseline")
+    #: Issue 17: lead counts for the compute path (10 plan rows each), each phase the median of ``compute_repeat``.
+    compute_sizes: list[int] = field(default_factory=lambda: [1_000, 10_000, 100_000])
+    compute_repeat: int = 5
     seed: int = 42
     cache: Path = HERE / ".cache"
     profile: bool = False
@@ -165,6 +173,15 @@ def run_planner(cfg: Config, call: Runner) -> dict[str, Any]:
                 repeat=1,
                 profile=_profile_path(cfg, "planner-1M"),
             )
+    return out
+
+
+def run_compute(cfg: Config, call: Runner) -> dict[str, Any]:
+    """read_tables, plan_crm, diff and the three together, pinned to one CPU (bench/compute.py)."""
+    out = {}
+    for n in cfg.compute_sizes:
+        _log(f"compute: {n} leads ({n * PLAN_PER_LEAD} plan rows), median of {cfg.compute_repeat}")
+        out[str(n)] = _safe(call, "compute", cfg, n_leads=n, seed=cfg.seed, repeat=cfg.compute_repeat, cpu=0)
     return out
 
 
@@ -302,7 +319,13 @@ def collect(cfg: Config, call: Runner = run_worker) -> dict[str, Any]:
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
     }
     t0 = time.perf_counter()
-    parts = {"planner": run_planner, "local": run_local, "google": run_google, "baseline": run_baseline}
+    parts = {
+        "planner": run_planner,
+        "compute": run_compute,
+        "local": run_local,
+        "google": run_google,
+        "baseline": run_baseline,
+    }
     for name in cfg.parts:
         results[name] = parts[name](cfg, call)
     results["env"]["load_end"] = load_average()
@@ -543,6 +566,61 @@ def planner_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def compute_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    header = ["leads", "plan rows", "read_tables", "plan_crm", "diff", "compute", "peak RSS", "changes", "from rows"]
+    rows = []
+    for n, r in (results.get("compute") or {}).items():
+        if "error" in r:
+            rows.append([_n(n), "", "error", "", "", "", "", "", r["error"][:60]])
+            continue
+        rows.append(
+            [
+                _n(n),
+                f"{r['plan_rows_in_sheet']:,}",
+                _s(r["read_tables"]["cpu_s"]),
+                _s(r["plan_crm"]["cpu_s"]),
+                _s(r["diff"]["cpu_s"]),
+                _s(r["compute"]["cpu_s"]),
+                _mb(r["compute"]["peak_mb"]),
+                f"{r['changes']:,} in {r['change_blocks']} blocks",
+                _s(r["rows_snapshot"]["cpu_s"]),
+            ]
+        )
+    return header, rows
+
+
+def _compute_targets(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    big = _get(results, "compute", str(PLANNER_TARGET_ROWS // PLAN_PER_LEAD))
+    if big and "error" not in big:
+        c = big["compute"]
+        rows.append(
+            [
+                f"Compute (read + plan + diff): 1M plan rows < {COMPUTE_TARGET_S:.0f} s on one core",
+                f"{c['cpu_s']:.2f} s CPU, {c['wall_s']:.2f} s wall (median of {big['repeat']})",
+                _ok(c["cpu_s"] < COMPUTE_TARGET_S),
+            ]
+        )
+        rows.append(
+            [
+                f"Compute: peak memory at 1M plan rows < {COMPUTE_TARGET_MB:.0f} MB",
+                f"{c['peak_mb']:.0f} MB process peak ({c['base_mb']:.0f} MB before: interpreter + snapshot)",
+                _ok(c["peak_mb"] < COMPUTE_TARGET_MB),
+            ]
+        )
+    small = _get(results, "compute", str(COMPUTE_SMALL_LEADS))
+    if small and "error" not in small:
+        c = small["compute"]
+        rows.append(
+            [
+                f"Compute: 10k leads ({small['plan_rows_in_sheet']:,} plan rows) < {COMPUTE_SMALL_S} s",
+                f"{c['cpu_s']:.3f} s CPU, {c['wall_s']:.3f} s wall",
+                _ok(c["cpu_s"] < COMPUTE_SMALL_S),
+            ]
+        )
+    return rows
+
+
 def targets(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     google = results.get("google") or {}
@@ -585,7 +663,7 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                 _ok(max(cpu, wall) < PLANNER_TARGET_S),
             ]
         )
-    return rows
+    return rows + _compute_targets(results)
 
 
 def render(results: dict[str, Any]) -> str:
@@ -680,6 +758,19 @@ def render(results: dict[str, Any]) -> str:
             _table(header, rows),
             "",
         ]
+    if results.get("compute"):
+        header, rows = compute_rows(results)
+        out += [
+            "## Compute path (issue 17)",
+            "",
+            "The pure compute of a first sync on one CPU (pinned), median of 5 runs each (CPU seconds): "
+            "`read_tables` (snapshot by columns → frames), `plan_crm`, `diff` (→ change blocks) and the three "
+            "together; peak RSS of the whole process during `compute`. *From rows*: `compute` once more "
+            "from a row-by-row snapshot (Google's read).",
+            "",
+            _table(header, rows),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -737,7 +828,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--sizes", help="comma-separated lead counts (default 100,1000,10000,100000)")
     p.add_argument("--quick", action="store_true", help="100 and 1000 leads only")
-    p.add_argument("--only", help="comma-separated parts: planner,local,google,baseline")
+    p.add_argument("--only", help="comma-separated parts: planner,compute,local,google,baseline")
     p.add_argument("--latency", type=float, default=0.15, help="simulated seconds per Google request (0: skip)")
     p.add_argument("--latency-max", type=int, default=10_000, help="largest size run again with latency")
     p.add_argument("--baseline-max", type=int, default=1_000, help="largest size the baseline is run at")
@@ -775,7 +866,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.sizes:
         cfg.sizes = [int(s.replace("k", "000")) for s in args.sizes.split(",")]
     if args.only:
-        cfg.parts = tuple(x for x in ("planner", "local", "google", "baseline") if x in args.only.split(","))
+        wanted = args.only.split(",")
+        cfg.parts = tuple(x for x in ("planner", "compute", "local", "google", "baseline") if x in wanted)
     cfg.latency, cfg.latency_max, cfg.baseline_max = args.latency, args.latency_max, args.baseline_max
     cfg.verify_size = min(cfg.sizes)
     cfg.planner_1m = not args.no_1m

@@ -65,23 +65,25 @@ class _Rows:
     def __get__(self, obj: TabData | None, owner: type | None = None) -> list[list[Any]]:
         if obj is None:
             raise AttributeError("values")  # a required dataclass field: no default
-        rows: list[list[Any]] | None = obj.__dict__.get("_rows")
+        state = obj.__dict__
+        rows: list[list[Any]] | None = state["_rows"]
         if rows is None:
-            rows = _rows_of(obj.__dict__.get("_columns") or [], obj.__dict__.get("_height", 0))
-            obj.__dict__["_rows"] = rows
-            obj.__dict__["_columns"] = None
+            rows = _rows_of(state["_columns"], state["_height"], state["_widths"])
+            state.update(_rows=rows, _columns=None, _widths=None)
         return rows
 
     def __set__(self, obj: TabData, value: list[list[Any]]) -> None:
-        obj.__dict__["_rows"] = value
-        obj.__dict__["_columns"] = None
+        obj.__dict__.update(_rows=value, _columns=None, _widths=None)
 
 
-def _rows_of(columns: list[np.ndarray], height: int) -> list[list[Any]]:
-    """Columns → ragged rows (trailing empties dropped, as a backend reading rows leaves them)."""
+def _rows_of(columns: list[np.ndarray], height: int, widths: np.ndarray | None) -> list[list[Any]]:
+    """Columns → ragged rows: each as long as the backend saw it (``widths``), else without trailing empties."""
     if not columns:
         return [[] for _ in range(height)]
-    rows = [list(line) for line in zip(*(col.tolist() for col in columns), strict=True)]
+    whole = zip(*(col.tolist() for col in columns), strict=True)
+    if widths is not None:
+        return [list(line[:width]) for line, width in zip(whole, widths.tolist(), strict=True)]
+    rows = [list(line) for line in whole]
     for line in rows:
         while line and line[-1] is None:
             line.pop()
@@ -117,19 +119,37 @@ class TabData:
     fill_reader: Callable[[int, int], str | None] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_columns(cls, title: str, columns: list[np.ndarray], height: int, **kwargs: Any) -> TabData:
-        """A tab read by columns: ``columns[c][r]`` is the cell (row 0 the header), each ``height`` long."""
+    def from_columns(
+        cls,
+        title: str,
+        columns: list[np.ndarray],
+        height: int,
+        row_widths: np.ndarray | None = None,
+        **kwargs: Any,
+    ) -> TabData:
+        """A tab read by columns: ``columns[c][r]`` is the cell (row 0 the header), each ``height`` long.
+
+        ``row_widths`` (optional) is how many cells each row had as the backend read it, empty ones
+        included; without it a row ends at its last non-empty cell.
+        """
         tab = cls(title, [], **kwargs)
         for col in columns:
             if len(col) != height:
                 raise ValueError(f"column of {len(col)} cells in a tab of {height} rows")
-        tab.__dict__.update(_rows=None, _columns=[np.asarray(c, dtype=object) for c in columns], _height=height)
+        if row_widths is not None and len(row_widths) != height:
+            raise ValueError(f"{len(row_widths)} row widths for a tab of {height} rows")
+        tab.__dict__.update(
+            _rows=None,
+            _columns=[np.asarray(c, dtype=object) for c in columns],
+            _height=height,
+            _widths=None if row_widths is None else np.asarray(row_widths, dtype=np.int64),
+        )
         return tab
 
     @property
     def columnar(self) -> bool:
         """True while the tab is held by columns (no caller asked for rows yet)."""
-        return self.__dict__.get("_rows") is None
+        return self.__dict__["_rows"] is None
 
     def fill(self, row: int, col: int) -> str | None:
         """The cell's solid background as RRGGBB, or None."""
@@ -138,28 +158,36 @@ class TabData:
         return self.fills.get((row, col))
 
     def cell(self, row: int, col: int) -> Any:
-        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
-        if columns is not None:
-            return columns[col][row] if col < len(columns) and 0 <= row < len(columns[col]) else None
-        if row < len(self.values):
-            line = self.values[row]
-            if col < len(line):
-                return line[col]
-        return None
+        state = self.__dict__
+        rows: list[list[Any]] | None = state["_rows"]  # read directly: history and the work list ask per cell
+        if rows is not None:
+            if row < len(rows):
+                line = rows[row]
+                if col < len(line):
+                    return line[col]
+            return None
+        columns: list[np.ndarray] = state["_columns"]
+        return columns[col][row] if col < len(columns) and 0 <= row < state["_height"] else None
 
     def row(self, row: int) -> list[Any]:
         """One row's cells (ragged: trailing empties may be missing). Do not edit it."""
-        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
-        if columns is None:
+        state = self.__dict__
+        if state["_rows"] is not None:
             return self.values[row] if row < len(self.values) else []
-        line = [col[row] for col in columns] if row < self.height else []
+        if not 0 <= row < state["_height"]:
+            return []
+        columns: list[np.ndarray] = state["_columns"]
+        widths: np.ndarray | None = state["_widths"]
+        if widths is not None:
+            return [col[row] for col in columns[: int(widths[row])]]
+        line = [col[row] for col in columns]
         while line and line[-1] is None:
             line.pop()
         return line
 
     def column(self, col: int) -> np.ndarray:
         """Column ``col``, the header row included, as an object array ``height`` long (None = empty)."""
-        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
+        columns: list[np.ndarray] | None = self.__dict__["_columns"]
         if columns is not None:
             return columns[col] if col < len(columns) else np.full(self.height, None, dtype=object)
         out = np.empty(len(self.values), dtype=object)
@@ -180,9 +208,10 @@ class TabData:
     @property
     def width(self) -> int:
         """Columns in use: one past the last column any row reaches (empties included for columns)."""
-        columns: list[np.ndarray] | None = self.__dict__.get("_columns")
-        if columns is not None:
-            return len(columns)
+        state = self.__dict__
+        if state["_rows"] is None:
+            widths: np.ndarray | None = state["_widths"]
+            return int(widths.max(initial=0)) if widths is not None else len(state["_columns"])
         return max((len(line) for line in self.values), default=0)
 
     @property
@@ -191,9 +220,9 @@ class TabData:
 
     @property
     def height(self) -> int:
-        if self.__dict__.get("_columns") is not None:
-            return int(self.__dict__["_height"])
-        return len(self.values)
+        state = self.__dict__
+        rows: list[list[Any]] | None = state["_rows"]
+        return len(rows) if rows is not None else int(state["_height"])
 
 
 @dataclass

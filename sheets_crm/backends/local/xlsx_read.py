@@ -1,5 +1,8 @@
 """Read an .xlsx/.xlsm into a backend-neutral Snapshot, streaming, in memory proportional to the filled cells.
 
+Each tab is handed over by columns (:meth:`TabData.from_columns`: one object array per column,
+with each row's width as read), which is the form the core's readers work on.
+
 The package (zip) is opened once from the bytes read from disk; each worksheet is
 decompressed in chunks, checked for well-formedness by expat and scanned for its
 ``<row>``/``<c>`` elements by a regular expression (about five times faster than
@@ -23,10 +26,13 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from array import array
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
+
+import numpy as np
 
 from sheets_crm.backends.local.styles import Styles
 from sheets_crm.core.model import TabData
@@ -58,6 +64,7 @@ _RPH = re.compile(rb"<(?:[\w.-]+:)?rPh(?=[\s/>]).*?</(?:[\w.-]+:)?rPh\s*>", re.S
 _SHEETDATA = re.compile(rb"<(?:[\w.-]+:)?sheetData(?=[\s/>])[^>]*?(/?)>")
 _SHEETDATA_END = re.compile(rb"</(?:[\w.-]+:)?sheetData\s*>")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_PRESERVE = b'<is><t xml:space="preserve">'
 
 
 def decode_text(raw: bytes) -> str:
@@ -338,11 +345,55 @@ def _as_date(value: float, epoch: dt.datetime) -> Any:
 
 @dataclass
 class _Cells:
-    """The filled cells of one sheet, row by row (rows as ragged lists)."""
+    """The filled cells of one sheet, column by column: col -> (rows, values), in the order read."""
 
-    rows: dict[int, list[Any]] = field(default_factory=dict)
+    cols: dict[int, tuple[array[int], list[Any]]] = field(default_factory=dict)
     fills: dict[tuple[int, int], str] = field(default_factory=dict)
     formulas: int = 0
+    #: The last row any cell is in (an empty cell too: it counts for the height), -1 for none.
+    top: int = -1
+
+    def dense(self) -> bool:
+        """Whether columns are the compact form: a sheet whose cells fill a fair share of its box.
+
+        A stray cell at XFD1048576 must cost one entry, not a million-row column per letter.
+        """
+        cells = sum(len(rows) for rows, _ in self.cols.values())
+        return (self.top + 1) * len(self.cols) <= 4 * cells + 65_536
+
+    def columns(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """(one object array per column, the header row included; each row's width as read)."""
+        height = self.top + 1
+        widths = np.zeros(height, dtype=np.int64)
+        nothing = np.full(height, None, dtype=object)
+        nothing.flags.writeable = False  # one shared column for every letter with no cell in it
+        out = []
+        for col in range(max(self.cols, default=-1) + 1):
+            entry = self.cols.get(col)
+            if entry is None:
+                out.append(nothing)
+                continue
+            column = np.full(height, None, dtype=object)
+            rows = np.frombuffer(entry[0], dtype=np.int64) if len(entry[0]) else np.zeros(0, dtype=np.int64)
+            column[rows] = entry[1]  # a cell given twice: the later one wins, as Excel reads it
+            widths[rows] = col + 1  # columns ascend: a row's last put cell sets its width
+            out.append(column)
+        return out, widths
+
+    def rows(self) -> list[list[Any]]:
+        """The cells as ragged rows (the sparse form); rows with nothing in them share one empty list."""
+        lines: dict[int, list[Any]] = {}
+        for col in sorted(self.cols):
+            rows, values = self.cols[col]
+            for row, value in zip(rows, values, strict=True):
+                line = lines.setdefault(row, [])
+                if col < len(line):
+                    line[col] = value  # a cell given twice: the later one wins
+                    continue
+                line.extend([None] * (col - len(line)))
+                line.append(value)
+        empty: list[Any] = []  # never mutated
+        return [lines.get(r, empty) for r in range(self.top + 1)]
 
 
 def _raw(inner: bytes, t: bytes | None, cells: _Cells) -> bytes | None:
@@ -355,20 +406,6 @@ def _raw(inner: bytes, t: bytes | None, cells: _Cells) -> bytes | None:
         return b"".join(x or b"" for x in _T.findall(_RPH.sub(b"", inner)))
     m = _V.search(inner)
     return m.group(1) if m else None
-
-
-def _put(rows: dict[int, list[Any]], r: int, c: int, value: Any) -> None:
-    line = rows.get(r)
-    if line is None:
-        line = rows[r] = []
-    n = len(line)
-    if c == n:
-        line.append(value)
-    elif c > n:
-        line.extend([None] * (c - n))
-        line.append(value)
-    else:
-        line[c] = value
 
 
 @dataclass
@@ -385,6 +422,8 @@ class _Reader:
     #: Inline text already decoded: a plan repeats its projects, statuses and topics on every row,
     #: and one shared str per distinct text keeps the snapshot small.
     texts: dict[bytes, str] = field(default_factory=dict)
+    #: Date-formatted serials already converted (a plan has a few hundred distinct days).
+    dates: dict[bytes, Any] = field(default_factory=dict)
 
     def value(self, t: bytes, xf: int, inner: bytes, r: int, c: int) -> Any:
         if inner[:3] == b"<v>" and inner[-4:] == b"</v>":
@@ -395,19 +434,17 @@ class _Reader:
                 except ValueError:
                     number = float(raw) if raw else None  # type: ignore[assignment]
                 if xf and number is not None and xf < len(self.date_xf) and self.date_xf[xf]:
-                    return _as_date(number, self.epoch)
+                    day = self.dates.get(raw)  # type: ignore[arg-type]
+                    if day is None:
+                        day = _as_date(number, self.epoch)
+                        if len(self.dates) < _TEXT_CACHE:
+                            self.dates[raw] = day  # type: ignore[index]
+                    return day
                 return number
             if t == b"s":
                 return self.strings[int(raw)]  # type: ignore[arg-type]
-        elif t == b"inlineStr" and inner[:7] == b"<is><t>" and inner[-9:] == b"</t></is>":
-            raw = inner[7:-9]
-            if b"<" not in raw:
-                text = self.texts.get(raw)
-                if text is None:
-                    text = decode_text(raw)
-                    if len(self.texts) < _TEXT_CACHE:
-                        self.texts[raw] = text
-                return text
+        elif t == b"inlineStr" and (text := self._inline(inner)) is not None:
+            return text
         else:
             raw = _raw(inner, t or None, self.cells)
         if raw is None:
@@ -419,8 +456,28 @@ class _Reader:
                 f"{self.where}, cell {_ref(r, c)}: unreadable value {raw[:40]!r}; nothing was written"
             ) from None
 
+    def _inline(self, inner: bytes) -> str | None:
+        """The text of ``<is><t>…</t></is>`` (or ``<t xml:space="preserve">``, as our writer puts it), else None."""
+        if inner[-9:] != b"</t></is>":
+            return None
+        if inner[:7] == b"<is><t>":
+            raw = inner[7:-9]
+        elif inner[:28] == _PRESERVE:
+            raw = inner[28:-9]
+        else:
+            return None
+        if b"<" in raw:
+            return None  # runs or phonetic parts: the general path
+        text = self.texts.get(raw)
+        if text is None:
+            text = decode_text(raw)
+            if len(self.texts) < _TEXT_CACHE:
+                self.texts[raw] = text
+        return text
+
     def piece(self, piece: bytes, start: int, end: int, row: int, col: int) -> tuple[int, int]:
-        rows = self.cells.rows
+        columns = self.cells.cols
+        top = self.cells.top
         fills = self.cells.fills
         fill_xf = self.fill_xf
         want_fills = self.want_fills
@@ -441,10 +498,17 @@ class _Reader:
                 if xf < len(fill_xf) and fill_xf[xf]:
                     fills[(row, col)] = fill_xf[xf]  # type: ignore[assignment]
             elif value is None:
-                if row not in rows:
-                    rows[row] = []  # the row exists (it counts for the height), nothing in it to keep
+                if row > top:
+                    top = row  # the row exists (it counts for the height), nothing in it to keep
                 continue
-            _put(rows, row, col, value)
+            entry = columns.get(col)
+            if entry is None:
+                entry = columns[col] = (array("q"), [])
+            entry[0].append(row)
+            entry[1].append(value)
+            if row > top:
+                top = row
+        self.cells.top = top
         return row, col
 
 
@@ -511,15 +575,18 @@ def read_tabs(pkg: Package, fills_for: Collection[str]) -> dict[str, TabData]:
     strings = _shared_strings(pkg)
     styles = Styles.parse(pkg.read(pkg.styles_part) if pkg.styles_part else None, pkg.name)
     tabs: dict[str, TabData] = {}
-    empty: list[Any] = []  # one shared list for rows with nothing in them (never mutated)
     for sheet in pkg.sheets:
         cells = _read_sheet(pkg, sheet, strings, styles, sheet.title in fills_for)
         pkg.has_formulas = pkg.has_formulas or cells.formulas > 0
-        height = max(cells.rows, default=-1) + 1
-        rows = cells.rows
-        values = [rows.get(r, empty) for r in range(height)]
-        width = max((len(line) for line in rows.values()), default=0)
-        tab = TabData(sheet.title, values, grid_rows=max(height, 1), grid_cols=max(width, 1))
-        tab.fills = cells.fills
+        if cells.dense():
+            columns, widths = cells.columns()
+            del cells.cols  # the columns hold the values now
+            height, width = len(widths), int(widths.max(initial=0))
+            tab = TabData.from_columns(sheet.title, columns, height, row_widths=widths)
+        else:
+            values = cells.rows()
+            height, width = len(values), max((len(line) for line in values), default=0)
+            tab = TabData(sheet.title, values)
+        tab.fills, tab.grid_rows, tab.grid_cols = cells.fills, max(height, 1), max(width, 1)
         tabs[sheet.title] = tab
     return tabs
