@@ -534,11 +534,11 @@ def _sheet_of(req: dict[str, Any]) -> Any:
 
 def payload_breakdown(body: dict[str, Any], titles: dict[Any, str]) -> dict[str, int]:
     """A batchUpdate body's bytes per ``tab/request kind`` (compact JSON, as the client sends it), so a
-    payload can be read: which tab and which kind of request the bytes go to."""
+    payload can be read: which tab and which kind of request the bytes go to. ``titles`` (sheetId → title)
+    learns the tabs an ``addSheet`` adds, for the later batches of a split write."""
     import json
 
     out: dict[str, int] = {}
-    titles = dict(titles)
     for req in body.get("requests") or []:
         kind = next(iter(req))
         sheet = _sheet_of(req)
@@ -567,7 +567,7 @@ def one_sync(port: int, sid: str, today: dt.date, breakdown: bool = False) -> di
     def apply(self: Any, changes: ChangeSet, base: Snapshot) -> None:
         written.append(fewest_bytes(changes))
         if breakdown:
-            titles = {tab.ref: title for title, tab in base.tabs.items()}
+            titles: dict[Any, str] = {tab.ref: title for title, tab in base.tabs.items()}
             post = self.http.post_json
 
             def recording(url: str, body: Any, *args: Any, **kwargs: Any) -> Any:
