@@ -7,6 +7,7 @@ relative references row by row), and its formulas land on their own rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -151,3 +152,24 @@ def test_a_split_write_sent_batch_by_batch_says_how_much_landed_when_one_fails()
         sync(workbook(fake, sid, max_payload=6_000), today=TODAY)
     assert err.value.outcome is WriteOutcome.PARTLY_UPDATED and err.value.parts == (1, total)
     assert f"split in {total} parts and 1 of them were applied" in str(err.value)
+
+
+def test_the_bench_breaks_a_payload_down_by_tab_and_request_kind() -> None:
+    from bench.google import payload_breakdown
+
+    cell = {"userEnteredValue": {"stringValue": "x"}}
+    first = {
+        "requests": [
+            {"addSheet": {"properties": {"sheetId": 7, "title": "_state"}}},
+            {"updateCells": {"start": {"sheetId": 0}, "rows": [{"values": [cell]}], "fields": "userEnteredValue"}},
+            {"addConditionalFormatRule": {"index": 0, "rule": {"ranges": [{"sheetId": 0}]}}},
+        ]
+    }
+    later = {"requests": [{"updateCells": {"start": {"sheetId": 7}, "rows": [], "fields": "userEnteredValue"}}]}
+    titles = {0: "Leads"}
+    parts = payload_breakdown(first, titles)
+    assert set(parts) == {"_state/addSheet", "Leads/updateCells", "Leads/addConditionalFormatRule"}
+    assert sum(parts.values()) == sum(len(json.dumps(r, separators=(",", ":"))) for r in first["requests"])
+    assert payload_breakdown(later, titles) == {
+        "_state/updateCells": len(json.dumps(later["requests"][0]).replace(" ", ""))
+    }
