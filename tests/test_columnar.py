@@ -297,3 +297,41 @@ def test_bench_snapshot_is_columnar_and_matches_rows(template):
     cols, rows = snapshot(crm, template), snapshot(crm, template, columnar=False)
     assert all(t.columnar for t in cols.tabs.values()) and not any(t.columnar for t in rows.tabs.values())
     _same_tables(read_tables(cols, template, TODAY), read_tables(rows, template, TODAY))
+
+
+def test_local_reader_hands_over_columns_with_row_widths(tmp_path):
+    """Dense sheets come by columns (each row as long as the file had it); a stray far cell keeps rows."""
+    import openpyxl
+    from openpyxl.styles import PatternFill
+
+    from sheets_crm.backends.local.xlsx_read import Package, read_tabs
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Leads"
+    rows = [["Project", "Date", "n"], ["Acme", dt.datetime(2026, 11, 20), 3], ["Beta"], [], ["Gamma", None, True]]
+    for r, line in enumerate(rows, start=1):
+        for c, value in enumerate(line, start=1):
+            ws.cell(r, c).value = value
+    ws.cell(3, 3).fill = PatternFill("solid", fgColor="FFC6EFCE")  # a filled cell with no value
+    sparse = book.create_sheet("Far")
+    sparse["A1"] = "x"
+    sparse["XFD1048576"] = "y"
+    path = tmp_path / "cols.xlsx"
+    book.save(path)
+
+    tabs = read_tabs(Package.open(str(path), path.read_bytes()), ("Leads",))
+    leads, far = tabs["Leads"], tabs["Far"]
+    assert leads.columnar and leads.height == 5 and leads.fill(2, 2) == "C6EFCE"
+    assert leads.column(0).tolist() == ["Project", "Acme", "Beta", None, "Gamma"]
+    assert leads.cell(1, 1) == dt.datetime(2026, 11, 20) and leads.cell(4, 2) is True
+    # The filled empty cell counts for its row's width, as when the reader built rows.
+    assert leads.row(2) == ["Beta", None, None] and leads.row(3) == [] and leads.row(4) == ["Gamma", None, True]
+    assert leads.values == [
+        ["Project", "Date", "n"],
+        ["Acme", dt.datetime(2026, 11, 20), 3],
+        ["Beta", None, None],
+        [],
+        ["Gamma", None, True],
+    ]
+    assert not far.columnar and far.height == 1_048_576 and far.cell(1_048_575, 16_383) == "y"

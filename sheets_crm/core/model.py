@@ -133,18 +133,22 @@ class TabData:
         included; without it a row ends at its last non-empty cell.
         """
         tab = cls(title, [], **kwargs)
+        tab.use_columns(columns, height, row_widths)
+        return tab
+
+    def use_columns(self, columns: list[np.ndarray], height: int, row_widths: np.ndarray | None = None) -> None:
+        """Hold the tab's cells by columns from now on (see :meth:`from_columns`)."""
         for col in columns:
             if len(col) != height:
                 raise ValueError(f"column of {len(col)} cells in a tab of {height} rows")
         if row_widths is not None and len(row_widths) != height:
             raise ValueError(f"{len(row_widths)} row widths for a tab of {height} rows")
-        tab.__dict__.update(
+        self.__dict__.update(
             _rows=None,
             _columns=[np.asarray(c, dtype=object) for c in columns],
             _height=height,
             _widths=None if row_widths is None else np.asarray(row_widths, dtype=np.int64),
         )
-        return tab
 
     @property
     def columnar(self) -> bool:

@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import math
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import requests
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
@@ -596,7 +598,7 @@ class GoogleWorkbook(Workbook):
         if wanted:
             got = self.http.values_batch_get(self.id, [quote_title(t) for t in wanted], params=dict(_VALUE_PARAMS))
             for title, vr in zip(wanted, got.get("valueRanges") or [], strict=False):
-                tabs[title].values = _values(vr.get("values") or [])
+                _read_values(tabs[title], vr.get("values") or [])
         self._read_fills([tabs[t] for t in wanted if t in fills_for])
         version = {t.title: (t.ref, t.grid_rows, t.grid_cols) for t in tabs.values()}
         return Snapshot(
@@ -609,7 +611,7 @@ class GoogleWorkbook(Workbook):
 
     def _read_fills(self, tabs: list[TabData]) -> None:
         """Background colours of exactly the cells in use of ``tabs`` (one request for all)."""
-        boxes = [(t, max((len(line) for line in t.values), default=0)) for t in tabs if t.values]
+        boxes = [(t, t.width) for t in tabs if t.height]
         boxes = [(t, width) for t, width in boxes if width]
         if not boxes:
             return
@@ -894,13 +896,16 @@ class GoogleWorkbook(Workbook):
         return out
 
 
-def _values(rows: list[list[Any]]) -> list[list[Any]]:
-    """A values-API matrix as TabData values: empty strings are empty cells (None)."""
-    for line in rows:
-        for i, value in enumerate(line):
-            if value == "":
-                line[i] = None
-    return rows
+def _read_values(tab: TabData, rows: list[list[Any]]) -> None:
+    """A values-API matrix into ``tab``, by columns (the core's form): empty strings are empty cells (None)."""
+    widths = np.fromiter((len(line) for line in rows), dtype=np.int64, count=len(rows))
+    columns = []
+    for cells in itertools.zip_longest(*rows):
+        column = np.empty(len(rows), dtype=object)
+        column[:] = cells
+        column[column == ""] = None
+        columns.append(column)
+    tab.use_columns(columns, len(rows), widths)
 
 
 def _fills(data: list[dict[str, Any]]) -> dict[tuple[int, int], str]:
