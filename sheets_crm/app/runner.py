@@ -63,6 +63,7 @@ __all__ = [
     "default_state_path",
     "default_lock_path",
     "install_stop_handlers",
+    "describe_result",
     "setup_logging",
 ]
 
@@ -244,7 +245,7 @@ class RunReport:
         return f"{good} of {len(self.outcomes)} spreadsheets synced"
 
 
-def _describe(result: Any) -> str:
+def describe_result(result: Any) -> str:
     """ "2 overdue, 1 today, 4 upcoming; 1 warning; 12 cells changed" from a SyncResult."""
     counts = {"overdue": 0, "today": 0, "upcoming": 0}
     for call in getattr(result, "calls", []) or []:
@@ -406,7 +407,7 @@ class Runner:
                 log.error("sync %s failed unexpectedly: %s: %s", target, type(exc).__name__, exc)
                 log.debug("traceback", exc_info=True)
             else:
-                outcome = TargetOutcome(target, ok=True, summary=_describe(result), result=result)
+                outcome = TargetOutcome(target, ok=True, summary=describe_result(result), result=result)
                 log.info("sync %s: %s", target, outcome.summary)
                 for issue in getattr(result, "issues", []) or []:
                     log.warning("sync %s: %s", target, issue)
@@ -512,7 +513,7 @@ class Runner:
             log.error("sync %s failed: %s", target, exc)
             return TargetOutcome(target, ok=False, summary=str(exc))
         del self.waiting[target]
-        outcome = TargetOutcome(target, ok=True, summary=_describe(result), result=result)
+        outcome = TargetOutcome(target, ok=True, summary=describe_result(result), result=result)
         log.info(
             "sync %s: done at %s, after the workbook (open since %s) was closed: %s",
             target,

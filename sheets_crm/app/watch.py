@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sheets_crm.app.runner import _describe, install_stop_handlers
+from sheets_crm.app.runner import describe_result, install_stop_handlers
 from sheets_crm.backends.google.target import is_google_target
 from sheets_crm.backends.protocol import ChangeToken, Workbook
 from sheets_crm.errors import AuthError, ConfigError, WorkbookLockedError
@@ -248,7 +248,7 @@ class Watch:
         target.syncs += 1
         target.failures = 0
         target.failed = _UNSET
-        log.info("%s synced: %s", target.name, _describe(result))
+        log.info("%s synced: %s", target.name, describe_result(result))
         after = self._look(target)  # the tool's own write moved the token: remember that one
         if after is None or after is _NO_ANSWER:
             target.synced = _UNSET
