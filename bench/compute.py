@@ -7,10 +7,11 @@ One JSON line per size on stdout. Each size runs in its own fresh ``python -m be
 process pinned to one CPU (``os.sched_setaffinity``, what ``taskset -c 0`` does), and every phase
 is run ``repeat`` times (default 5); the line gives the median and every run's CPU time. The input
 is a fresh CRM (every tool cell still empty, so ``diff`` finds a first sync's changes) handed over
-by columns, as the local reader does; ``rows_snapshot`` measures ``compute`` once more from the
-row-by-row form a Google read still gives. Peak memory is the process's resident high-water mark
-during ``compute`` (reset just before it, see :mod:`bench.measure`); ``base_mb`` is what was
-resident before (interpreter, imports and the snapshot itself).
+by columns, as both backends' readers do; ``rows_snapshot`` measures ``compute`` once more from a
+snapshot built row by row (``TabData(title, rows)``, as tests and older callers build it). Peak
+memory is the process's resident high-water mark during ``compute`` (reset just before it, see
+:mod:`bench.measure`); ``base_mb`` is what was resident before (interpreter, imports and the
+snapshot itself).
 
 ``sync_compute`` (up to ``--sync-max`` leads) is :func:`sheets_crm.app.sync.compute` once: the
 same three plus the work list (which still reads the plan row by row, so it asks the snapshot for

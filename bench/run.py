@@ -766,7 +766,7 @@ def render(results: dict[str, Any]) -> str:
             "The pure compute of a first sync on one CPU (pinned), median of 5 runs each (CPU seconds): "
             "`read_tables` (snapshot by columns → frames), `plan_crm`, `diff` (→ change blocks) and the three "
             "together; peak RSS of the whole process during `compute`. *From rows*: `compute` once more "
-            "from a row-by-row snapshot (Google's read).",
+            "from a snapshot built row by row (`TabData(title, rows)`, as tests and older callers build it).",
             "",
             _table(header, rows),
             "",
