@@ -417,8 +417,9 @@ TASKS: dict[str, Callable[..., dict[str, Any]]] = {"google_ours": ours, "google_
 _HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
 
-def serve(n_leads: int, seed: int = 42, extra_rows: int = 0, port: int = 0) -> None:
+def serve(n_leads: int, seed: int = 42, extra_rows: int = 0, port: int = 0, cell_limit: int | None = None) -> None:
     """Seed a CRM of ``n_leads`` (and an unrelated tab of ``extra_rows`` × 10) and serve it until killed.
+    ``cell_limit`` replaces Google's 10-million-cell limit (to measure a CRM that would not fit).
 
     Control: ``POST /_bench/today?day=YYYY-MM-DD`` freezes the sheet's TODAY(); ``GET /_bench/stats``."""
     import http.server
@@ -429,6 +430,10 @@ def serve(n_leads: int, seed: int = 42, extra_rows: int = 0, port: int = 0) -> N
     import requests
 
     fake = _fake()
+    if cell_limit:
+        from google_standin.sheets import models
+
+        models.CELL_LIMIT = cell_limit
     Spreadsheet = __import__("google_standin", fromlist=["Spreadsheet"]).Spreadsheet
     Spreadsheet.clone = lambda self: self  # writes in place (see _writes_in_place): nothing fails here
     crm = generate(n_leads, seed)
@@ -551,13 +556,20 @@ def payload_breakdown(body: dict[str, Any], titles: dict[Any, str]) -> dict[str,
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def one_sync(port: int, sid: str, today: dt.date, breakdown: bool = False) -> dict[str, Any]:
+def one_sync(
+    port: int, sid: str, today: dt.date, breakdown: bool = False, cell_limit: int | None = None
+) -> dict[str, Any]:
     """One sync through the forwarding session; what it cost. Run in a fresh process. ``breakdown``:
-    also the write's bytes per tab and request kind (costs the measured sync a little time)."""
+    also the write's bytes per tab and request kind (costs the measured sync a little time);
+    ``cell_limit``: the sync's own check of Google's 10-million-cell limit moved (see :func:`serve`)."""
     import resource
 
     from sheets_crm.app.sync import sync
+    from sheets_crm.backends.google import workbook as google_workbook
     from sheets_crm.backends.google.workbook import GoogleWorkbook
+
+    if cell_limit:
+        google_workbook.CELL_LIMIT = cell_limit
 
     logging.getLogger("sheets_crm").setLevel(logging.ERROR)
     written: list[int] = []
@@ -604,12 +616,13 @@ def one_sync(port: int, sid: str, today: dt.date, breakdown: bool = False) -> di
 
 
 def scenarios(
-    n_leads: int, seed: int = 42, unrelated_rows: int = 0, breakdown: bool = False
+    n_leads: int, seed: int = 42, unrelated_rows: int = 0, breakdown: bool = False, cell_limit: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """First, no-op and next-morning sync of ``n_leads``, each in a fresh process of its own against the
     stand-in served from another (``python -m bench.google serve``); one dict per sync, as it ends.
     Like ``python -m bench.run --json``, plus ``breakdown`` (the write's bytes per tab and request kind)
-    and the stand-in's seeding time."""
+    and the stand-in's seeding time; ``cell_limit`` lifts Google's 10-million-cell limit in both processes
+    (a CRM too big for one Google spreadsheet can still be measured: say so when quoting the numbers)."""
     import json
     import os
     import subprocess
@@ -619,9 +632,10 @@ def scenarios(
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "bench.google", "serve", "--leads", str(n_leads), "--seed", str(seed)]
+    limit = ["--cell-limit", str(cell_limit)] if cell_limit else []
     t0 = time.perf_counter()
     server = subprocess.Popen(
-        [*cmd, "--extra-rows", str(unrelated_rows)], stdout=subprocess.PIPE, text=True, cwd=root, env=env
+        [*cmd, *limit, "--extra-rows", str(unrelated_rows)], stdout=subprocess.PIPE, text=True, cwd=root, env=env
     )
     try:
         assert server.stdout is not None
@@ -632,7 +646,7 @@ def scenarios(
             urllib.request.urlopen(urllib.request.Request(url, method="POST")).read()  # the sheet's TODAY()
             sync = [sys.executable, "-m", "bench.google", "sync", "--port", port, "--sid", sid, "--today", str(day)]
             done = subprocess.run(
-                sync + (["--breakdown"] if breakdown else []), capture_output=True, text=True, cwd=root, env=env
+                sync + limit + (["--breakdown"] if breakdown else []), capture_output=True, text=True, cwd=root, env=env
             )
             if done.returncode:
                 line: dict[str, Any] = {"error": done.stderr.strip().splitlines()[-3:]}
@@ -661,25 +675,28 @@ def _main(argv: list[str]) -> int:
     s.add_argument("--leads", type=int, required=True)
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--extra-rows", type=int, default=0)
+    s.add_argument("--cell-limit", type=int, help="instead of Google's 10,000,000 cells per spreadsheet")
     c = sub.add_parser("sync")
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--sid", required=True)
     c.add_argument("--today", default=TODAY.isoformat())
     c.add_argument("--breakdown", action="store_true", help="the write's bytes per tab and request kind")
+    c.add_argument("--cell-limit", type=int, help="instead of Google's 10,000,000 cells per spreadsheet")
     r = sub.add_parser("run", help="serve N leads, then the first / no-op / next-day syncs: JSON lines")
     r.add_argument("--leads", type=int, required=True)
     r.add_argument("--seed", type=int, default=42)
     r.add_argument("--extra-rows", type=int, default=0)
     r.add_argument("--breakdown", action="store_true")
+    r.add_argument("--cell-limit", type=int, help="instead of Google's 10,000,000 cells per spreadsheet")
     args = parser.parse_args(argv)
     if args.cmd == "run":
-        for result in scenarios(args.leads, args.seed, args.extra_rows, args.breakdown):
+        for result in scenarios(args.leads, args.seed, args.extra_rows, args.breakdown, args.cell_limit):
             print(json.dumps(result), flush=True)
         return 0
     if args.cmd == "serve":
-        serve(args.leads, args.seed, args.extra_rows)
+        serve(args.leads, args.seed, args.extra_rows, cell_limit=args.cell_limit)
         return 0
-    line = one_sync(args.port, args.sid, dt.date.fromisoformat(args.today), args.breakdown)
+    line = one_sync(args.port, args.sid, dt.date.fromisoformat(args.today), args.breakdown, args.cell_limit)
     print(json.dumps(line), flush=True)
     return 0
 

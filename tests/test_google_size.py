@@ -173,3 +173,32 @@ def test_the_bench_breaks_a_payload_down_by_tab_and_request_kind() -> None:
     assert payload_breakdown(later, titles) == {
         "_state/updateCells": len(json.dumps(later["requests"][0]).replace(" ", ""))
     }
+
+
+def test_a_sync_that_would_cross_the_ten_million_cell_limit_stops_before_writing() -> None:
+    from sheets_crm.errors import WorkbookError, WriteOutcome
+
+    fake = FakeGoogle(account="service")
+    leads, plan = _leads(5)
+    sid = seed(fake, leads, plan)
+    fake.person.add_tab(sid, "Archive", [["old"]])
+    archive = fake.sheet(sid, "Archive")
+    archive.grid["columnCount"] = 1
+    archive.grid["rowCount"] = 10_000_000 - fake.spreadsheet(sid).cell_count() + 1 - 10  # 10 cells to spare
+    fake.reset_stats()
+    with pytest.raises(WorkbookError) as err:
+        sync(workbook(fake, sid), today=TODAY)  # History and the state tab need more than 10 cells
+    assert err.value.outcome is WriteOutcome.UNTOUCHED and "over Google's limit of 10,000,000 cells" in str(err.value)
+    assert "Nothing was written" in str(err.value) and fake.stats.writes == 0
+    archive.grid["rowCount"] = 1000  # the person deletes the empty rows: the sync goes through
+    assert sync(workbook(fake, sid), today=TODAY).written
+
+
+def test_the_hidden_state_tab_is_exactly_as_wide_as_its_data() -> None:
+    fake = FakeGoogle(account="service")
+    leads, plan = _leads(5)
+    sid = seed(fake, leads, plan)
+    sync(workbook(fake, sid), today=TODAY)
+    state = fake.sheet(sid, "_sheets_crm")
+    assert state.hidden and state.column_count == 3 and state.row_count == len(fake.values(sid, "_sheets_crm"))
+    assert fake.sheet(sid, "History").column_count >= 8  # a visible tab keeps room to grow by hand

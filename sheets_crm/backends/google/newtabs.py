@@ -14,7 +14,7 @@ from sheets_crm.core.model import ChangeSet, Snapshot, TabData
 
 __all__ = ["add_sheet_requests"]
 
-#: Google's default grid for a new tab; ours is at least this big (room to grow by hand).
+#: Google's default grid for a new tab; a visible one of ours is at least this big (room to grow by hand).
 _MIN_ROWS, _MIN_COLS = 100, 8
 
 
@@ -28,8 +28,11 @@ def add_sheet_requests(changes: ChangeSet, base: Snapshot) -> tuple[list[dict[st
     requests: list[dict[str, Any]] = []
     next_id = max(taken, default=0) + 1
     for title, hidden in missing:
-        rows = max([_MIN_ROWS, *(ch.row + 1 for ch in changes.changes if ch.tab == title)])
-        cols = max([_MIN_COLS, *(ch.col + 1 for ch in changes.changes if ch.tab == title)])
+        # A hidden tab (the tool's state) is sized to exactly what is written: nobody types there, and
+        # spare columns down a tall tab would spend Google's 10-million-cell budget for nothing.
+        least_rows, least_cols = (1, 1) if hidden else (_MIN_ROWS, _MIN_COLS)
+        rows = max([least_rows, *(ch.row + 1 for ch in changes.changes if ch.tab == title)])
+        cols = max([least_cols, *(ch.col + 1 for ch in changes.changes if ch.tab == title)])
         sheet_id = next_id
         next_id += 1
         props = {"sheetId": sheet_id, "title": title, "gridProperties": {"rowCount": rows, "columnCount": cols}}

@@ -73,6 +73,8 @@ log = logging.getLogger("sheets_crm.google")
 
 #: Google's recommended maximum request payload.
 MAX_PAYLOAD = 2_000_000
+#: Google's limit of cells (blank ones included) in one spreadsheet, every tab's grid counted.
+CELL_LIMIT = 10_000_000
 
 #: The first read: the spreadsheet's properties, each tab's id, title and grid size, and its
 #: conditional-format rules (to see our freshness rules) — no cell at all, whatever the tabs hold.
@@ -322,6 +324,7 @@ def iter_update_requests(changes: ChangeSet, base: Snapshot) -> Iterator[dict[st
       section), so a colour is sent once, not once per cell;
     * whole requests of a :class:`GoogleChangeSet` (conditional-format rules) last.
     """
+    before = sum(t.grid_rows * t.grid_cols for t in base.tabs.values())
     adds, base = add_sheet_requests(changes, base)  # the tool's own tabs, when missing (issue 11)
     merged = _merge(changes.changes)
     by_tab: dict[str, list[CellChange]] = {}
@@ -347,6 +350,7 @@ def iter_update_requests(changes: ChangeSet, base: Snapshot) -> Iterator[dict[st
                     }
                 }
             )
+    _check_cell_limit(before, base, grow)
     yield from adds
     yield from grow
     for title, tab_changes in by_tab.items():
@@ -355,6 +359,25 @@ def iter_update_requests(changes: ChangeSet, base: Snapshot) -> Iterator[dict[st
     yield from fills
     if isinstance(changes, GoogleChangeSet):
         yield from changes.requests
+
+
+def _check_cell_limit(before: int, base: Snapshot, grow: list[dict[str, Any]]) -> None:
+    """Stop before writing when the grids would grow past Google's 10-million-cell limit: Google would
+    refuse the write (and a write split in several parts could land half-way). ``before``: the cells
+    now; ``base`` holds the tabs this write adds too; ``grow`` are its appendDimension requests. A write
+    that does not grow the grid is never stopped, even in a spreadsheet already over the limit."""
+    size = {t.ref: [t.grid_rows, t.grid_cols] for t in base.tabs.values()}
+    for req in grow:
+        spec = req["appendDimension"]
+        size[spec["sheetId"]][0 if spec["dimension"] == "ROWS" else 1] += spec["length"]
+    after = sum(rows * cols for rows, cols in size.values())
+    if after > CELL_LIMIT and after > before:
+        raise WorkbookError(
+            f"This sync needs to grow the spreadsheet to {after:,} cells, over Google's limit of {CELL_LIMIT:,} "
+            f"cells per spreadsheet (every tab's rows × columns count, empty ones too). Delete unused rows and "
+            "columns, or move old Contact Plan rows to another spreadsheet, then sync again.",
+            outcome=WriteOutcome.UNTOUCHED,
+        )
 
 
 def _value_requests(sheet_id: Any, tab_changes: list[CellChange]) -> Iterator[dict[str, Any]]:
