@@ -335,3 +335,15 @@ def test_local_reader_hands_over_columns_with_row_widths(tmp_path):
         ["Gamma", None, True],
     ]
     assert not far.columnar and far.height == 1_048_576 and far.cell(1_048_575, 16_383) == "y"
+
+
+def test_bench_compute_smoke():
+    """bench/compute.py end to end on a tiny CRM (no timing asserted: speed lives in bench/)."""
+    from bench.compute import compute
+
+    result = compute(30, repeat=2, cpu=None)
+    assert result["plan_rows_in_sheet"] == 300 and result["changes"] > 0 and result["change_blocks"] > 0
+    for phase in ("read_tables", "plan_crm", "diff", "compute", "rows_snapshot", "sync_compute"):
+        assert len(result[phase]["runs_cpu_s"]) == (2 if phase in ("read_tables", "plan_crm", "diff", "compute") else 1)
+        assert result[phase]["peak_mb"] > 0
+    assert result["rows_built_by_sync_compute"]  # the work list still asks the plan for rows (reported, not hidden)
