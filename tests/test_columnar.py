@@ -186,6 +186,9 @@ def test_tabdata_by_rows_gives_columns_and_fills():
     tab = TabData("Leads", [["A", "B"], ["x"], [None, 2]], fills={(1, 0): "FF0000"})
     assert tab.column(1).tolist() == ["B", None, 2]
     assert tab.fill_column(0).tolist() == [None, "FF0000", None]
+    tab.fills.update({(0, 1): "00FF00", (2, 0): "0000FF", (2, 1): "ABCDEF"})  # as many fills as rows, or more
+    assert tab.fill_column(0).tolist() == [None, "FF0000", "0000FF"]
+    assert tab.fill_column(1).tolist() == ["00FF00", None, "ABCDEF"]
     assert tab.width == 2 and tab.row(1) == ["x"] and not tab.columnar
 
 

@@ -200,13 +200,18 @@ class TabData:
 
     def fill_column(self, col: int) -> np.ndarray:
         """The fills of column ``col`` (RRGGBB or None), header row included, ``height`` long."""
-        out = np.empty(self.height, dtype=object)
+        height = self.height
+        out = np.full(height, None, dtype=object)
         if self.fill_reader is not None:
             reader = self.fill_reader
-            out[:] = [reader(r, col) for r in range(self.height)]
+            out[:] = [reader(r, col) for r in range(height)]
+        elif len(self.fills) < height:  # few fills (a first sync: none): walk them, not the rows
+            for (r, c), color in self.fills.items():
+                if c == col and 0 <= r < height:
+                    out[r] = color
         else:
             get = self.fills.get
-            out[:] = [get((r, col)) for r in range(self.height)]
+            out[:] = [get((r, col)) for r in range(height)]
         return out
 
     @property
