@@ -350,3 +350,24 @@ def test_bench_compute_smoke():
         assert len(result[phase]["runs_cpu_s"]) == (2 if phase in ("read_tables", "plan_crm", "diff", "compute") else 1)
         assert result[phase]["peak_mb"] > 0
     assert result["rows_built_by_sync_compute"]  # the work list still asks the plan for rows (reported, not hidden)
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_filled_rows_by_columns_equals_walking_rows(template, seed):
+    """The work list finds the plan's rows with anything in them without turning columns into rows."""
+    from sheets_crm.core.reading import cell_text, filled_rows
+
+    rnd = random.Random(seed)
+    rows = _rows_snapshot(120, template, seed)
+    _sprinkle(rows, rnd, 0.1, fills=False)
+    plan = rows.tabs["Contact Plan"]
+    for r in rnd.sample(range(1, plan.height), 20):
+        plan.values[r] = [rnd.choice([None, "", "  ", float("nan")]) for _ in plan.values[r]]  # blank rows
+    plan.values[rnd.randrange(1, plan.height)][-1] = "only the last column"
+    cols = _columnar(rows).tabs["Contact Plan"]
+    for skip in ((), (0,), (len(plan.header) - 1,)):
+        walked = [
+            r for r in range(1, plan.height) if any(cell_text(v) for c, v in enumerate(plan.values[r]) if c not in skip)
+        ]
+        assert filled_rows(cols, skip).tolist() == walked == filled_rows(plan, skip).tolist()
+    assert cols.columnar

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,16 @@ from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import SheetShapeError
 
-__all__ = ["TabMap", "Tables", "read_tables", "cell_text", "find_tabs", "header_guesses", "missing_column_text"]
+__all__ = [
+    "TabMap",
+    "Tables",
+    "read_tables",
+    "cell_text",
+    "filled_rows",
+    "find_tabs",
+    "header_guesses",
+    "missing_column_text",
+]
 
 
 @dataclass
@@ -335,6 +344,20 @@ def _bool_like(value: Any) -> bool:
     if isinstance(value, bool):
         return True
     return isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
+
+
+def filled_rows(data: TabData, skip: Collection[int] = ()) -> np.ndarray:
+    """The rows (1 = the first under the header) with text in any column but ``skip``, ascending.
+
+    Column by column (each column's distinct cells read once), so a tab held by columns is
+    never turned into rows for it.
+    """
+    filled = np.zeros(max(data.height - 1, 0), dtype=bool)
+    for col in range(data.width):
+        if col not in skip:
+            filled |= ~Coded(data.column(col)[1:]).empty()
+    out: np.ndarray = np.flatnonzero(filled) + 1
+    return out
 
 
 _NONE = np.array(None, dtype=object)

@@ -25,9 +25,9 @@ import pandas as pd
 
 from sheets_crm.core.dates import to_date
 from sheets_crm.core.ledger import Ledger, canon
-from sheets_crm.core.model import N_, CellChange, ChangeSet, Issue
+from sheets_crm.core.model import N_, CellChange, ChangeSet, Issue, TabData
 from sheets_crm.core.planner import Plan
-from sheets_crm.core.reading import Tables, TabMap, cell_text
+from sheets_crm.core.reading import Tables, TabMap, cell_text, filled_rows
 from sheets_crm.core.template import Template
 from sheets_crm.core.text import column_letter, normalise
 
@@ -92,10 +92,10 @@ def _assign_ids(tables: Tables) -> WorkList:
     pm = tables.plan_map
     data = pm.data
     id_col = pm.columns["id"]
-    rows = [r for r in range(1, data.height) if any(cell_text(v) for c, v in enumerate(data.values[r]) if c != id_col)]
+    rows = filled_rows(data, skip=(id_col,)).tolist()
     given = {r: cell_text(data.cell(r, id_col)) for r in rows}
     numbers = [int(m.group(1)) for v in given.values() if (m := _ID.match(v))]
-    work = WorkList({}, {}, [], {}, {}, next_number=max(numbers, default=0) + 1, next_row=_end(data.values))
+    work = WorkList({}, {}, [], {}, {}, next_number=max(numbers, default=0) + 1, next_row=_end(data))
     for r in rows:
         have = given[r]
         if not have or have in work.row_of:
@@ -117,12 +117,10 @@ def _assign_ids(tables: Tables) -> WorkList:
     return work
 
 
-def _end(values: list[list[Any]]) -> int:
+def _end(data: TabData) -> int:
     """The first row after the last one with anything in it."""
-    for r in range(len(values) - 1, 0, -1):
-        if any(cell_text(v) for v in values[r]):
-            return r + 1
-    return 1
+    filled = filled_rows(data)
+    return int(filled[-1]) + 1 if len(filled) else 1
 
 
 def _read_calls(tables: Tables, template: Template, work: WorkList) -> None:
