@@ -14,8 +14,9 @@ memory is the process's resident high-water mark during ``compute`` (reset just 
 snapshot itself).
 
 ``sync_compute`` (up to ``--sync-max`` leads) is :func:`sheets_crm.app.sync.compute` once: the
-same three plus the work list (which still reads the plan row by row, so it asks the snapshot for
-rows), History and the Calls Today list (which read the changes one cell at a time).
+same three plus the work list, History and the ledger (which read the changes one cell at a time);
+``rows_built_by_sync_compute`` names the tabs it asked for rows (Calls Today: the work list reads
+it row by row).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def compute(
             sync_runs, outcome = _runs(sync_compute, 1, snap, TODAY, template)
             out["sync_compute"] = _summary(sync_runs)
             out["calls"] = len(outcome.calls)
-            # The work list (plan row IDs) reads the plan row by row, so the app's compute asks for rows.
+            # The work list reads Calls Today row by row; the plan must stay columnar.
             out["rows_built_by_sync_compute"] = sorted(t.title for t in snap.tabs.values() if not t.columnar)
         return out
 
