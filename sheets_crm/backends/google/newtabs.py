@@ -28,11 +28,12 @@ def add_sheet_requests(changes: ChangeSet, base: Snapshot) -> tuple[list[dict[st
     requests: list[dict[str, Any]] = []
     next_id = max(taken, default=0) + 1
     for title, hidden in missing:
-        # A hidden tab (the tool's state) is sized to exactly what is written: nobody types there, and
-        # spare columns down a tall tab would spend Google's 10-million-cell budget for nothing.
-        least_rows, least_cols = (1, 1) if hidden else (_MIN_ROWS, _MIN_COLS)
-        rows = max([least_rows, *(ch.row + 1 for ch in changes.changes if ch.tab == title)])
-        cols = max([least_cols, *(ch.col + 1 for ch in changes.changes if ch.tab == title)])
+        # A hidden tab (the tool's state) is exactly as wide as what is written: nobody types there, and
+        # spare columns down a tall tab would spend Google's 10-million-cell budget for nothing. Spare
+        # rows stay: a later sync adding a few lines then needs no grid growth (a write that grows the
+        # grid is not retried blindly after a 5xx).
+        rows = max([_MIN_ROWS, *(ch.row + 1 for ch in changes.changes if ch.tab == title)])
+        cols = max([1 if hidden else _MIN_COLS, *(ch.col + 1 for ch in changes.changes if ch.tab == title)])
         sheet_id = next_id
         next_id += 1
         props = {"sheetId": sheet_id, "title": title, "gridProperties": {"rowCount": rows, "columnCount": cols}}
