@@ -66,7 +66,8 @@ class Config:
     repeat: int = 3
     repeat_max: int = 10_000
     parts: tuple[str, ...] = ("planner", "compute", "local", "google", "baseline")
-    #: Issue 17: lead counts for the compute path (10 plan rows each), each phase the median of ``compute_repeat``.
+    #: Issue 17: lead counts for the compute path (10 plan rows each), each phase the median of ``compute_repeat``
+    #: (``--sizes`` and ``--quick`` set these too).
     compute_sizes: list[int] = field(default_factory=lambda: [1_000, 10_000, 100_000])
     compute_repeat: int = 5
     seed: int = 42
@@ -862,9 +863,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = Config()
     if args.quick:
-        cfg.sizes = [100, 1_000]
+        cfg.sizes = cfg.compute_sizes = [100, 1_000]
     if args.sizes:
-        cfg.sizes = [int(s.replace("k", "000")) for s in args.sizes.split(",")]
+        cfg.sizes = cfg.compute_sizes = [int(s.replace("k", "000")) for s in args.sizes.split(",")]
     if args.only:
         wanted = args.only.split(",")
         cfg.parts = tuple(x for x in ("planner", "compute", "local", "google", "baseline") if x in wanted)
