@@ -4,6 +4,11 @@ Only tool-owned cells are ever compared or written: the tool columns of
 Leads, the recognised columns of Calls Today, and header cells of tool
 columns the sync had to add. A second sync over an unchanged sheet finds
 nothing to do.
+
+The comparison is column by column: wanted and current cells become comparison
+keys (computed once per distinct current cell) and only the rows that differ are
+kept, as one :class:`~sheets_crm.core.model.ChangeBlock` per column. The rule it
+implements is :func:`same_value` / :func:`same_fill`, one cell at a time.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ __all__ = ["diff", "same_value", "same_fill"]
 
 
 def same_value(desired: Any, current: Any) -> bool:
-    """Does the cell already show ``desired``? Tolerant of each backend's types."""
+    """Does the cell already show ``desired``? Tolerant of each backend's types.
+
+    The per-cell rule; :func:`diff` applies it a column at a time (and the tests check it does).
+    """
     if desired is None:
         return current is None or (isinstance(current, str) and current == "")
     if isinstance(current, bool) or current is None:

@@ -31,6 +31,8 @@ __all__ = [
     "read_tables",
     "cell_text",
     "filled_rows",
+    "Coded",
+    "is_none",
     "find_tabs",
     "header_guesses",
     "missing_column_text",
