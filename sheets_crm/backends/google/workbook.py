@@ -1,21 +1,19 @@
 """The Google Sheets backend: a live spreadsheet through gspread's HTTP client.
 
-Cost per sync is constant, whatever the size of the sheet:
+Requests per sync are constant, whatever the size of the sheet:
 
-* ``read()`` is **one** ``spreadsheets.get`` with ``includeGridData`` and a
-  field mask that keeps only the spreadsheet's title, time zone and locale,
-  each tab's id/title/grid size, and per cell its ``effectiveValue`` (the
-  same thing ``values:batchGet`` returns with ``UNFORMATTED_VALUE`` +
-  ``SERIAL_NUMBER``: dates as serial day numbers) and its user-entered
-  background colour.
+* ``read()`` (see :meth:`GoogleWorkbook.read`): the tabs' properties and conditional formats (no cell),
+  one ``values.batchGet`` of the CRM's tabs (values unformatted, dates as serial day numbers, only the
+  rows and columns in use), and Calls Today's colours over its used cells.
+* :meth:`GoogleWorkbook.prepare` keeps Days since contact and the freshness colour live in the sheet
+  (:mod:`~sheets_crm.backends.google.live`): one ``FORMULA`` read when some Days since values are off.
 * ``apply()`` makes **one** guard read — a ``values:batchGet`` of exactly the
   cells the write depends on (the header rows, the Leads key column, and the
   cells about to be written) — and then **one** ``spreadsheets.batchUpdate``
   carrying values and colours together, so Google applies all of it or none
   of it. Nothing is sent when there is nothing to change.
 
-So a sync is at most 2 reads and exactly 1 write (0 when nothing changed). If
-a person moved rows, sorted, renamed a tab or typed into a cell we are about
+If a person moved rows, sorted, renamed a tab or typed into a cell we are about
 to write between our read and our write, the guard sees it and raises
 :class:`~sheets_crm.errors.ConcurrentEditError`; the sync re-reads and
 re-plans. Google offers no conditional write, so an edit in the instant
@@ -27,7 +25,9 @@ typed into a tool cell in that instant is still overwritten unread.
 
 Only if one write would exceed Google's recommended 2 MB is it split into
 several ``batchUpdate`` calls; that is logged, counted in :meth:`stats`
-(``write_batches``), and no longer atomic.
+(``write_batches``), and no longer atomic. The requests are built, packed and
+sent a batch at a time, so a big write never sits in memory whole. A write that
+would grow the spreadsheet past Google's 10-million-cell limit is not sent at all.
 """
 
 from __future__ import annotations
