@@ -128,3 +128,49 @@ def test_help_in_russian(args, env):
 def test_help_in_english_by_default():
     result = CliRunner(env={"COLUMNS": "100", **NO_LOCALE}).invoke(app, ["sync", "--help"])
     assert result.stdout.startswith("Usage: sheets-crm sync") and "Show this message and exit." in result.stdout
+
+
+def _without_tab_and_column(path, tab_index: int, header_cell: str | None):
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    if header_cell is None:
+        book.worksheets[tab_index].title = "Старое"
+    else:
+        book.worksheets[tab_index][header_cell] = "Названиеее"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("broken", "phrases"),
+    [
+        ((0, None), ["нет вкладки", "выполните: sheets-crm init", "Ничего не записано."]),
+        ((0, "A1"), ["нет столбца", "в строке заголовков (строка 1)", "Ничего не записано."]),
+    ],
+)
+def test_an_error_that_stops_the_sync_is_said_in_the_sheets_language(ru_sheet, broken, phrases):
+    """A missing tab or key column stops the sync: the message, the fixing command and the outcome
+    sentence are Russian on a Russian sheet, and nothing was written."""
+    path = _without_tab_and_column(ru_sheet, *broken)
+    before = path.read_bytes()
+    result = CliRunner(env={"COLUMNS": "120", **NO_LOCALE}).invoke(app, ["sync", str(path), "--today", TODAY])
+    assert result.exit_code == 1, result.output
+    said = result.output
+    for phrase in phrases:
+        assert phrase in said, said
+    # the names the tool accepts are given in both languages: the English one is a name, not a word of ours
+    ours = ("sheets-crm", "init", "toml", str(path), "'Leads'", "'Project'", "[columns.leads]", '"project"')
+    assert not _latin_words(said, *ours), said
+    assert path.read_bytes() == before
+
+
+def test_the_same_error_in_english_with_lang_en(ru_sheet):
+    path = _without_tab_and_column(ru_sheet, 0, None)
+    result = CliRunner(env=NO_LOCALE).invoke(app, ["--lang", "en", "sync", str(path), "--today", TODAY])
+    assert result.exit_code == 1, result.output
+    assert "Error: missing tab 'Leads' / 'Лиды'" in result.output
+    assert f"or run: sheets-crm init {path} — it adds the missing tab Лиды and changes nothing else." in " ".join(
+        result.output.split()
+    )
+    assert result.output.rstrip().endswith("Nothing was written.")

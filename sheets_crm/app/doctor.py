@@ -269,13 +269,14 @@ def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> 
         if column.required:
             # What stops a sync, in the words the sync stops with.
             problems.append(
-                Issue(
+                Issue.of(
                     data.title,
                     1,
                     guess[1] if guess else name,
                     guess[1] if guess else None,
-                    missing_column_text(tab, column, guess) + " The sync stops until then.",
+                    "{missing} The sync stops until then.",
                     "missing-key-column",
+                    missing=missing_column_text(tab, column, guess),
                 )
             )
         elif guess is not None:

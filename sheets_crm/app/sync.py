@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sheets_crm.app.adopt import with_init_command
+from sheets_crm.app.adopt import init_command
 from sheets_crm.app.report_tab import keep_report
 from sheets_crm.app.review import DigestNumbers, digest_numbers
 from sheets_crm.backends import open_workbook
@@ -136,12 +136,9 @@ def sync(
         try:
             outcome = compute(snapshot, day, template)
         except SheetShapeError as exc:
-            if left is None:  # the fixing command, with this workbook in it
-                raise SheetShapeError(with_init_command(exc.message, workbook.name)) from None
-            # A tab vanished after an earlier attempt had written: the core's message says "Nothing was
-            # written" for the usual case (no write yet); here that is not so.
-            text = with_init_command(exc.message, workbook.name).removesuffix(" Nothing was written.")
-            raise SheetShapeError(f"{text} (an earlier attempt of this sync had written)", outcome=left) from exc
+            # The fixing command with this workbook in it; and if a tab vanished after an earlier attempt of
+            # this sync had written, the outcome is what that write left, not the core's "nothing written".
+            raise exc.retold(outcome=left, **_init_for(exc, workbook.name)) from None
         live = live_columns(outcome.tables, template) if workbook.computes and outcome.tables else None
         try:
             changes = workbook.prepare(outcome.changes, snapshot, live)
@@ -221,3 +218,8 @@ def run_sync(
     """Open ``target`` (a path, a Sheets URL or id) and sync it."""
     workbook = open_workbook(target, credentials=credentials, locale=locale, allow_login=allow_login)
     return sync(workbook, today=today, tz=tz, template=template, dry_run=dry_run)
+
+
+def _init_for(exc: CrmError, target: str) -> dict[str, str]:
+    """The ``init`` value of a core error naming the fixing command, with ``target`` in it."""
+    return {"init": init_command(target)} if "init" in exc.params else {}

@@ -4,6 +4,8 @@
 sources, then ``pybabel update`` / translate / ``pybabel compile`` as the README says:
 
 * the command line's words: ``_()``, ``ngettext()`` and ``N_()`` in :mod:`sheets_crm.cli`;
+* the errors a command stops with: ``N_()`` in :mod:`sheets_crm.errors` (and the core's ``N_()``
+  marks of the messages it raises them with), rendered by :meth:`~sheets_crm.errors.CrmError.said`;
 * the warnings: the message of ``Issue(...)`` / ``Issue.of(...)`` (their 5th argument) and
   ``N_()`` in :mod:`sheets_crm.core` and :mod:`sheets_crm.app` (the doctor's own checks), rendered by
   :func:`sheets_crm.cli.render.issue_line`;
@@ -33,7 +35,7 @@ APP_KEYWORDS: dict[str, Any] = {"of": (5,), "N_": None}
 
 def messages() -> dict[str, str | tuple[str, str]]:
     """msgid -> message (a (singular, plural) pair for plurals): everything the catalog should translate."""
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import extract_from_dir, extract_from_file
     from typer.main import get_command
 
     from sheets_crm.app.doctor import KINDS
@@ -45,6 +47,11 @@ def messages() -> dict[str, str | tuple[str, str]]:
         # babel says "skipping f-string" on stderr for the messages not (yet) given a key: not for here
         with contextlib.redirect_stderr(io.StringIO()):
             extracted = list(extract_from_dir(package / folder, keywords=keywords))
+        if folder == "core":  # the errors a command stops with: their marked messages and outcome sentences
+            extracted += [
+                ("errors.py", *found_in)
+                for found_in in extract_from_file("python", package / "errors.py", {"N_": None})
+            ]
         for _file, _line, msg, _comments, _context in extracted:
             if isinstance(msg, str):
                 found.setdefault(msg, msg)

@@ -83,7 +83,9 @@ def handled() -> Iterator[None]:
     try:
         yield
     except CrmError as exc:
-        err.print(_("Error: {problem}").format(problem=exc), markup=False)
+        if exc.lang:  # an error about a sheet: in the sheet's language, unless one was asked for
+            i18n.use(i18n.choose(sheet=exc.lang))
+        err.print(_("Error: {problem}").format(problem=exc.said(_)), markup=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print(_("Interrupted; the workbook was left as it was before this run."), markup=False)

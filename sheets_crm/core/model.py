@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from sheets_crm.errors import N_
+
 __all__ = [
     "SECTIONS",
     "KEEP",
@@ -454,6 +456,9 @@ class Msg:
         except (KeyError, IndexError, ValueError):
             return self.msgid.format(**self.params)
 
+    def __str__(self) -> str:
+        return self.text()
+
 
 def _filled(params: Mapping[str, Any], gettext: Callable[[str], str] | None) -> dict[str, Any]:
     """The values to put in a message: :class:`Msg` parts in the language of ``gettext``."""
@@ -465,11 +470,6 @@ def _filled(params: Mapping[str, Any], gettext: Callable[[str], str] | None) -> 
             value = "; ".join(v.text(gettext) for v in value)
         out[name] = value
     return out
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for "mark, do not translate"
-    """Mark ``message`` for the catalog without translating it (the core never translates)."""
-    return message
 
 
 def _short(value: Any, limit: int = 60) -> Any:

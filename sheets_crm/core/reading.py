@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from sheets_crm.core.dates import parse_dates
-from sheets_crm.core.model import N_, Issue, Snapshot, TabData
+from sheets_crm.core.model import Issue, Msg, Snapshot, TabData
 from sheets_crm.core.template import LANGS, SYNONYM, Column, Tab, Template, header_likeness
 from sheets_crm.core.text import column_letter as _letter
 from sheets_crm.core.text import normalise
-from sheets_crm.errors import SheetShapeError
+from sheets_crm.errors import N_, SheetShapeError, WriteOutcome
 
 __all__ = [
     "TabMap",
@@ -36,7 +36,27 @@ __all__ = [
     "find_tabs",
     "header_guesses",
     "missing_column_text",
+    "INIT",
+    "MISSING_TAB",
+    "MISSING_COLUMN",
+    "MISSING_COLUMN_GUESS",
 ]
+
+
+#: The command that completes a workbook; the app retells a missing-tab error with the workbook in it.
+INIT = "sheets-crm init"
+MISSING_TAB = N_(
+    "missing tab {names} (the workbook has: {have}). Rename the tab back if it is there under another "
+    "name, or run: {init} — it adds the missing tab {adds} and changes nothing else."
+)
+MISSING_COLUMN = N_(
+    "missing column {names} in the header row (row 1). Add it, or if it is there under another "
+    'header, map that header in sheets-crm.toml: [columns.{tab}] "Their header" = "{column}".'
+)
+MISSING_COLUMN_GUESS = N_(
+    "missing column {names} in the header row (row 1); did you mean {header!r} (column {letter})? "
+    "Rename that header to {name!r}, or map it in sheets-crm.toml: {hint}."
+)
 
 
 @dataclass
@@ -108,11 +128,9 @@ def find_tabs(snapshot: Snapshot, template: Template) -> tuple[dict[str, TabData
         names = "; ".join(" / ".join(f"'{n}'" for n in tab.names.values()) for tab in missing)
         have = ", ".join(f"'{t}'" for t in snapshot.tabs) or "none"
         adds = ", ".join(tab.names[lang] for tab in missing)
-        # "run: sheets-crm init —" is completed with the workbook by the app (app.adopt.with_init_command).
-        raise SheetShapeError(
-            f"missing tab {names} (the workbook has: {have}). Rename the tab back if it is there under another "
-            f"name, or run: sheets-crm init — it adds the missing tab {adds} and changes nothing else. "
-            "Nothing was written."
+        # {init} is "sheets-crm init" here; the app retells the error with the workbook in the command.
+        raise SheetShapeError.of(
+            MISSING_TAB, outcome=WriteOutcome.UNTOUCHED, lang=lang, names=names, have=have, adds=adds, init=INIT
         )
     return found, lang
 
@@ -167,10 +185,12 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
     guesses = header_guesses(tab, columns, unmatched)
     missing_required = [c for c in tab.required_columns if c.id not in columns]
     if missing_required:
-        raise SheetShapeError(
-            f"{data.title}: "
-            + " ".join(missing_column_text(tab, c, guesses.get(c.id)) for c in missing_required)
-            + " Nothing was written."
+        raise SheetShapeError.of(
+            "{tab}: {missing}",
+            outcome=WriteOutcome.UNTOUCHED,
+            lang=lang,
+            tab=data.title,
+            missing=tuple(missing_column_text(tab, c, guesses.get(c.id)) for c in missing_required),
         )
     for column_id, (_col, text) in guesses.items():
         column = tab.column(column_id)
@@ -234,19 +254,21 @@ def header_guesses(tab: Tab, columns: dict[str, int], unmatched: list[tuple[int,
     return guesses
 
 
-def missing_column_text(tab: Tab, column: Column, guess: tuple[int, str] | None) -> str:
-    """Why a required column stops the sync, and the two ways to fix it."""
+def missing_column_text(tab: Tab, column: Column, guess: tuple[int, str] | None) -> Msg:
+    """Why a required column stops the sync, and the two ways to fix it (``str()`` of it: in English)."""
     names = " / ".join(f"'{n}'" for n in column.names.values())
     if guess is None:
-        return (
-            f"missing column {names} in the header row (row 1). Add it, or if it is there under another "
-            f"header, map that header in sheets-crm.toml: {_mapping_hint(tab, column, 'Their header')}."
-        )
+        return Msg(MISSING_COLUMN, {"names": names, "tab": tab.id, "column": column.id})
     col, text = guess
-    return (
-        f"missing column {names} in the header row (row 1); did you mean {text!r} (column {_letter(col)})? "
-        f"Rename that header to {column.names['en']!r}, or map it in sheets-crm.toml: "
-        f"{_mapping_hint(tab, column, text)}."
+    return Msg(
+        MISSING_COLUMN_GUESS,
+        {
+            "names": names,
+            "header": text,
+            "letter": _letter(col),
+            "name": column.names["en"],
+            "hint": _mapping_hint(tab, column, text),
+        },
     )
 
 
