@@ -58,8 +58,10 @@ REPORT_NOT_OURS = N_(
     "a tab named {title!r} exists that sheets-crm did not make: the report is not written there; "
     "rename or delete that tab to let the sync keep its Report tab"
 )
-#: Recomputed every day (and live as a formula on Google): remembered as "a number", not a value.
-_DAILY = frozenset({"days_since_contact"})
+#: Cells that change by themselves every day (Leads' Days since contact, live as a formula on Google; Calls
+#: Today's Days overdue and section): not remembered, so a new day alone rewrites no memory. Typed-over is
+#: told by their kind instead: a number column holding text, a section cell holding no section's label.
+_DAILY = frozenset({"days_since_contact", "days_overdue", "section"})
 
 Line = list[Any]
 
@@ -118,7 +120,8 @@ def begin(
     title = history.title if history else HISTORY_NAMES[tables.lang]
     written = {(ch.tab, ch.row, ch.col): ch.value for ch in changes.changes if ch.value is not KEEP}
     lines: list[Line] = []
-    issues = _typed_over(tables, ledger, written, title, day, lines)
+    labels = frozenset(normalise(label) for names in template.sections.values() for label in names.values())
+    issues = _typed_over(tables, ledger, written, title, day, lines, labels)
     for header, was, now, kind, row, project in work.events:
         where = tables.plan_map.title if row is not None else tables.calls_map.title
         lines.append([day, where, row + 1 if row is not None else None, project, header, was, now, kind])
@@ -150,7 +153,10 @@ def _typed_over(
     history: str,
     day: str,
     lines: list[Line],
+    labels: frozenset[str],
 ) -> list[Issue]:
+    """Tool cells about to be rewritten that hold what a person typed; ``labels``: the sections' labels
+    (normalised, every language), the only text a section cell holds unless typed over."""
     issues: list[Issue] = []
     lm, cm = tables.leads_map, tables.calls_map
     key_col = {lm.title: lm.columns["project"], cm.title: cm.columns.get("id")}
@@ -168,8 +174,7 @@ def _typed_over(
         if not have:
             continue
         if cid in _DAILY:
-            raw = tm.data.cell(r, c)
-            typed = not isinstance(raw, (int, float, dt.date)) or isinstance(raw, bool)  # a date is a number on Google
+            typed = _typed_daily(tm.data.cell(r, c), kind, labels)
         else:
             k = key_col[title]
             key = cell_text(tm.data.cell(r, k)) if k is not None else ""
@@ -195,6 +200,13 @@ def _typed_over(
             )
         )
     return issues
+
+
+def _typed_daily(raw: Any, kind: str, labels: frozenset[str]) -> bool:
+    """Was a daily cell typed over? Its value is not remembered, so only its kind can tell."""
+    if kind == "section":
+        return normalise(cell_text(raw)) not in labels
+    return not isinstance(raw, (int, float, dt.date)) or isinstance(raw, bool)  # a date is a number on Google
 
 
 def _tool_values(tm: TabMap, row: int, written: Mapping[tuple[str, int, int], Any]) -> dict[str, str]:

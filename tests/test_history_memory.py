@@ -1,0 +1,97 @@
+"""Issue 13: the hidden state tab remembers only what changes by a person's or the sync's hand — a new day
+alone rewrites none of its lines — and still catches every typed-over tool cell (History + warning)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from conftest import TODAY, make_snapshot
+from test_history import LEADS, PLAN, history, put, run
+
+from sheets_crm.app.sync import compute
+from sheets_crm.core.ledger import STATE_TITLE
+from sheets_crm.core.model import KEEP, ChangeSet, Snapshot
+from sheets_crm.core.reading import cell_text
+from sheets_crm.core.template import Template
+
+#: An overdue call besides the plan's upcoming ones: its Days overdue and section move every day.
+OVERDUE = ["Acme", dt.date(2026, 11, 19), "Old call", "", "", "Anna"]
+
+
+def crm(template: Template) -> Snapshot:
+    snap = make_snapshot(template, [list(r) for r in LEADS], [list(r) for r in [*PLAN, OVERDUE]])
+    run(snap, template)
+    return snap
+
+
+def state(snap: Snapshot) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (cell_text(line[0]), cell_text(line[1])): json.loads(cell_text(line[2]))
+        for line in snap.tabs[STATE_TITLE].values[1:]
+        if line and cell_text(line[0])
+    }
+
+
+def values_written(changes: ChangeSet) -> list[Any]:
+    return [ch for ch in changes.changes if ch.value is not KEEP]
+
+
+def test_calls_memory_leaves_out_the_daily_cells(template: Template) -> None:
+    snap = crm(template)
+    calls = {k: v for (t, k), v in state(snap).items() if t == "calls"}
+    assert set(calls) == {"P-000002", "P-000003", "P-000004"}
+    for data in calls.values():
+        assert not {"days_overdue", "section"} & set(data)
+    assert calls["P-000004"]["topic"] == "Old call"  # the other tool values are still remembered
+
+
+def test_next_day_rewrites_no_memory_line_because_a_day_passed(template: Template) -> None:
+    snap = crm(template)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    outcome = compute(snap, tomorrow, template)
+    calls = snap.tabs["Calls Today"]
+    days = [cell_text(h) for h in calls.values[0]].index("Days overdue")
+    # The day did change the daily cells of Calls Today ...
+    assert any(ch.tab == "Calls Today" and ch.col == days for ch in values_written(outcome.changes))
+    # ... but of the state tab only the Report tab's memory line (its dates moved).
+    lines = {ch.row for ch in values_written(outcome.changes) if ch.tab == STATE_TITLE}
+    assert [cell_text(snap.tabs[STATE_TITLE].values[r][0]) for r in lines] == ["report"]
+
+
+def test_text_typed_over_days_overdue_and_section_is_kept_in_history(template: Template) -> None:
+    snap = crm(template)
+    row = next(r for r, line in enumerate(snap.tabs["Calls Today"].values, 1) if cell_text(line[-1]) == "P-000004")
+    put(snap, "Calls Today", row, "Days overdue", "ask Bob first")
+    put(snap, "Calls Today", row, "When", "after lunch")
+    put(snap, "Calls Today", row + 1, "When", "Upcoming")  # a section's own label: not typed-over text
+    put(snap, "Calls Today", row + 2, "Days overdue", 7)  # a number: the sync's kind of value
+    outcome = run(snap, template)
+    typed = sorted((i.tab, i.row, i.column, i.value) for i in outcome.issues if i.code == "typed-over")
+    assert typed == [
+        ("Calls Today", row, "Days overdue", "ask Bob first"),
+        ("Calls Today", row, "When", "after lunch"),
+    ]
+    over = {(h["Column"], h["Was"], h["Now"]) for h in history(snap) if h["What"] == "typed-over"}
+    assert over == {("Days overdue", "ask Bob first", "3"), ("When", "after lunch", "Overdue")}
+    got = snap.tabs["Calls Today"].values
+    heads = [cell_text(h) for h in got[0]]
+    assert got[row - 1][heads.index("Days overdue")] == 3 and got[row - 1][heads.index("When")] == "Overdue"
+    assert got[row + 1][heads.index("Days overdue")] in (None, "")  # the typed number was put right
+    again = compute(snap, TODAY, template)
+    assert not values_written(again.changes) and not again.issues  # second sync: a no-op
+
+
+def test_russian_sections_typed_over(template: Template) -> None:
+    snap = make_snapshot(
+        template,
+        [["Акме", "", "", "", "Новый", "Анна", "", ""]],
+        [["Акме", dt.date(2026, 11, 19), "Звонок", "", "", "Анна"]],
+        lang="ru",
+    )
+    run(snap, template)
+    put(snap, "Звонки на сегодня", 2, "Когда", "завтра")
+    outcome = run(snap, template)
+    assert [(i.column, i.value) for i in outcome.issues if i.code == "typed-over"] == [("Когда", "завтра")]
+    assert not values_written(compute(snap, TODAY, template).changes)
