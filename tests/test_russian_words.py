@@ -174,3 +174,22 @@ def test_the_same_error_in_english_with_lang_en(ru_sheet):
         result.output.split()
     )
     assert result.output.rstrip().endswith("Nothing was written.")
+
+
+def test_the_doctors_findings_about_tabs_and_headers_are_russian(ru_sheet):
+    import openpyxl
+
+    book = openpyxl.load_workbook(ru_sheet)
+    book.worksheets[2].title = "Звонки"  # Calls Today renamed: a missing tab with a guess
+    book.worksheets[0]["C1"] = "Телефн"  # a misspelled header: a renamed column
+    book.save(ru_sheet)
+    result = CliRunner(env={"COLUMNS": "120", **NO_LOCALE}).invoke(app, ["doctor", str(ru_sheet), "--today", TODAY])
+    said = " ".join(result.output.split())
+    assert "нет вкладки 'Calls Today' / 'Звонки на сегодня'; может быть, это вкладка 'Звонки'?" in said, said
+    assert f"выполните: sheets-crm init {ru_sheet} — команда добавит недостающую вкладку Звонки на сегодня" in said, (
+        said
+    )
+    assert "столбец C — незнакомый заголовок; может быть, это 'Телефон'?" in said, said
+    ours = ("sheets-crm", "init", "toml", str(ru_sheet), "'Calls Today'", "[columns.leads]", "phone")
+    ours += ("(romashka)",)  # the project's key as the duplicate check compares it: the sheet's own name
+    assert not _latin_words(said, *ours), said

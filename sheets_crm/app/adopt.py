@@ -22,7 +22,7 @@ from sheets_crm.core.layout import Adoption
 from sheets_crm.core.template import Template
 from sheets_crm.errors import CrmError, WorkbookError
 
-__all__ = ["InitResult", "init_local", "init_command", "with_init_command", "INIT_PLACEHOLDER"]
+__all__ = ["InitResult", "init_local", "init_command", "fixing_command", "with_init_command", "INIT_PLACEHOLDER"]
 
 log = logging.getLogger(__name__)
 
@@ -78,5 +78,9 @@ def with_init_command(message: str, target: str) -> str:
     """A core message naming ``sheets-crm init`` with the target filled in."""
     if INIT_PLACEHOLDER not in message:
         return message
-    command = init_command(target) if target else "sheets-crm init <workbook>"
-    return message.replace(INIT_PLACEHOLDER, f"run: {command} —")
+    return message.replace(INIT_PLACEHOLDER, f"run: {fixing_command(target)} —")
+
+
+def fixing_command(target: str) -> str:
+    """:func:`init_command` for ``target``, or its pattern when the target is not known."""
+    return init_command(target) if target else "sheets-crm init <workbook>"

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sheets_crm.app.adopt import INIT_PLACEHOLDER, with_init_command
+from sheets_crm.app.adopt import fixing_command, with_init_command
 from sheets_crm.backends.protocol import LiveColumns, Workbook
 from sheets_crm.core.dedupe import Record, group_issues
 from sheets_crm.core.model import N_, Issue, Snapshot, TabData
 from sheets_crm.core.phones import PhoneCheck, check_phone, region_for_locale
 from sheets_crm.core.planner import plan_crm
 from sheets_crm.core.reading import (
+    INIT,
     TabMap,
     _leads_frame,
     _map_columns,
@@ -197,34 +198,37 @@ def _match_tabs(snapshot: Snapshot, template: Template, problems: list[Issue]) -
                     votes[lang] += 1
         for extra in titles[1:]:
             problems.append(
-                Issue(
+                Issue.of(
                     extra,
                     None,
                     None,
                     None,
-                    f"another tab named like {tab.names['en']!r} (the sync uses {titles[0]!r} "
-                    "and ignores this one); merge or rename it",
+                    "another tab named like {name!r} (the sync uses {used!r} and ignores this one); merge or rename it",
                     "duplicate-tab",
+                    name=tab.names["en"],
+                    used=titles[0],
                 )
             )
     unclaimed = [t for t in snapshot.tabs if t not in claimed]
+    lang = max(LANGS, key=lambda la: (votes[la], la == "en"))
     for tab in template.tabs:
         if tab.id in found:
             continue
         guess = _closest_title(tab, unclaimed)
-        hint = f"; is it the tab {guess!r}? Rename it back" if guess else ""
         problems.append(
-            Issue(
-                tab.names["en"],
+            Issue.of(
+                tab.names[lang],
                 None,
                 None,
                 None,
-                f"missing tab {_both_names(tab.names)}{hint}; the sync stops until it exists. Or "
-                f"{INIT_PLACEHOLDER} it adds the missing tab {tab.names['en']} and changes nothing else",
+                _MISSING_TAB_GUESS if guess else _MISSING_TAB,
                 "missing-tab",
+                names=_both_names(tab.names),
+                guess=guess,
+                name=tab.names[lang],
+                init=INIT,
             )
         )
-    lang = max(LANGS, key=lambda la: (votes[la], la == "en"))
     return found, lang
 
 
@@ -282,38 +286,72 @@ def _column_drift(tab: Tab, data: TabData, lang: str, problems: list[Issue]) -> 
         elif guess is not None:
             col, text = guess
             problems.append(
-                Issue(
+                Issue.of(
                     data.title,
                     1,
                     text,
                     text,
-                    f"column {_letter(col)} is not a known header; did you mean {name!r}? "
-                    f"{_consequence(tab, column).capitalize()} until it is renamed {name!r} or mapped in "
-                    f'sheets-crm.toml: [columns.{tab.id}] "{text}" = "{column.id}"',
+                    _RENAMED[_consequence_kind(column)],
                     "renamed-column",
+                    letter=_letter(col),
+                    name=name,
+                    tab=tab.id,
+                    header=text,
+                    column=column.id,
+                    init=INIT,
                 )
             )
         else:
             problems.append(
-                Issue(
+                Issue.of(
                     data.title,
                     1,
                     name,
                     None,
-                    f"missing column {_both_names(column.names)}; {_consequence(tab, column)}",
+                    _MISSING_COLUMN[_consequence_kind(column)],
                     "missing-column",
+                    names=_both_names(column.names),
+                    init=INIT,
                 )
             )
 
 
-def _consequence(tab: Tab, column: Column) -> str:
-    if column.required:
-        return "the sync stops"
-    if column.owner == "tool":
-        return (
-            f"the next sync adds it after the last column (or {INIT_PLACEHOLDER} it adds it and changes nothing else)"
-        )
-    return "the sync reads it as empty"
+def _consequence_kind(column: Column) -> str:
+    """What a column's absence means to the sync: it stops, it adds the column, or it reads it as empty."""
+    return "stops" if column.required else "adds" if column.owner == "tool" else "empty"
+
+
+_MISSING_TAB = N_(
+    "missing tab {names}; the sync stops until it exists. Or run: {init} — it adds the missing tab {name} and "
+    "changes nothing else"
+)
+_MISSING_TAB_GUESS = N_(
+    "missing tab {names}; is it the tab {guess!r}? Rename it back; the sync stops until it exists. Or run: {init} — "
+    "it adds the missing tab {name} and changes nothing else"
+)
+_MISSING_COLUMN = {
+    "stops": N_("missing column {names}; the sync stops"),
+    "adds": N_(
+        "missing column {names}; the next sync adds it after the last column (or run: {init} — it adds it and "
+        "changes nothing else)"
+    ),
+    "empty": N_("missing column {names}; the sync reads it as empty"),
+}
+_RENAMED = {
+    "stops": N_(
+        "column {letter} is not a known header; did you mean {name!r}? The sync stops until it is renamed "
+        '{name!r} or mapped in sheets-crm.toml: [columns.{tab}] "{header}" = "{column}"'
+    ),
+    "adds": N_(
+        "column {letter} is not a known header; did you mean {name!r}? The next sync adds it after the last "
+        "column (or run: {init} — it adds it and changes nothing else) until it is renamed {name!r} or mapped in "
+        'sheets-crm.toml: [columns.{tab}] "{header}" = "{column}"'
+    ),
+    "empty": N_(
+        "column {letter} is not a known header; did you mean {name!r}? The sync reads it as empty until it is "
+        'renamed {name!r} or mapped in sheets-crm.toml: [columns.{tab}] "{header}" = "{column}"'
+    ),
+}
 
 
 # -- leads -----------------------------------------------------------------------------
@@ -473,20 +511,18 @@ def _odd_dates(plan: pd.DataFrame, pm: TabMap, today: dt.date, problems: list[Is
         if years <= _ODD_YEARS:
             continue
         raw = pm.data.cell(row - 1, col) if col is not None else None
-        typed = (
-            f"; the cell holds the number {cell_text(raw)}, read as a day count from 1899-12-30"
-            if isinstance(raw, (int, float)) and not isinstance(raw, bool)
-            else ""
-        )
-        when = "ago" if day < today else "from now"
+        number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
         problems.append(
-            Issue(
+            Issue.of(
                 pm.title,
                 row,
                 pm.header_of("date"),
                 raw,
-                f"dated {day.isoformat()}, {int(years)} years {when}{typed}",
+                _ODD_DATE[(day < today, number)],
                 "odd-date",
+                day=day.isoformat(),
+                years=int(years),
+                number=cell_text(raw),
             )
         )
 
@@ -549,7 +585,7 @@ def diagnose(
         if plan is not None and pm is not None:
             _follow_ups(leads, plan, lm, pm, template, today, problems)
     # The command that fixes a missing tab or tool column, with this workbook in it.
-    problems[:] = [replace(p, message=with_init_command(p.message, target)) for p in problems]
+    problems[:] = [_with_init(p, target) for p in problems]
     return report
 
 
@@ -599,3 +635,25 @@ def _live_problems(workbook: Workbook, snapshot: Snapshot, template: Template) -
     key = lm.columns["project"]
     rows = [r for r in range(1, data.height) if cell_text(data.cell(r, key))]
     return workbook.live_problems(snapshot, live, rows)
+
+
+_ODD_DATE = {
+    (True, False): N_("dated {day}, {years} years ago"),
+    (False, False): N_("dated {day}, {years} years from now"),
+    (True, True): N_(
+        "dated {day}, {years} years ago; the cell holds the number {number}, read as a day count from 1899-12-30"
+    ),
+    (False, True): N_(
+        "dated {day}, {years} years from now; the cell holds the number {number}, read as a day count from 1899-12-30"
+    ),
+}
+
+
+def _with_init(problem: Issue, target: str) -> Issue:
+    """A problem naming the fixing command, with this workbook in the command."""
+    if "init" in problem.params:
+        p = problem
+        return Issue.of(
+            p.tab, p.row, p.column, p.value, p.msgid, p.code, **{**p.params, "init": fixing_command(target)}
+        )
+    return replace(problem, message=with_init_command(problem.message, target))

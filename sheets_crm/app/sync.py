@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sheets_crm.app.adopt import init_command
+from sheets_crm.app.adopt import fixing_command
 from sheets_crm.app.report_tab import keep_report
 from sheets_crm.app.review import DigestNumbers, digest_numbers
 from sheets_crm.backends import open_workbook
@@ -222,4 +222,4 @@ def run_sync(
 
 def _init_for(exc: CrmError, target: str) -> dict[str, str]:
     """The ``init`` value of a core error naming the fixing command, with ``target`` in it."""
-    return {"init": init_command(target)} if "init" in exc.params else {}
+    return {"init": fixing_command(target)} if "init" in exc.params else {}
