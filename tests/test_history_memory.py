@@ -95,3 +95,56 @@ def test_russian_sections_typed_over(template: Template) -> None:
     outcome = run(snap, template)
     assert [(i.column, i.value) for i in outcome.issues if i.code == "typed-over"] == [("Когда", "завтра")]
     assert not values_written(compute(snap, TODAY, template).changes)
+
+
+def places(snap: Snapshot) -> dict[tuple[str, str], int]:
+    return {
+        (cell_text(line[0]), cell_text(line[1])): r
+        for r, line in enumerate(snap.tabs[STATE_TITLE].values)
+        if r and line and cell_text(line[0])
+    }
+
+
+def test_memory_lines_keep_their_place_when_rows_come_and_go(template: Template) -> None:
+    snap = crm(template)
+    before = places(snap)
+    # A lead and a plan row arrive (their lines would once have pushed every plan and call line down) ...
+    snap.tabs["Leads"].values.insert(1, ["Delta", "Dan", "", "", "New", "Maria", "", ""])
+    snap.tabs["Contact Plan"].values.append(["Delta", dt.date(2026, 11, 23), "Intro", "", "", "Maria"])
+    outcome = run(snap, template)
+    after = places(snap)
+    assert {k: after[k] for k in before} == before  # every remembered line stayed where it was
+    new = {k for k in after if k not in before}
+    assert {k for k in new if k[0] != "plan"} == {("leads", "delta"), ("calls", "P-000005")}
+    rewritten = {ch.row for ch in values_written(outcome.changes) if ch.tab == STATE_TITLE}
+    assert rewritten == {after[k] for k in new} | {after[("report", "grid")]}  # the Report's counts moved
+    # ... and a call leaving frees its line for the next new one instead of moving the rest up.
+    row = next(r for r, line in enumerate(snap.tabs["Calls Today"].values, 1) if cell_text(line[-1]) == "P-000004")
+    put(snap, "Calls Today", row, "Status", "Done")
+    freed = after[("calls", "P-000004")]
+    run(snap, template)
+    again = places(snap)
+    assert ("calls", "P-000004") not in again
+    assert {k: again[k] for k in after if k in again} == {k: after[k] for k in again if k in after}
+    snap.tabs["Contact Plan"].values.append(["Beta", dt.date(2026, 11, 23), "Follow up", "", "", "Ivan"])
+    run(snap, template)
+    latest = places(snap)
+    assert {k for k, r in latest.items() if r == freed and k not in again}  # a new line took the free one
+    assert not values_written(compute(snap, TODAY, template).changes)
+
+
+def test_memory_written_by_the_previous_version_still_syncs(template: Template) -> None:
+    """The previous version remembered the calls' Days overdue and section: read, nothing flagged, rewritten."""
+    snap = crm(template)
+    tab = snap.tabs[STATE_TITLE]
+    old = {"days_overdue": "3", "section": "Overdue"}
+    for line in tab.values[1:]:
+        if cell_text(line[0]) == "calls":
+            data = json.loads(cell_text(line[2]))
+            line[2] = json.dumps(dict(sorted({**data, **old}.items())), separators=(",", ":"))
+    outcome = run(snap, template)
+    assert not [i for i in outcome.issues if i.code == "typed-over"]
+    assert not [h for h in history(snap) if h["What"] == "typed-over"]
+    for (t, _key), data in state(snap).items():
+        assert t != "calls" or not {"days_overdue", "section"} & set(data)
+    assert not values_written(compute(snap, TODAY, template).changes)

@@ -135,7 +135,7 @@ def finish(rec: Recording, changes: ChangeSet) -> None:
     """Append the recorded lines to History and write the new memory to the state tab (both made when missing)."""
     ledger = rec.ledger
     _history_writes(rec.history, rec.title, rec.lang, rec.lines, rec.today, changes)
-    state_grid = ledger.grid(rec.memory) + rec.state_rows
+    state_grid = ledger.grid(rec.memory, rec.state_rows)
     if ledger.tab is None:
         changes.new_tabs[STATE_TITLE] = True
     changes.changes.extend(grid_changes(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))

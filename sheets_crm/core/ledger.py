@@ -29,7 +29,7 @@ __all__ = ["STATE_TITLE", "STATE_HEADERS", "Ledger", "canon", "find_tab", "grid_
 #: The hidden state tab's title (one name for both languages: people are not meant to read it).
 STATE_TITLE = "_sheets_crm"
 STATE_HEADERS = ("Tab", "Key", "Data")
-#: Order of the remembered rows: calls last, because they come and go every day.
+#: Order of the remembered rows on a first sync (later each keeps its line).
 _TAB_ORDER = ("leads", "plan", "calls")
 #: 9999-12-31 as a serial day number: larger numbers in a date column are not dates.
 _MAX_SERIAL = 2958466
@@ -63,11 +63,14 @@ class Ledger:
     rows: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     #: The state tab as read (None: the workbook has none yet).
     tab: TabData | None = None
+    #: Where each remembered row stands in the state tab (0-based, the header is row 0).
+    places: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
     def read(cls, tabs: Mapping[str, TabData]) -> Ledger:
         tab = find_tab(tabs, (STATE_TITLE,))
         rows: dict[tuple[str, str], dict[str, str]] = {}
+        places: dict[tuple[str, str], int] = {}
         if tab is not None:
             for r in range(1, tab.height):
                 kind, key, raw = (cell_text(tab.cell(r, c)) for c in range(3))
@@ -77,7 +80,8 @@ class Ledger:
                     continue  # a damaged line: forgotten, so nothing is flagged from it
                 if kind and key and isinstance(data, dict):
                     rows[(kind, key)] = {str(k): str(v) for k, v in data.items()}
-        return cls(rows, tab)
+                    places[(kind, key)] = r
+        return cls(rows, tab, places)
 
     @property
     def known(self) -> bool:
@@ -90,18 +94,36 @@ class Ledger:
     def keys(self, tab_id: str) -> list[str]:
         return [k for t, k in self.rows if t == tab_id]
 
-    def grid(self, new: Mapping[tuple[str, str], Mapping[str, str]]) -> list[list[Any]]:
-        """The state tab's rows for the ``new`` memory: remembered keys keep their order (few cells
-        move), new keys follow, per tab in :data:`_TAB_ORDER`."""
-        out: list[list[Any]] = [list(STATE_HEADERS)]
+    def grid(
+        self, new: Mapping[tuple[str, str], Mapping[str, str]], extra: Iterable[list[Any]] = ()
+    ) -> list[list[Any]]:
+        """The state tab's rows for the ``new`` memory and the ``extra`` ready lines (``[tab, key, data]``,
+        the Report tab's memory). A remembered row stays on its line, so rows coming and going elsewhere
+        move no other line (only changed lines are rewritten); a new row takes the first line left free
+        (by a forgotten row or a damaged line), else goes at the end; on a first sync they follow
+        :data:`_TAB_ORDER`, the extra lines last."""
+        lines: dict[tuple[str, str], list[Any]] = {}
         for tab_id in _TAB_ORDER:
-            keys = [k for k in self.keys(tab_id) if (tab_id, k) in new]
-            seen = set(keys)
-            keys += [k for t, k in new if t == tab_id and k not in seen]
-            for key in keys:
-                data = {c: v for c, v in sorted(new[(tab_id, key)].items()) if v}
-                out.append([tab_id, key, json.dumps(data, ensure_ascii=False, separators=(",", ":"))])
-        return out
+            for t, key in new:
+                if t == tab_id:
+                    data = {c: v for c, v in sorted(new[(t, key)].items()) if v}
+                    lines[(t, key)] = [t, key, json.dumps(data, ensure_ascii=False, separators=(",", ":"))]
+        for line in extra:
+            lines[(str(line[0]), str(line[1]))] = line
+        kept = {self.places[k]: k for k in lines if k in self.places}
+        end = max(kept, default=0) + 1
+        grid: list[list[Any]] = [list(STATE_HEADERS)] + [[] for _ in range(1, end)]
+        for r, k in kept.items():
+            grid[r] = lines[k]
+        free = iter([r for r in range(1, end) if r not in kept])
+        for k, line in lines.items():
+            if k not in self.places:
+                r = next(free, None)
+                if r is None:
+                    grid.append(line)
+                else:
+                    grid[r] = line
+        return grid
 
 
 def grid_changes(tab: TabData | None, title: str, grid: list[list[Any]], keep_rows: int = 0) -> list[CellChange]:
