@@ -118,11 +118,11 @@ class Ledger:
         free = iter([r for r in range(1, end) if r not in kept])
         for k, line in lines.items():
             if k not in self.places:
-                r = next(free, None)
-                if r is None:
+                slot = next(free, None)
+                if slot is None:
                     grid.append(line)
                 else:
-                    grid[r] = line
+                    grid[slot] = line
         return grid
 
 
