@@ -11,7 +11,7 @@ from conftest import TODAY, make_snapshot
 from test_history import LEADS, PLAN, history, put, run
 
 from sheets_crm.app.sync import compute
-from sheets_crm.core.ledger import STATE_TITLE
+from sheets_crm.core.ledger import PLAN_FIELDS, STATE_TITLE
 from sheets_crm.core.model import KEEP, ChangeSet, Snapshot
 from sheets_crm.core.reading import cell_text
 from sheets_crm.core.template import Template
@@ -133,18 +133,50 @@ def test_memory_lines_keep_their_place_when_rows_come_and_go(template: Template)
     assert not values_written(compute(snap, TODAY, template).changes)
 
 
-def test_memory_written_by_the_previous_version_still_syncs(template: Template) -> None:
-    """The previous version remembered the calls' Days overdue and section: read, nothing flagged, rewritten."""
+def to_previous_format(snap: Snapshot) -> None:
+    """Turn the state tab into what the previous version wrote: every line a JSON object, a plan row's with
+    ``~topic`` too, a call's with its Days overdue and section."""
+    plan = {cell_text(line[-1]): line for line in snap.tabs["Contact Plan"].values[1:]}
+    calls = {cell_text(line[-1]): line for line in snap.tabs["Calls Today"].values[1:]}
+    for line in snap.tabs[STATE_TITLE].values[1:]:
+        kind, key, data = cell_text(line[0]), cell_text(line[1]), json.loads(cell_text(line[2]))
+        if kind == "plan":
+            data = {f: v for f, v in zip(PLAN_FIELDS, data, strict=False) if v}
+            data["~topic"] = cell_text(plan[key][2])
+        elif kind == "calls":
+            data.update(section=cell_text(calls[key][0]), days_overdue=cell_text(calls[key][2]))
+        else:
+            continue
+        line[2] = json.dumps({f: v for f, v in sorted(data.items()) if v}, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_plan_memory_is_an_array_of_what_history_needs(template: Template) -> None:
     snap = crm(template)
-    tab = snap.tabs[STATE_TITLE]
-    old = {"days_overdue": "3", "section": "Overdue"}
-    for line in tab.values[1:]:
-        if cell_text(line[0]) == "calls":
-            data = json.loads(cell_text(line[2]))
-            line[2] = json.dumps(dict(sorted({**data, **old}.items())), separators=(",", ":"))
+    plan = {k: v for (t, k), v in state(snap).items() if t == "plan"}
+    assert plan["P-000001"] == ["Acme", "2026-11-20", "Done", "Liked it"]
+    assert plan["P-000002"] == ["Beta", "2026-11-24"]  # no status or result yet; no topic ever
+
+
+def test_memory_written_by_the_previous_version_still_syncs(template: Template) -> None:
+    """A workbook synced by the previous version: its memory is read, nothing is flagged from the fields
+    no longer kept, no line is rewritten just for its format, and History still works from it."""
+    snap = crm(template)
+    to_previous_format(snap)
+    previous = [list(line) for line in snap.tabs[STATE_TITLE].values]
     outcome = run(snap, template)
-    assert not [i for i in outcome.issues if i.code == "typed-over"]
-    assert not [h for h in history(snap) if h["What"] == "typed-over"]
-    for (t, _key), data in state(snap).items():
-        assert t != "calls" or not {"days_overdue", "section"} & set(data)
-    assert not values_written(compute(snap, TODAY, template).changes)
+    assert not outcome.issues and not [h for h in history(snap) if h["What"] == "typed-over"]
+    assert snap.tabs[STATE_TITLE].values == previous  # not even the Report's line: same day, same counts
+    # A day later, a re-dated plan row, a cancelled one and a typed-over call are told from the old lines.
+    put(snap, "Contact Plan", 3, "Date", dt.date(2026, 11, 26))
+    put(snap, "Contact Plan", 2, "Status", "Cancelled")
+    row = next(r for r, line in enumerate(snap.tabs["Calls Today"].values, 1) if cell_text(line[-1]) == "P-000004")
+    put(snap, "Calls Today", row, "Topic", "ring before noon")
+    tomorrow = TODAY + dt.timedelta(days=1)
+    outcome = run(snap, template, tomorrow)
+    got = {(h["What"], h["Project"], h["Was"], h["Now"]) for h in history(snap)}
+    assert {("re-dated", "Beta", "2026-11-24", "2026-11-26"), ("cancelled", "Acme", "Done", "Cancelled")} <= got
+    assert ("typed-over", "Acme", "ring before noon", "Old call") in got
+    memory = state(snap)
+    assert memory[("plan", "P-000002")] == ["Beta", "2026-11-26"]  # rewritten lines take the new format
+    assert memory[("plan", "P-000003")] == {"~date": "2026-11-25", "~project": "Gamma", "~topic": "Call"}
+    assert not values_written(compute(snap, tomorrow, template).changes)

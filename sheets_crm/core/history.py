@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_crm.core.ledger import STATE_TITLE, Ledger, canon, find_tab, grid_changes
+from sheets_crm.core.ledger import PLAN_FIELDS, STATE_TITLE, Ledger, canon, find_tab, grid_changes
 from sheets_crm.core.model import KEEP, N_, CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.reading import Tables, TabMap, cell_text
 from sheets_crm.core.template import Template, default_template
@@ -235,8 +235,7 @@ def _memory(
         memory[("leads", key)], rows[("leads", key)] = data, int(row)
     for row, call_id in work.ids.items():
         memory[("plan", call_id)] = {
-            "~" + cid: canon(work.plan_value(tables, row, cid), pm.tab.column(cid).type)
-            for cid in ("project", "date", "topic", "status", "result")
+            f: canon(work.plan_value(tables, row, f[1:]), pm.tab.column(f[1:]).type) for f in PLAN_FIELDS
         }
         rows[("plan", call_id)] = row + 1
     id_col = cm.columns["id"]

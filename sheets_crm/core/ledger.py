@@ -2,9 +2,10 @@
 
 The state tab ``_sheets_crm`` (same name in every language, hidden) has one row per remembered
 row of the CRM: ``Tab`` (``leads`` / ``plan`` / ``calls``), ``Key`` (the lead's normalised project,
-a plan or call row's ID) and ``Data``, a JSON object ``{column id: text}``. Tool columns hold the
-value the sync last wrote; ``~``-prefixed entries hold what it last *saw* in a person's cell
-(a lead's ``~stage`` / ``~owner``, a plan row's ``~date`` / ``~status`` / ``~result``). Because it is
+a plan or call row's ID) and ``Data``, a JSON object ``{column id: text}`` (a plan row's: an array,
+:data:`PLAN_FIELDS`). Tool columns hold the value the sync last wrote; ``~``-prefixed entries hold what
+it last *saw* in a person's cell (a lead's ``~stage`` / ``~owner``, a plan row's ``~date`` / ``~status`` /
+``~result``). A remembered row keeps its line from sync to sync. Because it is
 a tab, the memory travels with the spreadsheet (copies, downloads, other machines).
 
 Values are compared as text (:func:`canon`): dates as ISO days, whatever the backend gives.
@@ -24,13 +25,21 @@ from sheets_crm.core.model import CellChange, TabData
 from sheets_crm.core.reading import cell_text
 from sheets_crm.core.text import normalise
 
-__all__ = ["STATE_TITLE", "STATE_HEADERS", "Ledger", "canon", "find_tab", "grid_changes"]
+__all__ = ["STATE_TITLE", "STATE_HEADERS", "PLAN_FIELDS", "Ledger", "canon", "find_tab", "grid_changes"]
 
 #: The hidden state tab's title (one name for both languages: people are not meant to read it).
 STATE_TITLE = "_sheets_crm"
 STATE_HEADERS = ("Tab", "Key", "Data")
 #: Order of the remembered rows on a first sync (later each keeps its line).
 _TAB_ORDER = ("leads", "plan", "calls")
+#: A plan row's memory is a JSON array of these, in this order (trailing empties left out): the few things
+#: History and the work list need (the project for a removed row's line, the date for re-dated, the status
+#: for done/cancelled and conflicts, the result for conflicts). A JSON object (the previous format, with
+#: ``~topic`` too) is still read.
+PLAN_FIELDS = ("~project", "~date", "~status", "~result")
+#: What earlier versions remembered and this one does not (a plan row's topic; a call's Days overdue and
+#: section, which change every day): a line that differs from the new memory only by these is left as it is.
+_RETIRED = frozenset({"~topic", "days_overdue", "section"})
 #: 9999-12-31 as a serial day number: larger numbers in a date column are not dates.
 _MAX_SERIAL = 2958466
 
@@ -78,8 +87,10 @@ class Ledger:
                     data = json.loads(raw) if raw else {}
                 except ValueError:
                     continue  # a damaged line: forgotten, so nothing is flagged from it
+                if kind == "plan" and isinstance(data, list):
+                    data = dict(zip(PLAN_FIELDS, data, strict=False))
                 if kind and key and isinstance(data, dict):
-                    rows[(kind, key)] = {str(k): str(v) for k, v in data.items()}
+                    rows[(kind, key)] = {str(k): str(v) for k, v in data.items() if v not in ("", None)}
                     places[(kind, key)] = r
         return cls(rows, tab, places)
 
@@ -94,6 +105,15 @@ class Ledger:
     def keys(self, tab_id: str) -> list[str]:
         return [k for t, k in self.rows if t == tab_id]
 
+    def _data_cell(self, tab_id: str, key: str, data: Mapping[str, str]) -> Any:
+        """The Data cell for ``data``: the line as read when it says the same (an earlier version's format
+        included, so a new version rewrites no line just for its format), else newly encoded."""
+        old = self.rows.get((tab_id, key))
+        if old is not None and self.tab is not None and (tab_id, key) in self.places:
+            if {f: v for f, v in old.items() if f not in _RETIRED} == {f: v for f, v in data.items() if v}:
+                return self.tab.cell(self.places[(tab_id, key)], 2)
+        return _encode(tab_id, data)
+
     def grid(
         self, new: Mapping[tuple[str, str], Mapping[str, str]], extra: Iterable[list[Any]] = ()
     ) -> list[list[Any]]:
@@ -106,8 +126,7 @@ class Ledger:
         for tab_id in _TAB_ORDER:
             for t, key in new:
                 if t == tab_id:
-                    data = {c: v for c, v in sorted(new[(t, key)].items()) if v}
-                    lines[(t, key)] = [t, key, json.dumps(data, ensure_ascii=False, separators=(",", ":"))]
+                    lines[(t, key)] = [t, key, self._data_cell(t, key, new[(t, key)])]
         for line in extra:
             lines[(str(line[0]), str(line[1]))] = line
         kept = {self.places[k]: k for k in lines if k in self.places}
@@ -124,6 +143,19 @@ class Ledger:
                 else:
                     grid[slot] = line
         return grid
+
+
+def _encode(tab_id: str, data: Mapping[str, str]) -> str:
+    """One memory row's Data cell: a plan row's :data:`PLAN_FIELDS` as an array, else an object of the
+    non-empty values."""
+    packed: list[str] | dict[str, str]
+    if tab_id == "plan":
+        packed = [data.get(f, "") for f in PLAN_FIELDS]
+        while packed and not packed[-1]:
+            packed.pop()
+    else:
+        packed = {c: v for c, v in sorted(data.items()) if v}
+    return json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
 
 
 def grid_changes(tab: TabData | None, title: str, grid: list[list[Any]], keep_rows: int = 0) -> list[CellChange]:
