@@ -180,3 +180,22 @@ def test_memory_written_by_the_previous_version_still_syncs(template: Template) 
     assert memory[("plan", "P-000002")] == ["Beta", "2026-11-26"]  # rewritten lines take the new format
     assert memory[("plan", "P-000003")] == {"~date": "2026-11-25", "~project": "Gamma", "~topic": "Call"}
     assert not values_written(compute(snap, tomorrow, template).changes)
+
+
+def test_odd_memory_lines_are_forgotten_and_their_lines_reused(template: Template) -> None:
+    """A person who unhides the state tab and types into it: a damaged line is forgotten (nothing flagged
+    from it), an odd array is read as far as it goes, and the next sync puts a well-formed memory back."""
+    snap = crm(template)
+    where = places(snap)
+    tab = snap.tabs[STATE_TITLE]
+    tab.values[where[("plan", "P-000002")]][2] = "{not json"
+    tab.values[where[("plan", "P-000003")]][2] = '["Gamma", 20261125, null, {"x": 1}, "extra"]'
+    outcome = run(snap, template)
+    assert not outcome.issues
+    got = {h["What"] for h in history(snap)}
+    assert "added" in got  # P-000002 was forgotten, so it counts as new again; no crash, no typed-over
+    assert "typed-over" not in got
+    memory = state(snap)
+    assert memory[("plan", "P-000002")] == ["Beta", "2026-11-24"]
+    assert memory[("plan", "P-000003")] == ["Gamma", "2026-11-25"]
+    assert not values_written(compute(snap, TODAY, template).changes)
