@@ -193,3 +193,17 @@ def test_the_doctors_findings_about_tabs_and_headers_are_russian(ru_sheet):
     ours = ("sheets-crm", "init", "toml", str(ru_sheet), "'Calls Today'", "[columns.leads]", "phone")
     ours += ("(romashka)",)  # the project's key as the duplicate check compares it: the sheet's own name
     assert not _latin_words(said, *ours), said
+
+
+def test_a_workbook_open_in_libreoffice_is_said_in_the_sheets_language(ru_sheet):
+    """The error a local user meets most: the lock file beside the workbook stops the sync, in Russian."""
+    lock = ru_sheet.with_name(f".~lock.{ru_sheet.name}#")
+    lock.write_text("someone,host,2026-11-22")
+    before = ru_sheet.read_bytes()
+    result = CliRunner(env={"COLUMNS": "200", **NO_LOCALE}).invoke(app, ["sync", str(ru_sheet), "--today", TODAY])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert said.startswith(f"Ошибка: {ru_sheet} открыт в Excel или LibreOffice"), said
+    assert said.endswith("Ничего не записано."), said
+    assert not _latin_words(said, str(lock), lock.name, str(ru_sheet), "Excel", "LibreOffice", "sheets-crm"), said
+    assert ru_sheet.read_bytes() == before

@@ -154,7 +154,7 @@ def sync(
                 left = _again(exc, attempt, left, workbook.name)
                 continue
             except CrmError as exc:
-                raise _after(exc, left) from None
+                raise _after(exc, left, outcome.lang) from None
             written = True
         return SyncResult(
             target=workbook.name,
@@ -197,10 +197,13 @@ def _again(
     return left
 
 
-def _after(exc: CrmError, left: WriteOutcome | None) -> CrmError:
-    """An error after an earlier attempt may already have written: say so (attached, not rewritten)."""
+def _after(exc: CrmError, left: WriteOutcome | None, lang: str | None = None) -> CrmError:
+    """An error after an earlier attempt may already have written: say so (attached, not rewritten);
+    once the sheet was read, the error is about a sheet in ``lang``."""
     if left is not None and exc.outcome in (None, WriteOutcome.UNTOUCHED):
         exc.outcome = left
+    if lang and exc.lang is None:
+        exc.lang = lang
     return exc
 
 

@@ -4,8 +4,8 @@
 sources, then ``pybabel update`` / translate / ``pybabel compile`` as the README says:
 
 * the command line's words: ``_()``, ``ngettext()`` and ``N_()`` in :mod:`sheets_crm.cli`;
-* the errors a command stops with: ``N_()`` in :mod:`sheets_crm.errors` (and the core's ``N_()``
-  marks of the messages it raises them with), rendered by :meth:`~sheets_crm.errors.CrmError.said`;
+* the errors a command stops with: ``N_()`` in :mod:`sheets_crm.errors` (and the ``N_()`` marks of
+  the messages the core and the backends raise them with), rendered by :meth:`~sheets_crm.errors.CrmError.said`;
 * the warnings: the message of ``Issue(...)`` / ``Issue.of(...)`` (their 5th argument) and
   ``N_()`` in :mod:`sheets_crm.core` and :mod:`sheets_crm.app` (the doctor's own checks), rendered by
   :func:`sheets_crm.cli.render.issue_line`;
@@ -43,7 +43,8 @@ def messages() -> dict[str, str | tuple[str, str]]:
 
     package = Path(__file__).resolve().parent.parent
     found: dict[str, str | tuple[str, str]] = {}
-    for folder, keywords in (("cli", CLI_KEYWORDS), ("core", CORE_KEYWORDS), ("app", APP_KEYWORDS)):
+    folders = (("cli", CLI_KEYWORDS), ("core", CORE_KEYWORDS), ("app", APP_KEYWORDS), ("backends", {"N_": None}))
+    for folder, keywords in folders:
         # babel says "skipping f-string" on stderr for the messages not (yet) given a key: not for here
         with contextlib.redirect_stderr(io.StringIO()):
             extracted = list(extract_from_dir(package / folder, keywords=keywords))

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from sheets_crm.errors import ConcurrentEditError, WorkbookError, WorkbookLockedError
+from sheets_crm.errors import N_, ConcurrentEditError, WorkbookError, WorkbookLockedError, WriteOutcome
 
 __all__ = [
     "Identity",
@@ -44,6 +44,18 @@ __all__ = [
     "write_atomically",
     "save_atomically",
 ]
+
+# The messages a person meets most (the workbook is open elsewhere), in the catalog so they are said in
+# the person's language; the outcome sentence ("Nothing was written.") is added by the error itself.
+_UNTOUCHED = WriteOutcome.UNTOUCHED
+_OPEN_ELSEWHERE = N_(
+    "{path} is open in Excel or LibreOffice (lock file {lock} is present). Close it there and run again. "
+    "If no program has it open, delete {full}."
+)
+_READ_ONLY = N_("{path} is read-only; sheets-crm will not change it. Make it writable (e.g. chmod u+w) and run again.")
+_PERMISSION_DENIED = N_("{path}: permission denied (is it open in another program?)")
+_SAVED_MEANWHILE = N_("{path} was saved by another program while the sync was running.")
+_CANNOT_REPLACE = N_("{path}: cannot replace the file (is it open in another program?)")
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +81,14 @@ def lock_file(path: Path) -> Path | None:
 def check_unlocked(path: Path, shown: Path | None = None) -> None:
     lock = lock_file(path)
     if lock is not None:
-        raise WorkbookLockedError(
-            f"{shown or path} is open in Excel or LibreOffice (lock file {lock.name} is present). "
-            "Close it there and run again; nothing was written. If no program has it open, "
-            f"delete {lock}."
-        )
+        raise WorkbookLockedError.of(_OPEN_ELSEWHERE, outcome=_UNTOUCHED, path=shown or path, lock=lock.name, full=lock)
 
 
 def check_writable(path: Path, shown: Path | None = None) -> None:
     """Refuse a read-only workbook (as root, ``os.access`` would say yes: look at the mode bits)."""
     st = path.stat()
     if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
-        raise WorkbookError(
-            f"{shown or path} is read-only; sheets-crm will not change it. Make it writable "
-            f"(e.g. chmod u+w) and run again; nothing was written."
-        )
+        raise WorkbookError.of(_READ_ONLY, outcome=_UNTOUCHED, path=shown or path)
 
 
 def identity(st: os.stat_result) -> Identity:
@@ -97,7 +102,7 @@ def read_file(path: Path, shown: Path | None = None) -> tuple[bytes, Identity]:
             before = os.fstat(fh.fileno())
             data = fh.read()
     except PermissionError:
-        raise WorkbookLockedError(f"{shown or path}: permission denied (is it open in another program?)") from None
+        raise WorkbookLockedError.of(_PERMISSION_DENIED, path=shown or path) from None
     except IsADirectoryError:
         raise WorkbookError(f"{shown or path} is a folder, not a workbook") from None
     except OSError as exc:
@@ -183,18 +188,14 @@ def write_atomically(
         except FileNotFoundError:
             now = None
         if now != expected:
-            raise ConcurrentEditError(
-                f"{shown} was saved by another program while the sync was running; nothing was written."
-            )
+            raise ConcurrentEditError.of(_SAVED_MEANWHILE, outcome=_UNTOUCHED, path=shown)
 
     try:
         replace_atomically(path, write, before_replace=still_the_file_read)
     except TempFileError as exc:  # the folder refused even the temporary file
         raise WorkbookError(_explain(exc, shown)) from None
     except PermissionError:
-        raise WorkbookLockedError(
-            f"{shown}: cannot replace the file (is it open in another program?); nothing was written"
-        ) from None
+        raise WorkbookLockedError.of(_CANNOT_REPLACE, outcome=_UNTOUCHED, path=shown) from None
     except OSError as exc:
         raise WorkbookError(_explain(exc, shown)) from None
 
