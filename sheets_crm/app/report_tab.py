@@ -168,7 +168,7 @@ def keep_report(
             continue
         if have and have != memory.get(f"{r}:{c}", ""):
             _typed(rec, title, r, c, have, text, day)
-        changes.changes.append(CellChange(title, r, c, value=value))
+        changes.add(CellChange(title, r, c, value=value))
     for key, old in memory.items():
         at = _CELL.fullmatch(key)
         if at is None:  # the state tab edited by hand: a line it cannot read is forgotten, never a crash
@@ -176,7 +176,7 @@ def keep_report(
         r, c = int(at[1]), int(at[2])
         have = cell_text(tab.cell(r, c)) if tab is not None else ""
         if (r, c) not in want and have and have == old:  # the tool's own value, no longer needed
-            changes.changes.append(CellChange(title, r, c, value=None))
+            changes.add(CellChange(title, r, c, value=None))
     data = {f"{r}:{c}": cell_text(v) for (r, c), v in want.items()}
     rec.state_rows.append([*MEMORY, json.dumps(data, ensure_ascii=False, separators=(",", ":"))])
 

@@ -118,7 +118,10 @@ def begin(
     day = today.isoformat()
     history = find_tab(snapshot.tabs, HISTORY_NAMES.values())
     title = history.title if history else HISTORY_NAMES[tables.lang]
-    written = {(ch.tab, ch.row, ch.col): ch.value for ch in changes.changes if ch.value is not KEEP}
+    # Only Leads and Calls Today cells are looked up (the plan's memory comes from the work list), so
+    # the plan's blocks (a million rows on a first sync) are never expanded.
+    tabs = {tables.leads_map.title, tables.calls_map.title}
+    written = {(ch.tab, ch.row, ch.col): ch.value for ch in changes.cells(tabs) if ch.value is not KEEP}
     lines: list[Line] = []
     labels = frozenset(normalise(label) for names in template.sections.values() for label in names.values())
     issues = _typed_over(tables, ledger, written, title, day, lines, labels)
@@ -138,7 +141,7 @@ def finish(rec: Recording, changes: ChangeSet) -> None:
     state_grid = ledger.grid(rec.memory, rec.state_rows)
     if ledger.tab is None:
         changes.new_tabs[STATE_TITLE] = True
-    changes.changes.extend(grid_changes(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))
+    changes.extend(grid_changes(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))
 
 
 def _now(written: Mapping[tuple[str, int, int], Any], tab: TabData, row: int, col: int) -> Any:
@@ -354,7 +357,7 @@ def _history_writes(
         # write later is values only.
         changes.new_tabs[title] = False
         grid: list[Line] = [list(HISTORY_HEADERS[lang]), *lines]
-        changes.changes.extend(grid_changes(None, title, grid))
+        changes.extend(grid_changes(None, title, grid))
         return
     rows = [list(history.values[r]) for r in range(1, history.height) if any(cell_text(v) for v in history.values[r])]
     dates = [canon(line[0] if line else None, "date") for line in rows]
@@ -363,11 +366,11 @@ def _history_writes(
         cutoff = (today - dt.timedelta(days=KEEP_DAYS)).isoformat()
         kept = [line for line, d in zip(rows, dates, strict=True) if not d or d >= cutoff]
         grid = [list(history.header), *kept, *lines]
-        changes.changes.extend(grid_changes(history, history.title, grid, keep_rows=1))
+        changes.extend(grid_changes(history, history.title, grid, keep_rows=1))
         return
     if lines:
         start = history.height if history.height else 1
         for i, line in enumerate(lines):
             for c, value in enumerate(line):
                 if cell_text(value):
-                    changes.changes.append(CellChange(history.title, start + i, c, value=value))
+                    changes.add(CellChange(history.title, start + i, c, value=value))

@@ -11,7 +11,7 @@ to 1-based sheet row numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,7 +250,7 @@ class Snapshot:
     version: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellChange:
     """Set a tool-owned cell's value and/or fill. KEEP leaves that part alone.
 
@@ -369,10 +369,50 @@ class ChangeSet:
             return len(self.__dict__["_changes"]) + sum(len(p) if isinstance(p, ChangeBlock) else 1 for p in pending)
         return len(self.changes)
 
+    def add(self, change: CellChange) -> None:
+        """Append one change after all the others, leaving pending blocks compact."""
+        pending: list[CellChange | ChangeBlock] | None = self.__dict__.get("_pending")
+        if pending is not None:
+            pending.append(change)
+        else:
+            self.changes.append(change)
+
+    def extend(self, changes: Iterable[CellChange]) -> None:
+        """Append changes after all the others, leaving pending blocks compact."""
+        pending: list[CellChange | ChangeBlock] | None = self.__dict__.get("_pending")
+        if pending is not None:
+            pending.extend(changes)
+        else:
+            self.changes.extend(changes)
+
+    def parts(self) -> list[CellChange | ChangeBlock]:
+        """The changes in order, blocks still compact (read-only: add with :meth:`add`)."""
+        done: list[CellChange] = self.__dict__["_changes"]
+        pending: list[CellChange | ChangeBlock] | None = self.__dict__.get("_pending")
+        return [*done, *(pending or ())]
+
+    def cells(self, tabs: Container[str] | None = None) -> Iterator[CellChange]:
+        """The cell changes in order, only those of ``tabs`` when given, without expanding ``changes``:
+        the blocks of other tabs are skipped whole."""
+        for part in self.parts():
+            if tabs is not None and part.tab not in tabs:
+                continue
+            if isinstance(part, ChangeBlock):
+                yield from part.cells()
+            else:
+                yield part
+
     def by_tab(self) -> dict[str, list[CellChange]]:
         out: dict[str, list[CellChange]] = {}
         for change in self.changes:
             out.setdefault(change.tab, []).append(change)
+        return out
+
+    def parts_by_tab(self) -> dict[str, list[CellChange | ChangeBlock]]:
+        """The parts of :meth:`parts` per tab (in their order), blocks still compact."""
+        out: dict[str, list[CellChange | ChangeBlock]] = {}
+        for part in self.parts():
+            out.setdefault(part.tab, []).append(part)
         return out
 
 

@@ -354,7 +354,7 @@ def finish(work: WorkList, tables: Tables, plan: Plan, changes: ChangeSet, templ
     data = cm.data
     fmt = template.settings.date_format
     grey = template.settings.tool_header_color or None
-    out = changes.changes
+    out: list[CellChange] = []  # added to ``changes`` at the end, leaving the diff's blocks compact
     for col, header in work.new_headers.items():
         out.append(CellChange(cm.title, 0, col, value=header, fill=template.settings.user_header_color or None))
     if "id" in pm.added:
@@ -376,6 +376,7 @@ def finish(work: WorkList, tables: Tables, plan: Plan, changes: ChangeSet, templ
     for (r, c), value in sorted(work.plan_cells.items()):
         dated = isinstance(value, dt.date) and c == pm.columns["date"]
         out.append(CellChange(pm.title, r, c, value=value, number_format=fmt if dated else None))
+    changes.extend(out)
     # Writes into Contact Plan must land on the rows they were planned for: the IDs pin them.
     if work.plan_cells:
         id_col_p = pm.columns["id"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from sheets_crm.backends.local.files import (
     write_atomically,
 )
 from sheets_crm.backends.local.xlsx_read import Package, read_tabs
-from sheets_crm.backends.local.xlsx_write import merged_conflicts, write_changes
+from sheets_crm.backends.local.xlsx_write import Parts, cells_of, merged_conflicts, write_changes
 from sheets_crm.backends.protocol import ChangeToken, Workbook
 from sheets_crm.core.layout import TabLayout
 from sheets_crm.core.model import ChangeSet, Snapshot
@@ -94,7 +94,7 @@ class LocalWorkbook(Workbook):
                 f"{self.path} was saved by another program while the sync was running; nothing was written."
             )
         check_writable(real, shown=self.path)
-        by_tab = changes.by_tab()
+        by_tab = changes.parts_by_tab()  # the diff's column blocks stay compact (millions of cells at 100k leads)
         _refuse_merged_targets(pkg, by_tab)
         new_tabs = changes.new_tabs
         write_atomically(
@@ -117,7 +117,7 @@ class LocalWorkbook(Workbook):
         return ChangeToken(identity(st), busy=busy, shown=shown)
 
 
-def _refuse_merged_targets(pkg: Package, by_tab: dict[str, list[Any]]) -> None:
+def _refuse_merged_targets(pkg: Package, by_tab: Mapping[str, Parts]) -> None:
     """A merged cell other than the top-left one cannot hold a value: stop before writing."""
     parts = {s.title: s.part for s in pkg.sheets}
     blocked: list[str] = []
@@ -128,7 +128,7 @@ def _refuse_merged_targets(pkg: Package, by_tab: dict[str, list[Any]]) -> None:
         if b"mergeCell" not in xml:
             continue
         name = title if title.isalnum() else "'" + title.replace("'", "''") + "'"
-        for rng, cell in merged_conflicts(xml, {(ch.row, ch.col) for ch in changes}):
+        for rng, cell in merged_conflicts(xml, {(ch.row, ch.col) for ch in cells_of(changes)}):
             blocked.append(f"{name}!{rng} is merged, and sheets-crm must write into {cell}")
     if blocked:
         raise WorkbookError(

@@ -20,18 +20,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
+
+import numpy as np
 
 from sheets_crm.backends.local import zipcopy
 from sheets_crm.backends.local.newtabs import add_sheets
 from sheets_crm.backends.local.styles import KEEP_FILL, StyleEditor
 from sheets_crm.backends.local.xlsx_read import EPOCH_1900, Package, SheetInfo, col_index, rels_part
-from sheets_crm.core.model import KEEP, CellChange
+from sheets_crm.core.model import KEEP, CellChange, ChangeBlock
 from sheets_crm.errors import WorkbookError
 
-__all__ = ["write_changes", "cell_ref", "merged_conflicts"]
+__all__ = ["write_changes", "cell_ref", "merged_conflicts", "cells_of", "Parts"]
+
+#: What one tab is asked to change: single cell changes and compact column blocks, in order
+#: (a later change to the same cell wins).
+Parts = Sequence[CellChange | ChangeBlock]
 
 _P = rb"(?:[\w.-]+:)?"
 _ROW = re.compile(rb"<(" + _P + rb"row)(?=[\s/>])([^>]*?)(/?)>")
@@ -245,18 +251,81 @@ def _col_styles(xml: bytes, end: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def edit_sheet(xml: bytes, changes: list[CellChange], styles: StyleEditor, epoch: dt.datetime, where: str) -> bytes:
+def cells_of(parts: Parts) -> Iterator[CellChange]:
+    """The cell changes of ``parts`` in order, blocks expanded one cell at a time."""
+    for part in parts:
+        if isinstance(part, ChangeBlock):
+            yield from part.cells()
+        else:
+            yield part
+
+
+class _ByRow:
+    """The changes of one tab per row, as a ``dict[row, dict[col, CellChange]]`` would give them
+    (``pop``, ``in``, iteration in ascending order), without holding a cell change per cell: a first
+    sync of 100k leads writes millions of plan cells, which stay in their blocks; the row's cell
+    changes are made when the row is written. Three small integers per cell say where each is."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = list(parts)
+        sizes = [len(p) if isinstance(p, ChangeBlock) else 1 for p in self.parts]
+        rows = np.concatenate(
+            [p.rows.astype(np.int64) if isinstance(p, ChangeBlock) else np.array([p.row], np.int64) for p in self.parts]
+            or [np.zeros(0, np.int64)]
+        )
+        order = np.argsort(rows, kind="stable")  # within a row, the parts' order: the later change wins
+        index_type = np.int32 if len(rows) < 2**31 else np.int64
+        self.part = np.repeat(np.arange(len(sizes), dtype=index_type), sizes)[order]
+        offsets = np.cumsum(sizes, dtype=np.int64) - np.asarray(sizes, dtype=np.int64)
+        self.pos = (np.arange(len(rows), dtype=np.int64) - np.repeat(offsets, sizes))[order]
+        self.pos = self.pos.astype(index_type)
+        sorted_rows = rows[order]
+        del rows, order
+        self.rows, self.starts = np.unique(sorted_rows, return_index=True)
+        self.stops = np.append(self.starts[1:], len(sorted_rows))
+        self.taken: set[int] = set()
+
+    def _at(self, row: int) -> int:
+        i = int(np.searchsorted(self.rows, row))
+        if i < len(self.rows) and self.rows[i] == row and row not in self.taken:
+            return i
+        return -1
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int) and self._at(row) >= 0
+
+    def __iter__(self) -> Iterator[int]:
+        return (r for r in self.rows.tolist() if r not in self.taken)
+
+    def __bool__(self) -> bool:
+        return len(self.taken) < len(self.rows)
+
+    def pop(self, row: int) -> dict[int, CellChange]:
+        i = self._at(row)
+        if i < 0:
+            raise KeyError(row)
+        self.taken.add(row)
+        out: dict[int, CellChange] = {}
+        for k in range(int(self.starts[i]), int(self.stops[i])):
+            part = self.parts[self.part[k]]
+            if isinstance(part, ChangeBlock):
+                j = self.pos[k]
+                out[part.col] = CellChange(part.tab, row, part.col, part.values[j], part.fills[j], part.formats[j])
+            else:
+                out[part.col] = part
+        return out
+
+
+def edit_sheet(xml: bytes, changes: Parts, styles: StyleEditor, epoch: dt.datetime, where: str) -> bytes:
     """The worksheet XML with ``changes`` applied; every other byte as it was."""
     sd = _SHEETDATA.search(xml)
     if sd is None:
         raise WorkbookError(f"{where}: the sheet has no <sheetData>; nothing was written")
     prefix = (sd.group(2) + b":") if sd.group(2) else b""
     ctx = _Ctx(styles, epoch, prefix, _col_styles(xml, sd.start()))
-    by_row: dict[int, dict[int, CellChange]] = {}
-    for ch in changes:
-        by_row.setdefault(ch.row, {})[ch.col] = ch
+    by_row = _ByRow(changes)
     if sd.group(3):  # <sheetData/>: no rows at all
-        rows = b"".join(_new_row(ctx, r, by_row[r]) for r in sorted(by_row))
+        rows = b"".join(_new_row(ctx, r, by_row.pop(r)) for r in list(by_row))
         out = xml[: sd.start()] + xml[sd.start() : sd.end() - 2].rstrip() + b">" + rows
         out += b"</" + sd.group(1) + b">" + xml[sd.end() :]
         return _widen_dimension(out, changes)
@@ -267,11 +336,9 @@ def edit_sheet(xml: bytes, changes: list[CellChange], styles: StyleEditor, epoch
     return _widen_dimension(b"".join(pieces), changes)
 
 
-def _splice_rows(
-    ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: dict[int, dict[int, CellChange]], where: str
-) -> list[bytes]:
+def _splice_rows(ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: _ByRow, where: str) -> list[bytes]:
     pieces: list[bytes] = []
-    pending = sorted(by_row)  # rows to write, in order; those not in the sheet are inserted in place
+    pending = list(by_row)  # rows to write, in order; those not in the sheet are inserted in place
     k = 0
     pos = 0
     row = -1
@@ -308,8 +375,8 @@ def _splice_rows(
         pieces.append(_edit_row(ctx, xml, m.end(), row_end.start(), row, wanted, row_style))
         pos = row_end.start()
     pieces.append(xml[pos:body_end])
-    for new_row in sorted(by_row):
-        pieces.append(_new_row(ctx, new_row, by_row[new_row]))
+    for new_row in list(by_row):
+        pieces.append(_new_row(ctx, new_row, by_row.pop(new_row)))
     pieces.append(xml[body_end:])
     return pieces
 
@@ -320,7 +387,23 @@ def _new_row(ctx: _Ctx, row: int, wanted: dict[int, CellChange]) -> bytes:
     return b"<" + p + b'row r="' + str(row + 1).encode() + b'">' + cells + b"</" + p + b"row>"
 
 
-def _widen_dimension(xml: bytes, changes: list[CellChange]) -> bytes:
+def _written_extent(changes: Parts) -> tuple[int, int]:
+    """The last row and column written with a value (not cleared, not fill only), 0 for none."""
+    max_r = max_c = 0
+    for part in changes:
+        if isinstance(part, ChangeBlock):
+            values = part.values.tolist()
+            rows = part.rows.tolist()
+            for i in range(len(values) - 1, -1, -1):  # rows ascend: the last one with a value is the largest
+                if values[i] not in (None, KEEP):
+                    max_r, max_c = max(max_r, rows[i]), max(max_c, part.col)
+                    break
+        elif part.value not in (None, KEEP):
+            max_r, max_c = max(max_r, part.row), max(max_c, part.col)
+    return max_r, max_c
+
+
+def _widen_dimension(xml: bytes, changes: Parts) -> bytes:
     """Keep <dimension> covering the cells written (a reader may size its grid by it)."""
     m = _DIMENSION.search(xml)
     if m is None or not changes:
@@ -331,8 +414,8 @@ def _widen_dimension(xml: bytes, changes: list[CellChange]) -> bytes:
     except ValueError:
         return xml
     (r1, c1), (r2, c2) = parts[0], parts[-1]
-    max_r = max(r2, *(ch.row for ch in changes if ch.value not in (None, KEEP)), 0)
-    max_c = max(c2, *(ch.col for ch in changes if ch.value not in (None, KEEP)), 0)
+    last_r, last_c = _written_extent(changes)
+    max_r, max_c = max(r2, last_r, 0), max(c2, last_c, 0)
     if (max_r, max_c) == (r2, c2):
         return xml
     new = f"{cell_ref(min(r1, 0) if r1 < 0 else r1, c1)}:{cell_ref(max_r, max_c)}".encode()
@@ -408,10 +491,11 @@ def _drop_calc_chain(pkg: Package, replace: dict[str, bytes]) -> set[str]:
 
 
 def write_changes(
-    pkg: Package, by_tab: dict[str, list[CellChange]], out: IO[bytes], new_tabs: Mapping[str, bool] | None = None
+    pkg: Package, by_tab: Mapping[str, Parts], out: IO[bytes], new_tabs: Mapping[str, bool] | None = None
 ) -> None:
     """Write the workbook with the changes applied to ``out``; ``new_tabs`` (title -> hidden) are
-    created first when missing (see :mod:`.newtabs`)."""
+    created first when missing (see :mod:`.newtabs`). ``by_tab``: cell changes and/or compact
+    blocks per tab (``ChangeSet.parts_by_tab()``), written without expanding the blocks whole."""
     sheets: dict[str, SheetInfo] = {s.title: s for s in pkg.sheets}
     styles = StyleEditor(pkg.read(pkg.styles_part)) if pkg.styles_part else None
     if styles is None:
