@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_crm.core.ledger import PLAN_FIELDS, STATE_TITLE, Ledger, canon, find_tab, grid_changes
+from sheets_crm.core.ledger import PLAN_FIELDS, STATE_TITLE, Ledger, canon, find_tab, grid_blocks
 from sheets_crm.core.model import KEEP, N_, CellChange, ChangeSet, Issue, Snapshot, TabData
 from sheets_crm.core.reading import Tables, TabMap, cell_text
 from sheets_crm.core.template import Template, default_template
@@ -141,7 +141,7 @@ def finish(rec: Recording, changes: ChangeSet) -> None:
     state_grid = ledger.grid(rec.memory, rec.state_rows)
     if ledger.tab is None:
         changes.new_tabs[STATE_TITLE] = True
-    changes.extend(grid_changes(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))
+    changes.extend(grid_blocks(ledger.tab, ledger.tab.title if ledger.tab else STATE_TITLE, state_grid))
 
 
 def _now(written: Mapping[tuple[str, int, int], Any], tab: TabData, row: int, col: int) -> Any:
@@ -357,7 +357,7 @@ def _history_writes(
         # write later is values only.
         changes.new_tabs[title] = False
         grid: list[Line] = [list(HISTORY_HEADERS[lang]), *lines]
-        changes.extend(grid_changes(None, title, grid))
+        changes.extend(grid_blocks(None, title, grid))
         return
     rows = [list(history.values[r]) for r in range(1, history.height) if any(cell_text(v) for v in history.values[r])]
     dates = [canon(line[0] if line else None, "date") for line in rows]
@@ -366,7 +366,7 @@ def _history_writes(
         cutoff = (today - dt.timedelta(days=KEEP_DAYS)).isoformat()
         kept = [line for line, d in zip(rows, dates, strict=True) if not d or d >= cutoff]
         grid = [list(history.header), *kept, *lines]
-        changes.extend(grid_changes(history, history.title, grid, keep_rows=1))
+        changes.extend(grid_blocks(history, history.title, grid, keep_rows=1))
         return
     if lines:
         start = history.height if history.height else 1

@@ -377,13 +377,18 @@ class ChangeSet:
         else:
             self.changes.append(change)
 
-    def extend(self, changes: Iterable[CellChange]) -> None:
-        """Append changes after all the others, leaving pending blocks compact."""
+    def extend(self, changes: Iterable[CellChange | ChangeBlock]) -> None:
+        """Append changes (cells or blocks) after all the others, leaving pending blocks compact."""
         pending: list[CellChange | ChangeBlock] | None = self.__dict__.get("_pending")
         if pending is not None:
-            pending.extend(changes)
-        else:
-            self.changes.extend(changes)
+            pending.extend(p for p in changes if not isinstance(p, ChangeBlock) or len(p))
+            return
+        out = self.changes
+        for part in changes:
+            if isinstance(part, ChangeBlock):
+                out.extend(part.cells())
+            else:
+                out.append(part)
 
     def parts(self) -> list[CellChange | ChangeBlock]:
         """The changes in order, blocks still compact (read-only: add with :meth:`add`)."""
