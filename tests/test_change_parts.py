@@ -100,3 +100,27 @@ def test_writer_from_blocks_writes_the_same_bytes_as_from_cells(tmp_path, templa
     assert ws.cell(5002, first.col + 2).value == 46024  # a date without a number format: its serial
     assert ws.cell(5004, first.col + 2).value == 3.5
     assert ws.max_row == 5004
+
+
+def test_sheets_spliced_in_chunks_and_views_are_the_same_bytes(tmp_path, template, monkeypatch):
+    """Chunked joins and memoryview stretches are a matter of memory only: tiny limits (every few
+    pieces joined, every stretch of more than 40 bytes referenced) give the same file, first sync
+    (every plan row rewritten, new tabs) and next day (a few rows among unchanged stretches)."""
+    import sheets_crm.backends.local.xlsx_write as xw
+
+    path, _changes = _workbook(tmp_path, template)
+    for day in (TODAY, TODAY + dt.timedelta(days=1)):
+        book = LocalWorkbook(path)
+        changes = compute(book.read(), day, template).changes
+        pkg = book._pkg
+        assert pkg is not None
+        outs = []
+        for chunk, gap in ((1 << 30, 1 << 62), (3, 40), (1, 1)):
+            monkeypatch.setattr(xw, "_CHUNK", chunk)
+            monkeypatch.setattr(xw, "_BIG_GAP", gap)
+            buf = io.BytesIO()
+            write_changes(pkg, changes.parts_by_tab(), buf, changes.new_tabs)
+            outs.append(buf.getvalue())
+        assert outs[0] == outs[1] == outs[2]
+        path.write_bytes(outs[0])
+    assert openpyxl.load_workbook(path).sheetnames  # well-formed

@@ -324,32 +324,90 @@ def edit_sheet(xml: bytes, changes: Parts, styles: StyleEditor, epoch: dt.dateti
     prefix = (sd.group(2) + b":") if sd.group(2) else b""
     ctx = _Ctx(styles, epoch, prefix, _col_styles(xml, sd.start()))
     by_row = _ByRow(changes)
-    if sd.group(3):  # <sheetData/>: no rows at all
-        rows = b"".join(_new_row(ctx, r, by_row.pop(r)) for r in list(by_row))
-        out = xml[: sd.start()] + xml[sd.start() : sd.end() - 2].rstrip() + b">" + rows
-        out += b"</" + sd.group(1) + b">" + xml[sd.end() :]
-        return _widen_dimension(out, changes)
+    if sd.group(3):  # <sheetData/>: no rows at all (a tab just made: the state tab is a million lines at 100k)
+        done: list[bytes | memoryview] = [xml[: sd.start()], xml[sd.start() : sd.end() - 2].rstrip() + b">"]
+        rows = _Pieces(xml, memoryview(xml), done)
+        rows.extend(_new_row(ctx, r, by_row.pop(r)) for r in list(by_row))
+        rows.flush()
+        done += [b"</" + sd.group(1) + b">", xml[sd.end() :]]
+        if _DIMENSION.search(xml, 0, sd.start()) is None:
+            return _widen_dimension(b"".join(done), changes)
+        done[0] = _widen_dimension(xml[: sd.start()], changes)
+        return b"".join(done)
     end = re.compile(rb"</" + re.escape(sd.group(1)) + rb"\s*>").search(xml, sd.end())
     if end is None:
         raise WorkbookError(f"{where}: <sheetData> is not closed; nothing was written")
     pieces = _splice_rows(ctx, xml, sd.end(), end.start(), by_row, where)
-    return _widen_dimension(b"".join(pieces), changes)
+    if _DIMENSION.search(xml, 0, sd.start()) is None:  # no <dimension> before the rows: widen whatever there is
+        return _widen_dimension(b"".join(pieces), changes)
+    # The first piece is everything before the rows, <dimension> included: widened there, the sheet
+    # (hundreds of MB at 100k leads) is joined once instead of being copied again to change one attribute.
+    pieces[0] = _widen_dimension(bytes(pieces[0]), changes)
+    return b"".join(pieces)
 
 
-def _splice_rows(ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: _ByRow, where: str) -> list[bytes]:
-    pieces: list[bytes] = []
+#: Pieces joined into one chunk as the sheet is spliced: a million rows are a few hundred chunks, not
+#: three million small objects alive at once.
+_CHUNK = 4096
+#: Unchanged stretches at least this long are referenced (a memoryview), not copied, until the join.
+_BIG_GAP = 1 << 16
+
+
+def _splice_rows(
+    ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: _ByRow, where: str
+) -> list[bytes | memoryview]:
+    """The sheet's XML as pieces to join: the rows in ``by_row`` edited (or inserted where they belong)."""
+    view = memoryview(xml)
+    done: list[bytes | memoryview] = [xml[:body_start]]  # the head, <dimension> in it: its own piece
+    pieces = _Pieces(xml, view, done)
+    pieces.extend(_splice_body(ctx, xml, body_start, body_end, by_row, where))
+    pieces.flush()
+    return done
+
+
+class _Pieces:
+    """Collects the pieces of a sheet, joining every :data:`_CHUNK` of them into ``done``."""
+
+    def __init__(self, xml: bytes, view: memoryview, done: list[bytes | memoryview]) -> None:
+        self.xml, self.view, self.done = xml, view, done
+        self.pending: list[bytes | memoryview] = []
+
+    def extend(self, items: Iterator[bytes | tuple[int, int]]) -> None:
+        pending = self.pending
+        for item in items:
+            if isinstance(item, tuple):  # a stretch of the original sheet
+                a, b = item
+                if b - a >= _BIG_GAP:
+                    self.flush()
+                    self.done.append(self.view[a:b])
+                    continue
+                item = self.xml[a:b]
+            pending.append(item)
+            if len(pending) >= _CHUNK:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.done.append(self.pending[0] if len(self.pending) == 1 else b"".join(self.pending))
+            self.pending.clear()  # the same list: extend() holds it
+
+
+def _splice_body(
+    ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: _ByRow, where: str
+) -> Iterator[bytes | tuple[int, int]]:
+    """The sheet's pieces in order: new bytes, or (start, stop) of an unchanged stretch of ``xml``."""
     pending = list(by_row)  # rows to write, in order; those not in the sheet are inserted in place
     k = 0
-    pos = 0
+    pos = body_start  # everything before is the first piece (see _splice_rows)
     row = -1
     row_close: dict[bytes, re.Pattern[bytes]] = {}
     for m in _ROW.finditer(xml, body_start, body_end):
         r = _ROW_R.search(m.group(2))
         row = int(r.group(1)) - 1 if r else row + 1
         while k < len(pending) and pending[k] < row:
-            pieces.append(xml[pos : m.start()])
+            yield (pos, m.start())
             pos = m.start()
-            pieces.append(_new_row(ctx, pending[k], by_row.pop(pending[k])))
+            yield _new_row(ctx, pending[k], by_row.pop(pending[k]))
             k += 1
         if k < len(pending) and pending[k] == row:
             k += 1
@@ -359,10 +417,10 @@ def _splice_rows(ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: 
         attrs = _attrs(m.group(2))
         row_style = int(attrs.get(b"s", b"0") or 0) if attrs.get(b"customFormat") in (b"1", b"true") else 0
         tag = _widen_spans(m.group(0), wanted)
-        pieces.append(xml[pos : m.start()])
+        yield (pos, m.start())
         if m.group(3):  # <row .../>: no cells yet
             content = _edit_row(ctx, b"", 0, 0, row, wanted, row_style)
-            pieces.append(tag[:-2].rstrip() + b">" + content + b"</" + m.group(1) + b">")
+            yield tag[:-2].rstrip() + b">" + content + b"</" + m.group(1) + b">"
             pos = m.end()
             continue
         close = row_close.get(m.group(1))
@@ -371,14 +429,13 @@ def _splice_rows(ctx: _Ctx, xml: bytes, body_start: int, body_end: int, by_row: 
         row_end = close.search(xml, m.end(), body_end)
         if row_end is None:
             raise WorkbookError(f"{where}: row {row + 1} is not closed; nothing was written")
-        pieces.append(tag)
-        pieces.append(_edit_row(ctx, xml, m.end(), row_end.start(), row, wanted, row_style))
+        yield tag
+        yield _edit_row(ctx, xml, m.end(), row_end.start(), row, wanted, row_style)
         pos = row_end.start()
-    pieces.append(xml[pos:body_end])
+    yield (pos, body_end)
     for new_row in list(by_row):
-        pieces.append(_new_row(ctx, new_row, by_row.pop(new_row)))
-    pieces.append(xml[body_end:])
-    return pieces
+        yield _new_row(ctx, new_row, by_row.pop(new_row))
+    yield (body_end, len(xml))
 
 
 def _new_row(ctx: _Ctx, row: int, wanted: dict[int, CellChange]) -> bytes:
