@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -283,11 +284,13 @@ class _ByRow:
         del rows, order
         self.rows, self.starts = np.unique(sorted_rows, return_index=True)
         self.stops = np.append(self.starts[1:], len(sorted_rows))
+        self.row_list: list[int] = self.rows.tolist()
         self.taken: set[int] = set()
 
     def _at(self, row: int) -> int:
-        i = int(np.searchsorted(self.rows, row))
-        if i < len(self.rows) and self.rows[i] == row and row not in self.taken:
+        rows = self.row_list
+        i = bisect_left(rows, row)  # on a list: asked once per row of the sheet, 4x numpy's per-call cost
+        if i < len(rows) and rows[i] == row and row not in self.taken:
             return i
         return -1
 
@@ -295,7 +298,7 @@ class _ByRow:
         return isinstance(row, int) and self._at(row) >= 0
 
     def __iter__(self) -> Iterator[int]:
-        return (r for r in self.rows.tolist() if r not in self.taken)
+        return (r for r in self.row_list if r not in self.taken)
 
     def __bool__(self) -> bool:
         return len(self.taken) < len(self.rows)
