@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sheets_crm.backends.google.http import CrmHTTPClient
-from sheets_crm.backends.google.workbook import hex_to_color, quote_title
+from sheets_crm.backends.google.workbook import hex_to_color, index_runs, quote_title
 from sheets_crm.core.layout import Adoption, plan_adoption
 from sheets_crm.core.model import KEEP, Snapshot, TabData
 from sheets_crm.core.template import Template
@@ -81,7 +81,7 @@ def adopt_requests(
                     }
                 }
             )
-        for a, b in _runs(col for col, _ in added):
+        for a, b in index_runs(col for col, _ in added):
             rng = {"sheetId": sheet_id, "startColumnIndex": a, "endColumnIndex": b + 1}
             reqs.append(
                 {
@@ -154,13 +154,3 @@ def copy_requests(
         next_id += 1
         copies[sp["title"]] = name
     return reqs, copies
-
-
-def _runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for i in indexes:
-        if runs and runs[-1][1] == i - 1:
-            runs[-1] = (runs[-1][0], i)
-        else:
-            runs.append((i, i))
-    return runs

@@ -37,7 +37,7 @@ from typing import Any
 from sheets_crm.backends.google.http import DRIVE_API, SHEETS_API, CrmHTTPClient
 from sheets_crm.backends.google.live import freshness_rules, is_ours
 from sheets_crm.backends.google.target import spreadsheet_id, spreadsheet_url
-from sheets_crm.backends.google.workbook import hex_to_color, quote_title
+from sheets_crm.backends.google.workbook import hex_to_color, index_runs, quote_title
 from sheets_crm.backends.protocol import LiveColumns
 from sheets_crm.core.dates import machine_zone, resolve_zone
 from sheets_crm.core.layout import TabLayout, build_layout
@@ -160,7 +160,7 @@ def layout_requests(sheet_id: int, tab: TabLayout, *, col_count: int | None = No
     else:
         ranges = [
             {"sheetId": sheet_id, "startColumnIndex": a, "endColumnIndex": b + 1}
-            for a, b in _runs(i for i, col in enumerate(tab.columns) if col.tool)
+            for a, b in index_runs(i for i, col in enumerate(tab.columns) if col.tool)
         ]
     for rng in ranges:
         reqs.append(
@@ -171,16 +171,6 @@ def layout_requests(sheet_id: int, tab: TabLayout, *, col_count: int | None = No
             }
         )
     return reqs
-
-
-def _runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for i in indexes:
-        if runs and runs[-1][1] == i - 1:
-            runs[-1] = (runs[-1][0], i)
-        else:
-            runs.append((i, i))
-    return runs
 
 
 def _check_zone(time_zone: str | None) -> str | None:

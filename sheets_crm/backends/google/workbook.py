@@ -66,6 +66,7 @@ __all__ = [
     "hex_to_color",
     "a1_range",
     "column_letter",
+    "index_runs",
     "MAX_PAYLOAD",
 ]
 
@@ -294,6 +295,18 @@ def _column_formats(tab: TabData, changes: list[CellChange]) -> list[dict[str, A
         }
         for col, fmt in sorted(formats.items())
     ]
+
+
+def index_runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
+    """Ascending indexes as (first, last) pairs of consecutive stretches, ends included:
+    one grid range per stretch of tool columns."""
+    runs: list[tuple[int, int]] = []
+    for i in indexes:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
 
 
 def _grid_range(sheet_id: Any, r0: int, r1: int, c0: int, c1: int) -> dict[str, Any]:
