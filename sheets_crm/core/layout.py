@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_crm.core.model import KEEP, CellChange, ChangeSet, Snapshot, TabData
-from sheets_crm.core.reading import cell_text
+from sheets_crm.core.reading import cell_text, first_free_column
 from sheets_crm.core.template import LANGS, Tab, Template
 from sheets_crm.core.text import normalise
 from sheets_crm.errors import ConfigError
@@ -152,16 +152,6 @@ def _vote_lang(template: Template, snapshot: Snapshot, default: str) -> tuple[di
     return found, max(LANGS, key=lambda la: (votes[la], la == default))
 
 
-def _last_used_column(data: TabData) -> int:
-    last = -1
-    for row in data.values:
-        for col in range(len(row) - 1, last, -1):
-            if cell_text(row[col]):
-                last = col
-                break
-    return last
-
-
 def plan_adoption(template: Template, snapshot: Snapshot, lang: str = "en") -> Adoption:
     """What to add to ``snapshot`` so it is a CRM: missing tabs, missing tool columns, header fills,
     dropdowns. Never a change to a cell holding the person's text. ``lang`` is used only when the
@@ -200,7 +190,7 @@ def _complete_tab(out: Adoption, tab: Tab, layout: TabLayout, data: TabData) -> 
         found = tab.match_rank(cell_text(raw)) if cell_text(raw) else None
         if found is not None and (found[0].id not in columns or found[1] < ranks[found[0].id]):
             columns[found[0].id], ranks[found[0].id] = index, found[1]
-    next_col = _last_used_column(data) + 1
+    next_col = first_free_column(data)
     for col in layout.columns:
         at = columns.get(col.id)
         if at is not None:

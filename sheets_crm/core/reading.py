@@ -34,6 +34,7 @@ __all__ = [
     "Coded",
     "is_none",
     "find_tabs",
+    "first_free_column",
     "header_guesses",
     "missing_column_text",
     "INIT",
@@ -208,7 +209,7 @@ def _map_columns(tab: Tab, data: TabData, lang: str, issues: list[Issue], append
         )
     added: dict[str, int] = {}
     if append:
-        next_col = _first_free_column(data) if any(c.id not in columns for c in tab.tool_columns) else 0
+        next_col = first_free_column(data) if any(c.id not in columns for c in tab.tool_columns) else 0
         for column in tab.tool_columns:
             if column.id not in columns:
                 columns[column.id] = added[column.id] = next_col
@@ -294,7 +295,7 @@ def _unrecognised(column: Column) -> str:
     )
 
 
-def _first_free_column(data: TabData) -> int:
+def first_free_column(data: TabData) -> int:
     """The first column right of everything: header text or any cell's data."""
     if data.columnar:
         for col in range(data.width - 1, -1, -1):
