@@ -19,6 +19,7 @@ import re
 import shutil
 from pathlib import Path
 from typing import IO
+from xml.sax.saxutils import escape
 
 from sheets_crm.backends.local import zipcopy
 from sheets_crm.backends.local.files import check_unlocked, check_writable, read_file, real_path, write_atomically
@@ -28,7 +29,7 @@ from sheets_crm.backends.local.xlsx_write import write_changes
 from sheets_crm.core.layout import Adoption, Dropdown, plan_adoption
 from sheets_crm.core.model import Snapshot
 from sheets_crm.core.template import Template
-from sheets_crm.core.text import TitleSet
+from sheets_crm.core.text import TitleSet, column_letter
 from sheets_crm.errors import WorkbookError
 
 __all__ = ["adopt_workbook", "backup_copy", "has_validation", "add_validations"]
@@ -85,19 +86,6 @@ def has_validation(sheet_xml: bytes, row: int, col: int) -> bool:
     return any(_covered(ref.decode("utf-8", "replace"), row, col) for ref in refs)
 
 
-def _letters(col: int) -> str:
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def add_validations(sheet_xml: bytes, items: list[tuple[int, tuple[str, ...]]]) -> bytes:
     """The sheet with a list validation (not strict: other text stays allowed) per (column, choices),
     rows 2 down; an existing <dataValidations> gets them appended, else one is inserted in its place."""
@@ -107,7 +95,7 @@ def add_validations(sheet_xml: bytes, items: list[tuple[int, tuple[str, ...]]]) 
     p = (sd.group(1) + b":") if sd and sd.group(1) else b""
     entries = b""
     for col, choices in items:
-        letter = _letters(col)
+        letter = column_letter(col)
         formula = '"' + ",".join(c.replace('"', '""') for c in choices) + '"'
         entries += (
             b"<" + p + b'dataValidation type="list" allowBlank="1" showErrorMessage="0" '
@@ -116,7 +104,7 @@ def add_validations(sheet_xml: bytes, items: list[tuple[int, tuple[str, ...]]]) 
             + b'"><'
             + p
             + b"formula1>"
-            + _escape(formula).encode("utf-8")
+            + escape(formula).encode("utf-8")
             + b"</"
             + p
             + b"formula1></"
