@@ -36,6 +36,7 @@ import numpy as np
 
 from sheets_crm.backends.local.styles import Styles
 from sheets_crm.core.model import TabData
+from sheets_crm.core.text import column_letter
 from sheets_crm.errors import WorkbookError
 
 __all__ = ["Package", "SheetInfo", "read_tabs", "decode_text", "EPOCH_1900", "EPOCH_1904"]
@@ -562,12 +563,7 @@ def _value(raw: bytes, t: bytes | None, xf: int, strings: list[str], date_xf: li
 
 
 def _ref(row: int, col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row + 1}"
+    return f"{column_letter(col)}{row + 1}"
 
 
 def read_tabs(pkg: Package, fills_for: Collection[str]) -> dict[str, TabData]:

@@ -19,6 +19,7 @@ type; Excel rebuilds it. Every other part is copied byte for byte.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from sheets_crm.backends.local.newtabs import add_sheets
 from sheets_crm.backends.local.styles import KEEP_FILL, StyleEditor
 from sheets_crm.backends.local.xlsx_read import EPOCH_1900, Package, SheetInfo, col_index, rels_part
 from sheets_crm.core.model import KEEP, CellChange, ChangeBlock
+from sheets_crm.core.text import column_letter
 from sheets_crm.errors import WorkbookError
 
 __all__ = ["write_changes", "cell_ref", "merged_conflicts", "cells_of", "Parts"]
@@ -53,14 +55,13 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LOOKS_ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
 
+#: Asked once per cell written: a sheet has few columns, so each one's letters are worked out once.
+_letters = functools.cache(column_letter)
+
+
 def cell_ref(row: int, col: int) -> str:
     """0-based (row, col) → "A1"."""
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row + 1}"
+    return f"{_letters(col)}{row + 1}"
 
 
 def _parse_ref(ref: str) -> tuple[int, int]:
